@@ -1,0 +1,72 @@
+"""Writes for teams and memberships. One transaction each."""
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from funnel.default_stages import DEFAULT_STAGES
+from funnel.models import Membership, Role, Stage, Team
+from kaizen.models import DefinitionVersion, OperationalDefinition
+
+
+@transaction.atomic
+def team_create(*, slug: str, name: str, author: AbstractBaseUser | None = None) -> Team:
+    """A team with the default stages, each linked to its operational definition (version 1)."""
+    team = Team.objects.create(slug=slug, name=name)
+    today = timezone.localdate()
+    for position, template in enumerate(DEFAULT_STAGES, start=1):
+        definition = OperationalDefinition.objects.create(
+            team=team, slug=f"stage-{template.slug}", term=template.name
+        )
+        DefinitionVersion.objects.create(
+            definition=definition,
+            number=1,
+            meaning=template.meaning,
+            criteria=list(template.criteria),
+            how_measured=template.how_measured,
+            examples=template.examples,
+            non_examples=template.non_examples,
+            effective_from=today,
+            author=author,
+        )
+        Stage.objects.create(
+            team=team,
+            slug=template.slug,
+            name=template.name,
+            position=position,
+            station=template.station,
+            definition=definition,
+            target_days=template.target_days,
+        )
+    return team
+
+
+@transaction.atomic
+def membership_add(
+    *, team: Team, email: str, role: str, name: str = ""
+) -> tuple[Membership, bool, AbstractBaseUser]:
+    """Add a user (created if needed, username = email) to a team in a role.
+
+    Returns the membership, whether the user was created, and the user. A new user has an
+    unusable password until they set one.
+    """
+    if role not in Role.values:
+        raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    email = get_user_model().objects.normalize_email(email.strip()).lower()
+    user_model = get_user_model()
+    user = user_model.objects.filter(username=email).first()
+    created = user is None
+    if created:
+        first, _, last = name.partition(" ")
+        user = user_model(username=email, email=email, first_name=first, last_name=last)
+        user.set_unusable_password()
+        user.save()
+    membership, _ = Membership.objects.update_or_create(
+        user=user, team=team, defaults={"role": role}
+    )
+    return membership, created, user
+
+
+def password_reset_hint(*, email: str) -> str:
+    return f"To set a password for {email}, run: python manage.py changepassword {email}"

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from funnel import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("teams/<slug:slug>/", views.team_overview, name="team_overview"),
+    path(
+        "teams/<slug:slug>/stages/<slug:stage_slug>/targets/",
+        views.stage_targets,
+        name="stage_targets",
+    ),
+]

@@ -1,0 +1,61 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods
+
+from funnel.forms import StageTargetsForm
+from funnel.models import Stage
+from funnel.selectors import (
+    Action,
+    memberships_for_team,
+    stages_for_team,
+    team_accesses_for_user,
+    team_get_for_user,
+)
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    accesses = team_accesses_for_user(user=request.user)
+    return render(request, "funnel/home.html", {"accesses": accesses})
+
+
+@require_GET
+@login_required
+def team_overview(request: HttpRequest, slug: str) -> HttpResponse:
+    access = team_get_for_user(user=request.user, slug=slug)
+    context = {
+        "access": access,
+        "team": access.team,
+        "stages": stages_for_team(team=access.team),
+        "memberships": memberships_for_team(team=access.team),
+    }
+    return render(request, "funnel/team_overview.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def stage_targets(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
+    access = team_get_for_user(user=request.user, slug=slug, action=Action.MANAGE)
+    stage = get_object_or_404(Stage, team=access.team, slug=stage_slug)
+    form = StageTargetsForm(request.POST or None, instance=stage)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        if not request.htmx:
+            return redirect("team_overview", slug=access.team.slug)
+        form = StageTargetsForm(instance=stage)
+        saved = True
+    else:
+        saved = False
+    template = "funnel/stage_targets.html"
+    if request.htmx:
+        template += "#targets-form"
+    response = render(
+        request,
+        template,
+        {"access": access, "team": access.team, "stage": stage, "form": form, "saved": saved},
+    )
+    patch_vary_headers(response, ["HX-Request"])
+    return response

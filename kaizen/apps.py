@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KaizenConfig(AppConfig):
+    name = "kaizen"
+    verbose_name = "Kaizen (definitions and PDCA)"

@@ -1,0 +1,68 @@
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def url(team, slug="qualified"):
+    return reverse("stage_targets", args=[team.slug, slug])
+
+
+def test_manager_sets_targets(login, manager, team):
+    response = login(manager).post(
+        url(team), {"target_conversion_pct": "42.5", "target_days": "10"}
+    )
+    assert response.status_code == 302
+    stage = team.stages.get(slug="qualified")
+    assert stage.target_conversion == Decimal("0.425")
+    assert stage.target_days == 10
+
+
+def test_htmx_post_returns_the_form_fragment(login, manager, team):
+    response = login(manager).post(
+        url(team), {"target_conversion_pct": "30", "target_days": ""}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.lstrip().startswith("<form")
+    assert "Targets saved." in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_bad_input_says_which_field_and_keeps_the_old_value(login, manager, team):
+    stage = team.stages.get(slug="qualified")
+    stage.target_days = 21
+    stage.save()
+    response = login(manager).post(url(team), {"target_conversion_pct": "150", "target_days": "0"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "less than or equal to 100" in body
+    assert "between 1 and 365" in body
+    stage.refresh_from_db()
+    assert stage.target_days == 21 and stage.target_conversion is None
+
+
+def test_rep_gets_403(login, rep, team):
+    assert login(rep).get(url(team)).status_code == 403
+
+
+def test_executive_gets_403(login, executive, team):
+    assert login(executive).post(url(team), {"target_days": "3"}).status_code == 403
+
+
+def test_outsider_gets_404_like_a_missing_team(login, outsider, team):
+    client = login(outsider)
+    assert client.get(url(team)).status_code == 404
+    assert client.get(reverse("stage_targets", args=["nope", "qualified"])).status_code == 404
+
+
+def test_wrong_method_is_405(login, manager, team):
+    assert login(manager).delete(url(team)).status_code == 405
+
+
+def test_anonymous_is_sent_to_login(client, team):
+    response = client.get(url(team))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
