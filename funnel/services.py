@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.default_stages import DEFAULT_STAGES
-from funnel.models import Membership, Role, Stage, Team
+from funnel.models import Deal, DealStatus, Membership, Outcome, Role, Stage, StageEvent, Team
 from kaizen.models import DefinitionVersion, OperationalDefinition
 
 
@@ -70,3 +70,42 @@ def membership_add(
 
 def password_reset_hint(*, email: str) -> str:
     return f"To set a password for {email}, run: python manage.py changepassword {email}"
+
+
+def deal_refresh_position(*, deal: Deal) -> Deal:
+    """Re-derive a deal's cached position (status, current stage, dates) from its event log.
+
+    The event with the latest occurred_at wins, ties broken by arrival (id), so the order in
+    which events arrive never changes the result.
+    """
+    events = list(
+        StageEvent.objects.filter(deal=deal)
+        .order_by("occurred_at", "id")
+        .values("stage_id", "outcome", "lost_reason", "occurred_at")
+    )
+    if not events:
+        return deal
+    position = deal_position_from_events(events)
+    for field, value in position.items():
+        setattr(deal, field, value)
+    deal.save(update_fields=[*position, "updated_at"])
+    return deal
+
+
+def deal_position_from_events(events: list[dict]) -> dict:
+    """The cached fields of a deal, from its events sorted by (occurred_at, id)."""
+    last = events[-1]
+    position = {
+        "opened_at": events[0]["occurred_at"],
+        "status": last["outcome"] or DealStatus.OPEN,
+        "lost_reason": last["lost_reason"] if last["outcome"] == Outcome.LOST else "",
+        "closed_at": last["occurred_at"] if last["outcome"] else None,
+    }
+    # The stage the deal is in (open) or was last in (closed), and when it entered it.
+    stage_id, entered_at = None, None
+    for event in events:
+        if event["stage_id"] is not None and event["stage_id"] != stage_id:
+            stage_id, entered_at = event["stage_id"], event["occurred_at"]
+    position["current_stage_id"] = stage_id
+    position["stage_entered_at"] = entered_at
+    return position
