@@ -5,28 +5,52 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from funnel.default_characteristics import DEFAULT_CHARACTERISTICS
 from funnel.default_stages import DEFAULT_STAGES
-from funnel.models import Deal, DealStatus, Membership, Outcome, Role, Stage, StageEvent, Team
+from funnel.models import (
+    Characteristic,
+    Deal,
+    DealStatus,
+    Membership,
+    Outcome,
+    Role,
+    Stage,
+    StageEvent,
+    Team,
+)
 from kaizen.models import DefinitionVersion, OperationalDefinition
+
+
+def _definition_create(
+    *, team: Team, slug: str, template, effective_from, author: AbstractBaseUser | None
+) -> OperationalDefinition:
+    """An operational definition with its version 1, from a stage or characteristic template."""
+    definition = OperationalDefinition.objects.create(team=team, slug=slug, term=template.name)
+    DefinitionVersion.objects.create(
+        definition=definition,
+        number=1,
+        meaning=template.meaning,
+        criteria=list(template.criteria),
+        how_measured=template.how_measured,
+        examples=template.examples,
+        non_examples=template.non_examples,
+        effective_from=effective_from,
+        author=author,
+    )
+    return definition
 
 
 @transaction.atomic
 def team_create(*, slug: str, name: str, author: AbstractBaseUser | None = None) -> Team:
-    """A team with the default stages, each linked to its operational definition (version 1)."""
+    """A team with the default stages and deal characteristics, each linked to its operational
+    definition (version 1)."""
     team = Team.objects.create(slug=slug, name=name)
     today = timezone.localdate()
     for position, template in enumerate(DEFAULT_STAGES, start=1):
-        definition = OperationalDefinition.objects.create(
-            team=team, slug=f"stage-{template.slug}", term=template.name
-        )
-        DefinitionVersion.objects.create(
-            definition=definition,
-            number=1,
-            meaning=template.meaning,
-            criteria=list(template.criteria),
-            how_measured=template.how_measured,
-            examples=template.examples,
-            non_examples=template.non_examples,
+        definition = _definition_create(
+            team=team,
+            slug=f"stage-{template.slug}",
+            template=template,
             effective_from=today,
             author=author,
         )
@@ -38,6 +62,23 @@ def team_create(*, slug: str, name: str, author: AbstractBaseUser | None = None)
             station=template.station,
             definition=definition,
             target_days=template.target_days,
+        )
+    for position, template in enumerate(DEFAULT_CHARACTERISTICS, start=1):
+        definition = _definition_create(
+            team=team,
+            slug=f"char-{template.slug}",
+            template=template,
+            effective_from=today,
+            author=author,
+        )
+        Characteristic.objects.create(
+            team=team,
+            slug=template.slug,
+            name=template.name,
+            kind=template.kind,
+            choices=list(template.choices),
+            definition=definition,
+            position=position,
         )
     return team
 
