@@ -1,0 +1,39 @@
+"""The funnel app's models, split along the domain; import them from here."""
+
+from funnel.models.deals import (
+    AppendOnly,
+    AppendOnlyError,
+    Characteristic,
+    CharacteristicKind,
+    Deal,
+    DealStatus,
+    Observation,
+    Origin,
+    Outcome,
+    StageEvent,
+)
+from funnel.models.integration import ApiToken, ImportJob, ImportMapping, ImportShape, ImportStatus
+from funnel.models.team import Membership, Role, Stage, Station, Team
+
+__all__ = [
+    "ApiToken",
+    "AppendOnly",
+    "AppendOnlyError",
+    "Characteristic",
+    "CharacteristicKind",
+    "Deal",
+    "DealStatus",
+    "ImportJob",
+    "ImportMapping",
+    "ImportShape",
+    "ImportStatus",
+    "Membership",
+    "Observation",
+    "Origin",
+    "Outcome",
+    "Role",
+    "Stage",
+    "StageEvent",
+    "Station",
+    "Team",
+]

@@ -1,0 +1,233 @@
+"""Deals, the append-only stage-event log, characteristics and observations."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from funnel.models.team import Stage, Team
+
+
+class DealStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Deal(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="deals")
+    external_id = models.CharField(max_length=100, help_text="The CRM's id of the deal.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_deals",
+    )
+    account = models.CharField(max_length=200, blank=True)
+    department = models.CharField(
+        max_length=120, blank=True, help_text="The prospect's department the deal is with."
+    )
+    source = models.CharField(max_length=120, blank=True, help_text="Lead-generation tactic.")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Everything below is derived from the event log and cached here.
+    status = models.CharField(max_length=8, choices=DealStatus.choices, default=DealStatus.OPEN)
+    lost_reason = models.CharField(max_length=200, blank=True)
+    current_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="current_deals"
+    )
+    stage_entered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True, help_text="First event's time.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at", "external_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "external_id"], name="deal_external_id_unique_per_team"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=DealStatus.values), name="deal_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__isnull=True) | Q(amount__gte=0), name="deal_amount_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["team", "status"], name="deal_team_status"),
+            models.Index(fields=["team", "current_stage"], name="deal_team_stage"),
+            models.Index(fields=["owner", "status"], name="deal_owner_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} ({self.account})" if self.account else self.external_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == DealStatus.OPEN
+
+
+class Outcome(models.TextChoices):
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class Origin(models.TextChoices):
+    API = "api", "API"
+    CSV = "csv", "CSV import"
+    UI = "ui", "Browser"
+    SEED = "seed", "Demo data"
+
+
+class AppendOnlyError(Exception):
+    """Raised on an attempt to change or delete a row of an append-only log."""
+
+
+class AppendOnly(models.Model):
+    """Rows are written once: the log is the truth the snapshots are computed from."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
+
+
+class StageEvent(AppendOnly):
+    """A deal entered a stage, or was won or lost. Append-only.
+
+    The event with the latest occurred_at (ties broken by arrival, i.e. id) is the deal's current
+    position, so the order in which events arrive never changes the result.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="stage_events")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="events")
+    stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True)
+    lost_reason = models.CharField(max_length=200, blank=True)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    event_id = models.CharField(
+        max_length=120, help_text="The sender's id of the event; makes ingestion idempotent."
+    )
+    origin = models.CharField(max_length=8, choices=Origin.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="recorded_stage_events",
+    )
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "event_id"], name="stage_event_id_unique_per_team"
+            ),
+            models.CheckConstraint(
+                condition=(Q(stage__isnull=False) & Q(outcome=""))
+                | (Q(stage__isnull=True) & Q(outcome__in=Outcome.values)),
+                name="stage_event_stage_xor_outcome",
+            ),
+            models.CheckConstraint(
+                condition=Q(lost_reason="") | Q(outcome=Outcome.LOST),
+                name="stage_event_lost_reason_only_when_lost",
+            ),
+            models.CheckConstraint(
+                condition=Q(origin__in=Origin.values), name="stage_event_origin_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["deal", "occurred_at", "id"], name="stage_event_deal_time"),
+            models.Index(fields=["team", "id"], name="stage_event_team_arrival"),
+        ]
+
+    def __str__(self) -> str:
+        what = self.stage.name if self.stage_id else self.get_outcome_display()
+        return f"{self.deal} → {what} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class CharacteristicKind(models.TextChoices):
+    YES_NO = "yes_no", "Yes / no"
+    CHOICE = "choice", "Choice"
+    NUMBER = "number", "Number"
+
+
+class Characteristic(models.Model):
+    """An observable property of a deal, e.g. "decision maker engaged"."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="characteristics")
+    slug = models.SlugField(max_length=60)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=8, choices=CharacteristicKind.choices)
+    choices = models.JSONField(
+        default=list, blank=True, help_text="Allowed values, for the choice kind."
+    )
+    definition = models.ForeignKey(
+        "kaizen.OperationalDefinition",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="characteristics",
+    )
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["team", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "slug"], name="characteristic_slug_unique_per_team"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=CharacteristicKind.values), name="characteristic_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Observation(AppendOnly):
+    """What someone observed on a deal, with evidence. Append-only: a new value is a new row.
+
+    The analysis uses each deal's latest value observed before it closed.
+    """
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="observations")
+    characteristic = models.ForeignKey(
+        Characteristic, on_delete=models.PROTECT, related_name="observations"
+    )
+    value = models.CharField(max_length=200, help_text="yes/no, the choice, or the number.")
+    value_number = models.FloatField(null=True, blank=True)
+    observed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="observations",
+    )
+    observed_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    evidence = models.TextField(blank=True)
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.UI)
+
+    class Meta:
+        ordering = ["observed_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["deal", "characteristic", "observed_at"], name="observation_latest"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal}: {self.characteristic} = {self.value}"
