@@ -7,6 +7,17 @@ from django.contrib.auth import get_user_model
 from funnel.models import Role
 from funnel.services import membership_add, team_create
 
+# Integration/browser requirements (skip, or fail in CI), the end-of-run summary, eager Celery
+# for unit tests and the real Celery worker fixtures: pytest finds hooks and fixtures by name here.
+from tests.integration_support import (  # noqa: F401
+    _celery_mode,
+    celery_worker,
+    celery_worker_process,
+    pytest_collection_modifyitems,
+    pytest_runtest_setup,
+    pytest_terminal_summary,
+)
+
 PASSWORD = "correct horse battery staple"
 
 
