@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from funnel.bulk import rows_insert, rows_update
 from funnel.models import (
     Deal,
+    DealStatus,
     Membership,
     Origin,
     Outcome,
@@ -35,6 +37,17 @@ MAX_BATCH = 1000
 FUTURE_TOLERANCE = dt.timedelta(hours=24)
 MAX_AMOUNT = Decimal("999999999999.99")
 DEAL_FIELDS = ("account", "department", "source")
+DEAL_INSERT_FIELDS = (
+    "team_id",
+    "external_id",
+    "owner_id",
+    "amount",
+    *DEAL_FIELDS,
+    "status",
+    "lost_reason",
+    "created_at",
+    "updated_at",
+)
 POSITION_FIELDS = (
     "status",
     "lost_reason",
@@ -122,8 +135,9 @@ def _text_error(index: int, name: str, value: str | None, limit: int) -> EventEr
     return None
 
 
-def stage_events_validate(*, team: Team, events: Sequence[EventIn], now: dt.datetime | None = None
-                          ) -> list[EventError]:
+def stage_events_validate(
+    *, team: Team, events: Sequence[EventIn], now: dt.datetime | None = None
+) -> list[EventError]:
     """Every problem in the batch, by event index and field. Empty when the batch is good."""
     context = _team_context(team=team, events=events)
     return _validate(events, context, now or timezone.now())
@@ -243,20 +257,49 @@ def _deals_upsert(
     for e in sorted(events, key=lambda e: e.occurred_at):
         merged = latest.get(e.deal_external_id)
         latest[e.deal_external_id] = e if merged is None else _merge_attributes(merged, e)
-    existing = {
-        d.external_id: d
-        for d in Deal.objects.filter(team=team, external_id__in=list(latest)).only(
-            "id", "external_id", "owner_id", "amount", *DEAL_FIELDS
+    existing: dict[str, Deal] = {}
+    for row in Deal.objects.filter(team=team, external_id__in=list(latest)).values(
+        "id", "external_id", "owner_id", "amount", *DEAL_FIELDS
+    ):
+        existing[row["external_id"]] = Deal(**row)
+    deal_ids = {ext: deal.id for ext, deal in existing.items()}
+    new = [ext for ext in latest if ext not in existing]
+    if new:
+        now = timezone.now()
+        rows = []
+        for ext in new:
+            attributes = {
+                "owner_id": None,
+                "amount": None,
+                "account": "",
+                "department": "",
+                "source": "",
+                **_attributes(latest[ext], context),
+            }
+            rows.append(
+                (
+                    team.id,
+                    ext,
+                    *(attributes[k] for k in DEAL_INSERT_FIELDS[2:7]),
+                    DealStatus.OPEN,
+                    "",
+                    now,
+                    now,
+                )
+            )
+        inserted = rows_insert(
+            Deal,
+            DEAL_INSERT_FIELDS,
+            rows,
+            conflict=("team_id", "external_id"),
+            returning=("external_id", "id"),
         )
-    }
-    new_deals = [
-        Deal(team=team, external_id=ext, **_attributes(e, context))
-        for ext, e in latest.items()
-        if ext not in existing
-    ]
-    if new_deals:
-        # A concurrent batch may create the same deal first; its row then stands.
-        Deal.objects.bulk_create(new_deals, ignore_conflicts=True)
+        deal_ids.update(inserted)
+        if len(inserted) < len(new):
+            # A concurrent batch created some of these deals first; their rows stand.
+            deal_ids.update(
+                Deal.objects.filter(team=team, external_id__in=new).values_list("external_id", "id")
+            )
     changed: list[Deal] = []
     for ext, deal in existing.items():
         attributes = _attributes(latest[ext], context)
@@ -266,13 +309,8 @@ def _deals_upsert(
                 setattr(deal, k, v)
             changed.append(deal)
     if changed:
-        Deal.objects.bulk_update(changed, ["owner_id", "amount", *DEAL_FIELDS])
-    deal_ids = dict(
-        Deal.objects.filter(team=team, external_id__in=list(latest)).values_list(
-            "external_id", "id"
-        )
-    )
-    return deal_ids, len(new_deals), len(changed)
+        _deals_write(changed, ["owner_id", "amount", *DEAL_FIELDS])
+    return deal_ids, len(new), len(changed)
 
 
 def _merge_attributes(earlier: EventIn, later: EventIn) -> EventIn:
@@ -318,7 +356,6 @@ def _events_insert(
     INSERT .. ON CONFLICT DO NOTHING RETURNING tells exactly which rows this transaction wrote,
     even while a concurrent replay of the same batch runs (PostgreSQL and SQLite alike).
     """
-    table = StageEvent._meta.db_table
     columns = (
         "team_id",
         "deal_id",
@@ -354,27 +391,13 @@ def _events_insert(
                 by_id,
             )
         )
-    inserted: list[tuple[int, str]] = []
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    # SQLite caps bound parameters per statement; 500 rows x 10 columns stays well inside.
-    for start in range(0, len(rows), 500):
-        chunk = rows[start : start + 500]
-        sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-            + ", ".join([placeholders] * len(chunk))
-            + " ON CONFLICT (team_id, event_id) DO NOTHING RETURNING deal_id, event_id"
-        )
-        params = [_db_value(v) for row in chunk for v in row]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            inserted.extend(cursor.fetchall())
-    return inserted
-
-
-def _db_value(value):
-    if isinstance(value, dt.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    return value
+    return rows_insert(
+        StageEvent,
+        columns,
+        rows,
+        conflict=("team_id", "event_id"),
+        returning=("deal_id", "event_id"),
+    )
 
 
 def deals_refresh_positions(*, deal_ids: Iterable[int]) -> int:
@@ -400,12 +423,17 @@ def deals_refresh_positions(*, deal_ids: Iterable[int]) -> int:
 
 
 def deal_update_positions(deals: list[Deal]) -> None:
-    if not deals:
-        return
+    """Write the cached position fields of many deals in one statement."""
+    _deals_write(deals, POSITION_FIELDS)
+
+
+def _deals_write(deals: list[Deal], fields: Sequence[str]) -> None:
     now = timezone.now()
-    for deal in deals:
-        deal.updated_at = now
-    Deal.objects.bulk_update(deals, [*POSITION_FIELDS, "updated_at"], batch_size=1000)
+    rows_update(
+        Deal,
+        [*fields, "updated_at"],
+        [(*(getattr(d, name) for name in fields), now, d.id) for d in deals],
+    )
 
 
 def _recompute_on_commit(team: Team) -> None:
