@@ -56,12 +56,14 @@ class DealJourney:
 
 @dataclass(frozen=True, slots=True)
 class StagePassage:
-    """One deal's passage through one stage. ``left_at`` is None while the deal is open in it."""
+    """One deal's passage through one stage. ``left_at`` is None while the deal is open in it;
+    ``skipped`` when the deal never recorded being in it (it passed it by reaching a later one)."""
 
     stage_position: int
     entered_at: datetime
     left_at: datetime | None
     result: PassageResult
+    skipped: bool = False
 
 
 def stage_passages(journey: DealJourney, *, stage_positions: Sequence[int]) -> list[StagePassage]:
@@ -85,8 +87,10 @@ def stage_passages(journey: DealJourney, *, stage_positions: Sequence[int]) -> l
         if position > furthest:
             continue
         earliest_here = earliest_beyond
+        skipped = True
         while v >= 0 and visits[v][0] >= position:
             at = visits[v][1]
+            skipped = skipped and visits[v][0] != position
             if visits[v][0] > position:
                 earliest_beyond = at if earliest_beyond is None else min(earliest_beyond, at)
             earliest_here = at if earliest_here is None else min(earliest_here, at)
@@ -100,7 +104,7 @@ def stage_passages(journey: DealJourney, *, stage_positions: Sequence[int]) -> l
         else:
             result = "open"
         entered_at = earliest_here if earliest_here is not None else journey.closed_at
-        passages.append(StagePassage(position, entered_at, left_at, result))
+        passages.append(StagePassage(position, entered_at, left_at, result, skipped))
         earliest_beyond = earliest_here
     passages.reverse()
     return passages

@@ -81,6 +81,9 @@ def test_moving_back_does_not_undo_progress():
         (3, "open"),
     ]
     assert passages[1].left_at == week(1)  # it first left stage 2 when it reached 3
+    assert not any(p.skipped for p in passages)
+    skipper = stage_passages(B, stage_positions=POSITIONS)
+    assert [p.skipped for p in skipper] == [False, True, False]
 
 
 def test_closed_deal_needs_a_close_date():
