@@ -213,6 +213,7 @@ def stage_events_ingest(
     by: AbstractBaseUser | None = None,
     now: dt.datetime | None = None,
     schedule_recompute: bool = True,
+    max_batch: int = MAX_BATCH,
 ) -> IngestResult:
     """Validate a batch whole, then store its new events and refresh the deals they touch.
 
@@ -220,8 +221,8 @@ def stage_events_ingest(
     """
     if origin not in Origin.values:
         raise ValueError(f"Unknown origin {origin!r}.")
-    if len(events) > MAX_BATCH:
-        raise IngestRejected([EventError(MAX_BATCH, "events", f"At most {MAX_BATCH} a batch.")])
+    if len(events) > max_batch:
+        raise IngestRejected([EventError(max_batch, "events", f"At most {max_batch} a batch.")])
     context = _team_context(team=team, events=events)
     errors = _validate(events, context, now or timezone.now())
     if errors:
