@@ -59,3 +59,29 @@ def test_deal_position_is_refreshed_by_the_worker(celery_worker):
     assert row.closed_at == now - timedelta(days=1)
     assert celery_worker.is_alive()
     assert "deal_refresh_position_task" in celery_worker.log_path.read_text()
+
+
+def test_a_killed_worker_is_brought_back_and_takes_new_tasks(celery_worker):
+    team = team_create(slug="south", name="South Region")
+    stage = team.stages.get(slug="inquiry")
+    deal = Deal.objects.create(team=team, external_id="CRM-2")
+    StageEvent.objects.create(
+        team=team,
+        deal=deal,
+        stage=stage,
+        occurred_at=timezone.now() - timedelta(days=2),
+        event_id="e-1",
+        origin=Origin.API,
+    )
+    first_pid = celery_worker.pid
+    celery_worker.kill()
+    assert not celery_worker.is_alive()
+
+    celery_worker.start()
+    assert celery_worker.is_alive() and celery_worker.pid != first_pid
+    deal_refresh_position_task.delay(deal.id)
+    row = wait_for(
+        lambda: Deal.objects.filter(id=deal.id, current_stage=stage).first(),
+        what="the restarted worker to refresh the deal",
+    )
+    assert row.status == DealStatus.OPEN
