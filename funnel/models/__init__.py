@@ -12,10 +12,28 @@ from funnel.models.deals import (
     Outcome,
     StageEvent,
 )
+from funnel.models.flow import (
+    BottleneckStatus,
+    DealPassage,
+    FlowKind,
+    PassageResult,
+    RecomputeState,
+    StageFlow,
+    StageMetric,
+    Verdict,
+)
 from funnel.models.integration import ApiToken, ImportJob, ImportMapping, ImportShape, ImportStatus
 from funnel.models.team import Membership, Role, Stage, Station, Team
 
 __all__ = [
+    "BottleneckStatus",
+    "DealPassage",
+    "FlowKind",
+    "PassageResult",
+    "RecomputeState",
+    "StageFlow",
+    "StageMetric",
+    "Verdict",
     "ApiToken",
     "AppendOnly",
     "AppendOnlyError",

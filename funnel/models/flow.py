@@ -1,0 +1,166 @@
+"""What the recompute reads and writes.
+
+DealPassage and StageFlow are kept exact by the ingestion transaction (a deal's passages are
+re-derived from its event log whenever an event for it arrives, and the difference is applied to
+StageFlow as a delta), so the recompute never has to read the raw log. The snapshots
+(StageMetric, BottleneckStatus) are what the dashboards read.
+"""
+
+from django.db import models
+from django.db.models import Q
+
+from funnel.models.deals import Deal
+from funnel.models.team import Stage, Team
+
+
+class PassageResult(models.TextChoices):
+    ADVANCED = "advanced", "Advanced"
+    LOST = "lost", "Lost"
+    OPEN = "open", "Still open"
+
+
+class DealPassage(models.Model):
+    """One deal's passage through one stage (derived from its events; one row per deal and stage).
+
+    A deal that reached a stage has passed every stage before it: those it skipped are passages
+    with `skipped` set, entered and left when it reached the later stage.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="passages")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=8, choices=PassageResult.choices)
+    skipped = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["deal", "stage"], name="deal_passage_one_per_stage"),
+            models.CheckConstraint(
+                condition=Q(result__in=PassageResult.values), name="deal_passage_result_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "stage"], name="deal_passage_team_stage")]
+
+    def __str__(self) -> str:
+        return f"deal {self.deal_id} in stage {self.stage_id}: {self.result}"
+
+
+class FlowKind(models.TextChoices):
+    ENTERED = "entered", "Entered"
+    ADVANCED = "advanced", "Advanced"
+    LOST = "lost", "Lost"
+
+
+class StageFlow(models.Model):
+    """How many deals entered a stage, or left it advancing or lost, in a week.
+
+    `days` is the whole number of days the deal spent in the stage (-1 for entries and for
+    stages a deal skipped), so medians and percentiles of days in stage come from these counts.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    week = models.DateField(help_text="Monday of the week.")
+    kind = models.CharField(max_length=8, choices=FlowKind.choices)
+    days = models.SmallIntegerField()
+    count = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "stage", "week", "kind", "days"], name="stage_flow_unique_cell"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"stage {self.stage_id} {self.week} {self.kind} {self.days}d: {self.count}"
+
+
+class RecomputeState(models.Model):
+    """Per team: whether a recompute is queued, and the watermark of the last one.
+
+    `queued` debounces: a burst of writes enqueues one run while one is waiting; a run clears it
+    as it starts, so writes during a run enqueue exactly one trailing run.
+    """
+
+    team = models.OneToOneField(Team, on_delete=models.CASCADE, related_name="recompute_state")
+    queued = models.BooleanField(default=False)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    watermark = models.BigIntegerField(default=0, help_text="Last stage event id included.")
+    runs = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"team {self.team_id} recompute through event {self.watermark}"
+
+
+class StageMetric(models.Model):
+    """Per team (or company-wide when team is empty), per stage and week: the weekly figures."""
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="stage_metrics"
+    )
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, null=True, blank=True)
+    station = models.CharField(max_length=16)
+    position = models.PositiveSmallIntegerField()
+    week = models.DateField()
+    entered = models.IntegerField(default=0)
+    advanced = models.IntegerField(default=0)
+    lost = models.IntegerField(default=0)
+    conversion = models.FloatField(null=True, blank=True)
+    conversion_low = models.FloatField(null=True, blank=True)
+    conversion_high = models.FloatField(null=True, blank=True)
+    days_median = models.FloatField(null=True, blank=True)
+    days_p85 = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["team", "position", "week"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "position", "week"],
+                condition=Q(team__isnull=False),
+                name="stage_metric_unique_per_team",
+            ),
+            models.UniqueConstraint(
+                fields=["position", "week"],
+                condition=Q(team__isnull=True),
+                name="stage_metric_unique_company",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"team {self.team_id} stage {self.position} week {self.week}"
+
+
+class Verdict(models.TextChoices):
+    BOTTLENECK = "bottleneck", "Bottleneck"
+    NO_CLEAR = "no_clear_bottleneck", "No clear bottleneck"
+    NOT_ENOUGH_DATA = "not_enough_data", "Not enough data"
+
+
+class BottleneckStatus(models.Model):
+    """The verdict of one recompute, kept as history so one can see when the bottleneck moved."""
+
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="bottleneck_statuses"
+    )
+    verdict = models.CharField(max_length=20, choices=Verdict.choices)
+    stage = models.ForeignKey(Stage, on_delete=models.SET_NULL, null=True, blank=True)
+    station = models.CharField(max_length=16, blank=True)
+    gap_per_week = models.FloatField(null=True, blank=True, help_text="Won deals a week.")
+    figures = models.JSONField(default=dict, help_text="The arithmetic behind the verdict.")
+    watermark = models.BigIntegerField(help_text="Last stage event id included.")
+    computed_at = models.DateTimeField()
+    changed = models.BooleanField(
+        default=False, help_text="The verdict, stage or station differs from the previous one."
+    )
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        indexes = [models.Index(fields=["team", "-computed_at"], name="bottleneck_team_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.get_verdict_display()} ({self.station or '-'}) at {self.computed_at}"
