@@ -1,0 +1,186 @@
+"""Load a realistic, deterministic year of demo data: `seed_demo [--reset] [--deals N]`.
+
+Two teams (Enterprise, Mid-Market) with their managers, reps and an executive, a year of deals
+with full stage histories and observations. Running it again changes nothing but the demo
+passwords (reset on every run); `--reset` deletes the two demo teams and builds them again.
+"""
+
+import dataclasses
+import time
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from funnel.demo_data import DEMO_PASSWORD, DEMO_SEED, DEMO_TEAMS, DEMO_USERS, DemoDeal, demo_deals
+from funnel.models import (
+    Characteristic,
+    Deal,
+    Observation,
+    Origin,
+    Role,
+    Stage,
+    StageEvent,
+    Team,
+)
+from funnel.services import deal_position_from_events, membership_add, team_create
+
+URL = "http://127.0.0.1:8000/"
+
+
+def demo_anchor() -> datetime:
+    """Midnight at the start of today: the data is the same all day and ends before now."""
+    today = timezone.localdate()
+    return timezone.make_aware(datetime(today.year, today.month, today.day))
+
+
+class Command(BaseCommand):
+    help = "Load two demo teams with a year of deals, stage histories and observations."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--reset", action="store_true", help="Delete the demo teams and build them again."
+        )
+        parser.add_argument(
+            "--deals",
+            type=int,
+            default=None,
+            help="Deals for the Enterprise team (Mid-Market gets proportionally fewer); "
+            f"default {DEMO_TEAMS[0].deals}.",
+        )
+
+    def handle(self, *args, reset: bool, deals: int | None, **options) -> None:
+        started = time.monotonic()
+        anchor = demo_anchor()
+        scale = deals / DEMO_TEAMS[0].deals if deals else 1.0
+        with transaction.atomic():
+            if reset:
+                self._delete_demo_teams()
+            # One hash for every demo user: hashing is slow on purpose, and these share a password.
+            password = make_password(DEMO_PASSWORD)
+            for profile in DEMO_TEAMS:
+                team = Team.objects.filter(slug=profile.slug).first()
+                if team is None:
+                    team = team_create(slug=profile.slug, name=profile.name)
+                users = self._users(team, password=password)
+                if StageEvent.objects.filter(team=team, origin=Origin.SEED).exists():
+                    self.stdout.write(f"{team.name}: demo deals already loaded, left as they are.")
+                    continue
+                count = max(1, round(profile.deals * scale))
+                generated = demo_deals(
+                    profile=dataclasses.replace(profile, deals=count),
+                    anchor=anchor,
+                    seed=f"{DEMO_SEED}-{profile.slug}",
+                )
+                written = self._write(team=team, deals=generated, users=users)
+                self.stdout.write(
+                    f"{team.name}: {written[0]} deals, {written[1]} stage events, "
+                    f"{written[2]} observations."
+                )
+        self._print_logins()
+        self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
+
+    def _delete_demo_teams(self) -> None:
+        teams = Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS])
+        # The logs go first: stages are protected while events or deals still point at them.
+        Observation.objects.filter(deal__team__in=teams).delete()
+        StageEvent.objects.filter(team__in=teams).delete()
+        Deal.objects.filter(team__in=teams).delete()
+        names = ", ".join(teams.values_list("name", flat=True)) or "none found"
+        teams.delete()
+        self.stdout.write(f"Deleted the demo teams ({names}).")
+
+    def _users(self, team: Team, *, password: str) -> dict:
+        """The team's demo users, created or reset to the demo password; email -> user."""
+        users = {}
+        for demo in (u for u in DEMO_USERS if u.team == team.slug):
+            _, _, user = membership_add(team=team, email=demo.email, role=demo.role, name=demo.name)
+            user.password = password
+            user.save(update_fields=["password"])
+            users[demo.email] = user
+        return users
+
+    def _write(self, *, team: Team, deals: list[DemoDeal], users: dict) -> tuple[int, int, int]:
+        stages = dict(Stage.objects.filter(team=team).values_list("slug", "id"))
+        characteristics = dict(Characteristic.objects.filter(team=team).values_list("slug", "id"))
+        rows = []
+        for demo in deals:
+            events = [
+                {
+                    "stage_id": stages[e.stage_slug] if e.stage_slug else None,
+                    "outcome": e.outcome,
+                    "lost_reason": e.lost_reason,
+                    "occurred_at": e.occurred_at,
+                }
+                for e in demo.events
+            ]
+            rows.append(
+                Deal(
+                    team=team,
+                    external_id=demo.external_id,
+                    owner=users[demo.owner],
+                    account=demo.account,
+                    department=demo.department,
+                    source=demo.source,
+                    amount=Decimal(demo.amount),
+                    # Events are generated in time order, so this is the position they imply.
+                    **deal_position_from_events(events),
+                )
+            )
+        created = Deal.objects.bulk_create(rows, batch_size=500)
+        events, observations = [], []
+        for deal, demo in zip(created, deals, strict=True):
+            for n, e in enumerate(demo.events, start=1):
+                events.append(
+                    StageEvent(
+                        team=team,
+                        deal=deal,
+                        stage_id=stages[e.stage_slug] if e.stage_slug else None,
+                        outcome=e.outcome,
+                        lost_reason=e.lost_reason,
+                        occurred_at=e.occurred_at,
+                        event_id=f"seed-{team.slug}-{demo.external_id}-{n}",
+                        origin=Origin.SEED,
+                        recorded_by=deal.owner,
+                    )
+                )
+            for o in demo.observations:
+                observations.append(
+                    Observation(
+                        deal=deal,
+                        characteristic_id=characteristics[o.characteristic_slug],
+                        value=o.value,
+                        observed_by=deal.owner,
+                        observed_at=o.observed_at,
+                        evidence=o.evidence,
+                        origin=Origin.SEED,
+                    )
+                )
+        StageEvent.objects.bulk_create(events, batch_size=500)
+        Observation.objects.bulk_create(observations, batch_size=500)
+        return len(created), len(events), len(observations)
+
+    def _print_logins(self) -> None:
+        names = {p.slug: p.name for p in DEMO_TEAMS}
+        header = ("role", "team", "name", "email", "password")
+        table = [
+            (
+                Role(u.role).label,
+                "all teams" if u.role == Role.EXECUTIVE else names[u.team],
+                u.name,
+                u.email,
+                DEMO_PASSWORD,
+            )
+            for u in sorted(DEMO_USERS, key=lambda u: (u.role != Role.EXECUTIVE, u.team, u.role))
+        ]
+        widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(len(header))]
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS(f"Demo logins — open {URL}"))
+        self.stdout.write(line.format(*header).rstrip())
+        self.stdout.write(line.format(*("-" * w for w in widths)))
+        for row in table:
+            self.stdout.write(line.format(*row).rstrip())

@@ -1,0 +1,244 @@
+"""The seed_demo command: two demo teams with a year of deals whose statistics tell the truth."""
+
+from collections import defaultdict
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db.models import F
+from scipy.stats import fisher_exact
+
+from funnel.demo_data import DEMO_PASSWORD, DEMO_USERS
+from funnel.management.commands.seed_demo import demo_anchor
+from funnel.models import Deal, DealStatus, Membership, Observation, Stage, StageEvent, Team
+from funnel.selectors import team_accesses_for_user
+from funnel.services import deal_position_from_events
+from kaizen.models import DefinitionVersion
+
+DEMO_SLUGS = ("enterprise", "mid-market")
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def _delete_demo_data() -> None:
+    teams = Team.objects.filter(slug__in=DEMO_SLUGS)
+    Observation.objects.filter(deal__team__in=teams).delete()
+    StageEvent.objects.filter(team__in=teams).delete()
+    Deal.objects.filter(team__in=teams).delete()
+    teams.delete()
+    get_user_model().objects.filter(username__in=[u.email for u in DEMO_USERS]).delete()
+
+
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """The full-size demo, loaded once for this module (it takes a few seconds)."""
+    with django_db_blocker.unblock():
+        out = run()
+    yield out
+    with django_db_blocker.unblock():
+        _delete_demo_data()
+
+
+def counts() -> dict[str, int]:
+    return {
+        "teams": Team.objects.count(),
+        "deals": Deal.objects.count(),
+        "events": StageEvent.objects.count(),
+        "observations": Observation.objects.count(),
+        "users": get_user_model().objects.count(),
+        "memberships": Membership.objects.count(),
+        "definition_versions": DefinitionVersion.objects.count(),
+    }
+
+
+def events_by_deal(team: Team) -> dict[int, list[dict]]:
+    found = defaultdict(list)
+    rows = (
+        StageEvent.objects.filter(team=team)
+        .order_by("occurred_at", "id")
+        .values("deal_id", "stage_id", "outcome", "lost_reason", "occurred_at", "event_id")
+    )
+    for row in rows:
+        found[row["deal_id"]].append(row)
+    return found
+
+
+# The small-scale tests first, before the module's full-size data is loaded.
+@pytest.mark.django_db
+def test_running_twice_duplicates_nothing():
+    _delete_demo_data()  # in case the full-size module data is loaded; rolled back afterwards
+    run("--deals", "40")
+    before = counts()
+    out = run("--deals", "40")
+    assert counts() == before
+    assert "already loaded" in out
+    assert before["teams"] == 2
+    assert before["deals"] == 40 + round(380 * 40 / 500)
+
+
+@pytest.mark.django_db
+def test_reset_rebuilds_the_same_deals():
+    _delete_demo_data()
+    run("--deals", "40")
+
+    def snapshot():
+        return list(
+            Deal.objects.order_by("team__slug", "external_id").values_list(
+                "team__slug", "external_id", "status", "current_stage__slug", "amount", "closed_at"
+            )
+        )
+
+    first, before = snapshot(), counts()
+    out = run("--deals", "40", "--reset")
+    assert "Deleted the demo teams" in out
+    assert snapshot() == first
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_two_teams_with_a_year_of_deals_and_open_work(seeded):
+    anchor = demo_anchor()
+    for slug, expected_deals in (("enterprise", 500), ("mid-market", 380)):
+        team = Team.objects.get(slug=slug)
+        deals = Deal.objects.filter(team=team)
+        assert deals.count() == expected_deals
+        events = StageEvent.objects.filter(team=team)
+        assert 3 * expected_deals <= events.count() <= 5 * expected_deals
+        assert set(events.values_list("origin", flat=True)) == {"seed"}
+        first = events.order_by("occurred_at").first().occurred_at
+        assert anchor - timedelta(days=366) < first < anchor - timedelta(days=350)
+        assert events.order_by("-occurred_at").first().occurred_at < anchor
+        won = deals.filter(status=DealStatus.WON).count()
+        lost = deals.filter(status=DealStatus.LOST).count()
+        open_deals = deals.filter(status=DealStatus.OPEN)
+        assert 0.08 * expected_deals < won < 0.25 * expected_deals
+        assert lost > 0.6 * expected_deals
+        # Work in progress sits in most stages, not only at the top of the funnel.
+        assert open_deals.count() >= 20
+        assert open_deals.values("current_stage").distinct().count() >= 5
+        owners = set(deals.values_list("owner__email", flat=True))
+        reps = {u.email for u in DEMO_USERS if u.team == slug and u.role == "rep"}
+        assert owners == reps
+        assert deals.values("source").distinct().count() == 6
+        assert not deals.filter(amount__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_every_cached_position_is_the_one_its_events_imply(seeded):
+    for team in Team.objects.filter(slug__in=DEMO_SLUGS):
+        by_deal = events_by_deal(team)
+        fields = ["status", "lost_reason", "current_stage_id", "stage_entered_at"]
+        fields += ["opened_at", "closed_at"]
+        for deal in Deal.objects.filter(team=team).values("id", "external_id", *fields):
+            events = by_deal[deal["id"]]
+            assert events[0]["event_id"] == f"seed-{team.slug}-{deal['external_id']}-1"
+            expected = deal_position_from_events(events)
+            assert {f: deal[f] for f in fields} == {f: expected[f] for f in fields}
+
+
+@pytest.mark.django_db
+def test_observations_are_made_by_the_owner_before_the_deal_closed(seeded):
+    late = Observation.objects.filter(
+        deal__team__slug__in=DEMO_SLUGS,
+        deal__closed_at__isnull=False,
+        observed_at__gte=F("deal__closed_at"),
+    )
+    assert not late.exists()
+    not_owner = Observation.objects.filter(deal__team__slug__in=DEMO_SLUGS).exclude(
+        observed_by=F("deal__owner")
+    )
+    assert not not_owner.exists()
+
+
+def proposal_conversion(team: Team, *, since, until) -> tuple[int, int]:
+    """(advanced, decided) for deals that left proposal in [since, until), counted by hand."""
+    position = dict(Stage.objects.filter(team=team).values_list("id", "position"))
+    proposal = Stage.objects.get(team=team, slug="proposal").position
+    advanced = decided = 0
+    for events in events_by_deal(team).values():
+        for this, following in zip(events, events[1:], strict=False):
+            if position.get(this["stage_id"]) != proposal:
+                continue
+            if not since <= following["occurred_at"] < until:
+                continue
+            decided += 1
+            moved_on = following["outcome"] == "won" or (
+                following["stage_id"] is not None and position[following["stage_id"]] > proposal
+            )
+            advanced += moved_on
+    return advanced, decided
+
+
+@pytest.mark.django_db
+def test_enterprise_proposal_got_worse_in_the_last_twelve_weeks(seeded):
+    anchor = demo_anchor()
+    cut = anchor - timedelta(weeks=12)
+    team = Team.objects.get(slug="enterprise")
+    recent_won, recent_n = proposal_conversion(team, since=cut, until=anchor)
+    early_won, early_n = proposal_conversion(team, since=anchor - timedelta(days=400), until=cut)
+    assert recent_n >= 25 and early_n >= 60
+    recent, early = recent_won / recent_n, early_won / early_n
+    assert 0.45 <= early <= 0.70
+    assert recent <= 0.35
+    assert (
+        fisher_exact([[recent_won, recent_n - recent_won], [early_won, early_n - early_won]])[1]
+        < 0.01
+    )
+
+
+def win_table(team: Team, slug: str, value: str) -> list[list[int]]:
+    """[[won, lost] with the value, [won, lost] without] over closed deals, using each deal's
+    latest observation before it closed."""
+    latest: dict[int, str] = {}
+    for deal_id, observed in (
+        Observation.objects.filter(deal__team=team, characteristic__slug=slug)
+        .exclude(deal__status=DealStatus.OPEN)
+        .filter(observed_at__lt=F("deal__closed_at"))
+        .order_by("observed_at", "id")
+        .values_list("deal_id", "value")
+    ):
+        latest[deal_id] = observed
+    status = dict(Deal.objects.filter(id__in=latest).values_list("id", "status"))
+    table = [[0, 0], [0, 0]]
+    for deal_id, observed in latest.items():
+        table[observed != value][status[deal_id] != DealStatus.WON] += 1
+    return table
+
+
+@pytest.mark.django_db
+def test_characteristics_that_matter_show_and_pain_quantified_does_not(seeded):
+    for team in Team.objects.filter(slug__in=DEMO_SLUGS):
+        for slug, value, direction in (
+            ("decision-maker-reached", "yes", 1),
+            ("champion-identified", "yes", 1),
+            ("competitor-present", "yes", -1),
+        ):
+            table = win_table(team, slug, value)
+            with_rate = table[0][0] / sum(table[0])
+            without_rate = table[1][0] / sum(table[1])
+            assert (with_rate - without_rate) * direction > 0.1, (team.slug, slug, table)
+            assert fisher_exact(table)[1] < 0.05, (team.slug, slug, table)
+        pain = win_table(team, "pain-quantified", "yes")
+        assert fisher_exact(pain)[1] > 0.2, (team.slug, pain)
+
+
+@pytest.mark.django_db
+def test_demo_logins_work_and_the_executive_sees_both_teams(seeded, client):
+    for demo in DEMO_USERS:
+        assert demo.email in seeded
+    # One login per role: password hashing is deliberately slow.
+    for email in ("erin@demo.kaizen", "dana@demo.kaizen", "ana@demo.kaizen"):
+        assert client.login(username=email, password=DEMO_PASSWORD), email
+    assert not client.login(username="dana@demo.kaizen", password="wrong")
+    assert seeded.count(DEMO_PASSWORD) == len(DEMO_USERS)
+    assert "http://127.0.0.1:8000/" in seeded
+    erin = get_user_model().objects.get(username="erin@demo.kaizen")
+    assert {a.team.slug for a in team_accesses_for_user(user=erin)} >= set(DEMO_SLUGS)
+    dana = get_user_model().objects.get(username="dana@demo.kaizen")
+    assert [a.team.slug for a in team_accesses_for_user(user=dana)] == ["enterprise"]
