@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves the API docs' Swagger UI from static files instead of a CDN
     "funnel",
     "kaizen",
 ]
@@ -147,6 +148,9 @@ SESSION_COOKIE_HTTPONLY = True
 
 # Uploads: CSV files are limited by the import itself; this caps everything else.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024))
+# The API refuses larger request bodies with 413 before reading or parsing them. A full batch of
+# 1,000 events is about 300 KB, so 2 MiB leaves room without inviting abuse.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", 2 * 1024 * 1024))
 
 # --- Celery -----------------------------------------------------------------------------------
 # No broker configured means the embedded default: tasks run eagerly, in process.

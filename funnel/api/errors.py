@@ -1,0 +1,130 @@
+"""One error format for the whole API, and the request-body size limit.
+
+Every error answer is JSON with a `detail` sentence; invalid input adds `errors`, one entry per
+problem: {"index": event position or null, "field": "deal.amount", "message": "..."}.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from functools import wraps
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from funnel.ingest import EventError
+
+
+def error_location(loc: Iterable) -> tuple[int | None, str]:
+    """(event index, dotted field) for a pydantic location.
+
+    ("body", "payload", "events", 3, "deal", "amount") -> (3, "deal.amount");
+    ("query", "limit") -> (None, "limit"); (3, "deal", "id") -> (3, "deal.id").
+    """
+    parts = list(loc)
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        source = parts.pop(0)
+        if source == "body" and parts:
+            parts.pop(0)  # the view's parameter name
+    index = None
+    if len(parts) >= 2 and parts[0] == "events" and isinstance(parts[1], int):
+        index, parts = parts[1], parts[2:]
+    elif parts and isinstance(parts[0], int):
+        index, parts = parts[0], parts[1:]
+    field = ".".join(str(p) for p in parts)
+    return index, field or ("event" if index is not None else "body")
+
+
+def schema_errors(errors: Iterable[dict], *, prefix: tuple = ()) -> list[EventError]:
+    out = []
+    for error in errors:
+        index, field = error_location((*prefix, *error["loc"]))
+        out.append(EventError(index, field, error["msg"]))  # type: ignore[arg-type]
+    return out
+
+
+def invalid_response(errors: list[EventError], *, detail: str | None = None) -> JsonResponse:
+    errors = sorted(errors, key=lambda e: (e.index is not None, e.index or 0, e.field))
+    bad_events = len({e.index for e in errors if e.index is not None})
+    if detail is None:
+        detail = (
+            f"{bad_events} invalid event(s); nothing was written."
+            if bad_events
+            else "The request is invalid."
+        )
+    return JsonResponse({"detail": detail, "errors": [e.as_dict() for e in errors]}, status=422)
+
+
+def too_large_response(limit: int) -> JsonResponse:
+    return JsonResponse(
+        {
+            "detail": f"The request body is larger than the limit of {limit} bytes; "
+            "send fewer events per request (at most 1,000).",
+            "limit_bytes": limit,
+        },
+        status=413,
+    )
+
+
+def body_too_large(request: HttpRequest, limit: int) -> bool:
+    """Whether the body exceeds `limit`, decided without reading more than limit + 1 bytes.
+
+    A declared Content-Length decides at once. Without one (chunked transfer) the body is read
+    up to one byte past the limit. A body within the limit is kept on the request, so Django's
+    own DATA_UPLOAD_MAX_MEMORY_SIZE check never runs on it.
+    """
+    declared = request.META.get("CONTENT_LENGTH")
+    try:
+        if declared and int(declared) > limit:
+            return True
+    except ValueError:
+        pass
+    if hasattr(request, "_body"):
+        return len(request._body) > limit
+    data = request.read(limit + 1)
+    if len(data) > limit:
+        return True
+    request._body = data
+    request._stream = io.BytesIO(data)
+    return False
+
+
+def body_limited(run: Callable) -> Callable:
+    """Wraps an operation so oversized bodies get 413 before authentication and parsing."""
+
+    @wraps(run)
+    def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        limit = settings.API_MAX_BODY_BYTES
+        if body_too_large(request, limit):
+            return too_large_response(limit)
+        return run(request, *args, **kwargs)
+
+    return checked
+
+
+def add_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+        return invalid_response(schema_errors(exc.errors))
+
+    @api.exception_handler(AuthenticationError)
+    def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        response = JsonResponse(
+            {
+                "detail": "Missing, unknown or revoked API token. "
+                "Send the header Authorization: Bearer <token>."
+            },
+            status=401,
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+
+    @api.exception_handler(RequestDataTooBig)
+    def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        # Only reachable on an operation without body_limited; Django would answer 400 (or 500
+        # with DEBUG on) for its own DATA_UPLOAD_MAX_MEMORY_SIZE.
+        return too_large_response(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
