@@ -27,7 +27,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-WORKER_READY_TIMEOUT = 30.0
+# Booting Django and the worker takes seconds, and far longer on a loaded two-core CI machine.
+WORKER_READY_TIMEOUT = 120.0
 
 
 def _truthy(value: str | None) -> bool:
@@ -221,7 +222,8 @@ class WorkerProcess:
             "--hostname", self.hostname, "--without-mingle", "--without-gossip",
         ]  # fmt: skip
         with self.log_path.open("ab") as log:
-            log.write(f"\n=== start #{self.starts + 1}: {' '.join(command)}\n".encode())
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            log.write(f"\n=== {stamp} start #{self.starts + 1}: {' '.join(command)}\n".encode())
             log.flush()
             self.process = subprocess.Popen(
                 command,

@@ -50,7 +50,7 @@ def test_deal_position_is_refreshed_by_the_worker(celery_worker):
         row = Deal.objects.get(id=deal.id)
         return row if row.status != DealStatus.OPEN else None
 
-    row = wait_for(refreshed, timeout=20, what="the worker to refresh the deal")
+    row = wait_for(refreshed, timeout=30, what="the worker to refresh the deal")
     assert row.status == DealStatus.LOST
     assert row.current_stage_id == stage.id
     assert row.lost_reason == "No budget"
