@@ -30,6 +30,7 @@ from funnel.models import (
     StageEvent,
     Team,
 )
+from funnel.passages import deals_passages_refresh
 from funnel.services import deal_position_from_events
 
 MAX_BATCH = 1000
@@ -241,7 +242,7 @@ def stage_events_ingest(
         result.duplicates = len(events) - result.accepted
         touched = {deal_id for deal_id, _ in inserted}
         if touched:
-            deals_refresh_positions(deal_ids=touched)
+            deals_refresh_positions(team=team, deal_ids=touched)
             if schedule_recompute:
                 _recompute_on_commit(team)
     return result
@@ -401,9 +402,17 @@ def _events_insert(
     )
 
 
-def deals_refresh_positions(*, deal_ids: Iterable[int]) -> int:
-    """Re-derive the cached position of these deals from their whole event logs."""
-    deal_ids = list(deal_ids)
+def deals_refresh_positions(*, team: Team, deal_ids: Iterable[int]) -> int:
+    """Re-derive the cached position and the passages of these deals from their event logs."""
+    deal_ids = sorted(set(deal_ids))
+    # Lock the deals first, so two writers touching one deal apply their passage deltas one
+    # after the other, each reading the other's committed events.
+    list(
+        Deal.objects.select_for_update()
+        .filter(id__in=deal_ids)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
     by_deal: dict[int, list[dict]] = {}
     for start in range(0, len(deal_ids), 5000):
         rows = (
@@ -420,6 +429,7 @@ def deals_refresh_positions(*, deal_ids: Iterable[int]) -> int:
             setattr(deal, name, value)
         deals.append(deal)
     deal_update_positions(deals)
+    deals_passages_refresh(team=team, deal_events=by_deal)
     return len(deals)
 
 

@@ -1,0 +1,215 @@
+"""Deal passages and the weekly stage-flow counts, kept exact as events arrive.
+
+Every write that adds events for some deals calls `deals_passages_refresh` in its own
+transaction: the deals' passages are re-derived from their whole event logs (so an event arriving
+out of order repairs what it changes), compared with the stored ones, and only the difference is
+applied to StageFlow. The recompute then reads a few thousand StageFlow rows, never the raw log.
+`team_flow_rebuild` re-derives everything from the log: the nightly drift repair.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from funnel.bulk import rows_insert
+from funnel.metrics.accounting import DealJourney, StagePassage, stage_passages
+from funnel.models import DealPassage, FlowKind, Stage, StageEvent, StageFlow, Team
+
+NO_DAYS = -1  # entries, and stages a deal skipped, have no days in stage
+MAX_DAYS = 32767
+FlowKey = tuple[int, dt.date, str, int]  # stage id, week, kind, days
+
+
+def _zone() -> dt.tzinfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def week_of(moment: dt.datetime, zone: dt.tzinfo) -> dt.date:
+    day = moment.astimezone(zone).date()
+    return day - dt.timedelta(days=day.weekday())
+
+
+def whole_days(entered_at: dt.datetime, left_at: dt.datetime) -> int:
+    return max(0, min(MAX_DAYS, int((left_at - entered_at).total_seconds() // 86400)))
+
+
+def journey_from_events(events: Sequence[dict], positions: dict[int, int]) -> DealJourney:
+    """A deal's journey from its events sorted by (occurred_at, id)."""
+    visits = tuple(
+        (positions[e["stage_id"]], e["occurred_at"]) for e in events if e["stage_id"] is not None
+    )
+    last = events[-1]
+    if last["outcome"]:
+        return DealJourney(visits=visits, outcome=last["outcome"], closed_at=last["occurred_at"])
+    return DealJourney(visits=visits)
+
+
+def passage_flow_keys(
+    stage_id: int,
+    entered_at: dt.datetime,
+    left_at: dt.datetime | None,
+    result: str,
+    skipped: bool,
+    zone: dt.tzinfo,
+) -> list[FlowKey]:
+    """The StageFlow cells one passage counts in: its entry, and its exit once decided."""
+    keys: list[FlowKey] = [(stage_id, week_of(entered_at, zone), FlowKind.ENTERED, NO_DAYS)]
+    if left_at is not None and result != "open":
+        days = NO_DAYS if skipped else whole_days(entered_at, left_at)
+        keys.append((stage_id, week_of(left_at, zone), result, days))
+    return keys
+
+
+def _stage_maps(team: Team) -> tuple[dict[int, int], dict[int, int]]:
+    stages = list(Stage.objects.filter(team=team).values_list("id", "position"))
+    return dict(stages), {position: stage_id for stage_id, position in stages}
+
+
+def deals_passages_refresh(*, team: Team, deal_events: dict[int, list[dict]]) -> Counter:
+    """Re-derive the passages of these deals and apply the change to StageFlow.
+
+    `deal_events` maps each deal id to its whole event log sorted by (occurred_at, id), as dicts
+    with stage_id, outcome and occurred_at. Returns the StageFlow delta that was applied.
+    """
+    if not deal_events:
+        return Counter()
+    zone = _zone()
+    positions, stage_at = _stage_maps(team)
+    ordered = sorted(positions.values())
+    delta: Counter = Counter()
+    new_rows: list[tuple] = []
+    for deal_id, events in deal_events.items():
+        journey = journey_from_events(events, positions)
+        for p in stage_passages(journey, stage_positions=ordered):
+            stage_id = stage_at[p.stage_position]
+            new_rows.append(_passage_row(team.id, deal_id, stage_id, p))
+            for key in passage_flow_keys(
+                stage_id, p.entered_at, p.left_at, p.result, p.skipped, zone
+            ):
+                delta[key] += 1
+    deal_ids = list(deal_events)
+    old = DealPassage.objects.filter(deal_id__in=deal_ids).values_list(
+        "stage_id", "entered_at", "left_at", "result", "skipped"
+    )
+    for row in old:
+        for key in passage_flow_keys(*row, zone):
+            delta[key] -= 1
+    DealPassage.objects.filter(deal_id__in=deal_ids)._raw_delete(DealPassage.objects.db)
+    rows_insert(DealPassage, PASSAGE_FIELDS, new_rows)
+    stage_flow_apply(team_id=team.id, delta=delta)
+    return delta
+
+
+PASSAGE_FIELDS = ("team_id", "deal_id", "stage_id", "entered_at", "left_at", "result", "skipped")
+
+
+def _passage_row(team_id: int, deal_id: int, stage_id: int, p: StagePassage) -> tuple:
+    return (team_id, deal_id, stage_id, p.entered_at, p.left_at, p.result, p.skipped)
+
+
+def stage_flow_apply(*, team_id: int, delta: Counter) -> None:
+    """Add a delta to the StageFlow counts (concurrency-safe upsert); drop cells that reach 0."""
+    changes = [(key, n) for key, n in delta.items() if n]
+    if not changes:
+        return
+    table = StageFlow._meta.db_table
+    rows = [(team_id, stage_id, week, kind, days, n) for (stage_id, week, kind, days), n in changes]
+    # Lock order by key keeps two concurrent writers from deadlocking on the same cells.
+    rows.sort(key=lambda r: (r[1], r[2], r[3], r[4]))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::varchar[], "
+                "%s::smallint[], %s::int[]) "
+                "ON CONFLICT (team_id, stage_id, week, kind, days) "
+                "DO UPDATE SET count = funnel_stageflow.count + EXCLUDED.count",
+                [list(col) for col in zip(*rows, strict=True)],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
+                "VALUES (%s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (team_id, stage_id, week, kind, days) "
+                "DO UPDATE SET count = count + excluded.count",
+                [(t, s, w.isoformat(), k, d, n) for t, s, w, k, d, n in rows],
+            )
+        cursor.execute(f"DELETE FROM {table} WHERE team_id = %s AND count = 0", [team_id])
+
+
+def _deal_event_logs(deal_ids: Sequence[int]) -> Iterable[tuple[int, list[dict]]]:
+    rows = (
+        StageEvent.objects.filter(deal_id__in=deal_ids)
+        .order_by("deal_id", "occurred_at", "id")
+        .values_list("deal_id", "stage_id", "outcome", "occurred_at")
+    )
+    current, events = None, []
+    for deal_id, stage_id, outcome, occurred_at in rows.iterator(chunk_size=20000):
+        if deal_id != current:
+            if events:
+                yield current, events
+            current, events = deal_id, []
+        events.append({"stage_id": stage_id, "outcome": outcome, "occurred_at": occurred_at})
+    if events:
+        yield current, events
+
+
+@transaction.atomic
+def team_flow_rebuild(*, team: Team, chunk: int = 20000) -> int:
+    """Re-derive every passage and StageFlow count of a team from its event log."""
+    DealPassage.objects.filter(team=team)._raw_delete(DealPassage.objects.db)
+    StageFlow.objects.filter(team=team)._raw_delete(StageFlow.objects.db)
+    zone = _zone()
+    positions, stage_at = _stage_maps(team)
+    ordered = sorted(positions.values())
+    deal_ids = list(team.deals.order_by("id").values_list("id", flat=True))
+    totals: Counter = Counter()
+    for start in range(0, len(deal_ids), chunk):
+        rows = []
+        for deal_id, events in _deal_event_logs(deal_ids[start : start + chunk]):
+            journey = journey_from_events(events, positions)
+            for p in stage_passages(journey, stage_positions=ordered):
+                stage_id = stage_at[p.stage_position]
+                rows.append(_passage_row(team.id, deal_id, stage_id, p))
+                for key in passage_flow_keys(
+                    stage_id, p.entered_at, p.left_at, p.result, p.skipped, zone
+                ):
+                    totals[key] += 1
+        rows_insert(DealPassage, PASSAGE_FIELDS, rows)
+    stage_flow_apply(team_id=team.id, delta=totals)
+    return len(deal_ids)
+
+
+def team_flow_from_passages(*, team: Team) -> None:
+    """Rebuild StageFlow from the stored passages in one set-based statement (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        team_flow_rebuild(team=team)
+        return
+    table = StageFlow._meta.db_table
+    passages = DealPassage._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE team_id = %s", [team.id])
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (team_id, stage_id, week, kind, days, count)
+            SELECT %(team)s, stage_id, week, kind, days, count(*) FROM (
+                SELECT stage_id, date_trunc('week', entered_at AT TIME ZONE %(tz)s)::date AS week,
+                       'entered' AS kind, -1 AS days
+                FROM {passages} WHERE team_id = %(team)s
+                UNION ALL
+                SELECT stage_id, date_trunc('week', left_at AT TIME ZONE %(tz)s)::date, result,
+                       CASE WHEN skipped THEN -1 ELSE LEAST(GREATEST(
+                           floor(extract(epoch FROM left_at - entered_at) / 86400), 0), 32767)
+                       END::int
+                FROM {passages}
+                WHERE team_id = %(team)s AND left_at IS NOT NULL AND result <> 'open'
+            ) cells GROUP BY stage_id, week, kind, days
+            """,
+            {"team": team.id, "tz": settings.TIME_ZONE},
+        )
