@@ -26,6 +26,7 @@ from funnel.models import (
     StageEvent,
     Team,
 )
+from funnel.passages import team_flow_rebuild
 from funnel.services import deal_position_from_events, membership_add, team_create
 
 URL = "http://127.0.0.1:8000/"
@@ -161,6 +162,9 @@ class Command(BaseCommand):
                 )
         StageEvent.objects.bulk_create(events, batch_size=500)
         Observation.objects.bulk_create(observations, batch_size=500)
+        # The events went in around the ingestion service, so derive the passages and weekly
+        # stage-flow counts from the log here.
+        team_flow_rebuild(team=team)
         return len(created), len(events), len(observations)
 
     def _print_logins(self) -> None:
