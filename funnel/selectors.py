@@ -5,14 +5,17 @@ that does not exist; a member whose role lacks the right gets PermissionDenied (
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
-from funnel.models import Deal, Membership, Role, Stage, Team
+from funnel.models import Deal, DealStatus, Membership, Role, Stage, Station, Team
+from kaizen.models import DefinitionVersion
 
 
 class Action(StrEnum):
@@ -118,3 +121,99 @@ def memberships_for_team(*, team: Team) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(team=team).select_related("user").order_by("role", "user__email")
     )
+
+
+@dataclass(frozen=True)
+class TeamFigures:
+    """Cheap counts shown on the home page; computed for all of a user's teams at once."""
+
+    open_deals: int = 0
+    won_recent: int = 0
+    lost_recent: int = 0
+    my_open_deals: int = 0
+    members: int = 0
+    # Open deals per station, in the order of the sales system: [(station, label, count)].
+    open_by_station: tuple[tuple[str, str, int], ...] = ()
+
+    @property
+    def decided_recent(self) -> int:
+        return self.won_recent + self.lost_recent
+
+
+def team_figures_for_user(
+    *, user: User, team_ids: list[int], days: int = 90
+) -> dict[int, TeamFigures]:
+    """Open deals (in total and per station), won/lost in the last `days` days, the user's own
+    open deals and the member count, per team, in three aggregate queries however many teams
+    there are."""
+    if not team_ids:
+        return {}
+    since = timezone.now() - timedelta(days=days)
+    recent = Q(closed_at__gte=since)
+    deal_rows = (
+        Deal.objects.filter(team_id__in=team_ids)
+        .values("team_id")
+        .annotate(
+            open_deals=Count("id", filter=Q(status=DealStatus.OPEN)),
+            won_recent=Count("id", filter=Q(status=DealStatus.WON) & recent),
+            lost_recent=Count("id", filter=Q(status=DealStatus.LOST) & recent),
+            my_open_deals=Count("id", filter=Q(status=DealStatus.OPEN, owner_id=user.pk)),
+        )
+        .order_by()
+    )
+    member_counts = dict(
+        Membership.objects.filter(team_id__in=team_ids)
+        .values("team_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("team_id", "n")
+    )
+    station_counts = {
+        (team_id, station): n
+        for team_id, station, n in Deal.objects.filter(
+            team_id__in=team_ids, status=DealStatus.OPEN, current_stage__isnull=False
+        )
+        .values("team_id", "current_stage__station")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("team_id", "current_stage__station", "n")
+    }
+    by_team = {row.pop("team_id"): row for row in deal_rows}
+    return {
+        team_id: TeamFigures(
+            **by_team.get(team_id, {}),
+            members=member_counts.get(team_id, 0),
+            open_by_station=tuple(
+                (station, label, station_counts.get((team_id, station), 0))
+                for station, label in Station.choices
+            ),
+        )
+        for team_id in team_ids
+    }
+
+
+def stages_with_definitions_for_team(*, team: Team) -> list[Stage]:
+    """The team's stages in funnel order, each with `current_version` (its operational
+    definition's latest version, or None) and `open_deals` (open deals waiting in it), in three
+    queries."""
+    latest_first = Prefetch(
+        "definition__versions",
+        queryset=DefinitionVersion.objects.order_by("-number"),
+        to_attr="versions_latest_first",
+    )
+    stages = list(stages_for_team(team=team).prefetch_related(latest_first))
+    open_counts = dict(
+        Deal.objects.filter(team=team, status=DealStatus.OPEN)
+        .values("current_stage_id")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("current_stage_id", "n")
+    )
+    for stage in stages:
+        versions = stage.definition.versions_latest_first if stage.definition else []
+        stage.current_version = versions[0] if versions else None
+        stage.open_deals = open_counts.get(stage.id, 0)
+        # Percent for display: 0.425 -> 42.5 (widthratio would round it to 43).
+        conversion = stage.target_conversion
+        stage.target_conversion_pct = None if conversion is None else conversion * 100
+    return stages

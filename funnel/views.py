@@ -5,12 +5,14 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from funnel.forms import StageTargetsForm
-from funnel.models import Stage
+from funnel.models import Role, Stage
 from funnel.selectors import (
     Action,
+    TeamFigures,
     memberships_for_team,
-    stages_for_team,
+    stages_with_definitions_for_team,
     team_accesses_for_user,
+    team_figures_for_user,
     team_get_for_user,
 )
 
@@ -19,18 +21,35 @@ from funnel.selectors import (
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     accesses = team_accesses_for_user(user=request.user)
-    return render(request, "funnel/home.html", {"accesses": accesses})
+    figures = team_figures_for_user(user=request.user, team_ids=[a.team.id for a in accesses])
+    roles = {a.role for a in accesses}
+    context = {
+        "teams": [(a, figures[a.team.id]) for a in accesses],
+        "is_executive": Role.EXECUTIVE in roles,
+        "roles": [Role(r) for r in Role.values if r in roles],
+        "totals": TeamFigures(
+            open_deals=sum(f.open_deals for f in figures.values()),
+            won_recent=sum(f.won_recent for f in figures.values()),
+            lost_recent=sum(f.lost_recent for f in figures.values()),
+        ),
+    }
+    return render(request, "funnel/home.html", context)
 
 
 @require_GET
 @login_required
 def team_overview(request: HttpRequest, slug: str) -> HttpResponse:
     access = team_get_for_user(user=request.user, slug=slug)
+    memberships = memberships_for_team(team=access.team)
+    members_by_role = [
+        (role, [m for m in memberships if m.role == role])
+        for role in (Role.MANAGER, Role.REP, Role.EXECUTIVE)
+    ]
     context = {
         "access": access,
         "team": access.team,
-        "stages": stages_for_team(team=access.team),
-        "memberships": memberships_for_team(team=access.team),
+        "stages": stages_with_definitions_for_team(team=access.team),
+        "members_by_role": members_by_role,
     }
     return render(request, "funnel/team_overview.html", context)
 
