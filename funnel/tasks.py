@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
-from funnel.models import Deal
+from funnel.models import Deal, RecomputeState, Team
+from funnel.passages import team_flow_rebuild
+from funnel.recompute import team_recompute, team_recompute_request, teams_sweep
 from funnel.services import deal_refresh_position
 
 
@@ -15,10 +17,26 @@ def deal_refresh_position_task(deal_id: int) -> None:
 
 def team_metrics_recompute_schedule(*, team_id: int) -> None:
     """Ask for the team's metrics to be recomputed; called on commit after every write."""
-    team_metrics_recompute.delay(team_id)
+    team_recompute_request(team_id=team_id)
 
 
 @shared_task
 def team_metrics_recompute(team_id: int) -> None:
-    # The recompute itself (snapshots, bottleneck status) is built in issue #4.
-    return None
+    # Clear the flag before the run: writes from here on enqueue exactly one trailing run.
+    RecomputeState.objects.filter(team_id=team_id).update(queued=False)
+    team = Team.objects.filter(id=team_id).first()
+    if team is not None:
+        team_recompute(team=team)
+
+
+@shared_task
+def teams_sweep_task() -> None:
+    teams_sweep()
+
+
+@shared_task
+def teams_full_rebuild_task() -> None:
+    """Nightly: re-derive every team's passages and counts from the log, then recompute."""
+    for team in Team.objects.all():
+        team_flow_rebuild(team=team)
+        team_recompute(team=team)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -170,7 +171,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE = {
+    # Broker messages are hints; the database is the truth: re-enqueue stale teams.
+    "teams-sweep": {"task": "funnel.tasks.teams_sweep_task", "schedule": 60.0},
+    # Nightly repair of any drift between the event log and the derived counts.
+    "teams-full-rebuild": {
+        "task": "funnel.tasks.teams_full_rebuild_task",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}
 
 LOGGING = {
     "version": 1,

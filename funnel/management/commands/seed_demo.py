@@ -27,6 +27,7 @@ from funnel.models import (
     Team,
 )
 from funnel.passages import team_flow_rebuild
+from funnel.recompute import team_recompute
 from funnel.services import deal_position_from_events, membership_add, team_create
 
 URL = "http://127.0.0.1:8000/"
@@ -81,6 +82,9 @@ class Command(BaseCommand):
                     f"{team.name}: {written[0]} deals, {written[1]} stage events, "
                     f"{written[2]} observations."
                 )
+        for team in Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS]):
+            status = team_recompute(team=team)
+            self.stdout.write(f"{team.name}: {status.get_verdict_display().lower()}.")
         self._print_logins()
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
 

@@ -1,0 +1,290 @@
+"""The recompute: from the weekly stage-flow counts to the snapshots the dashboards read.
+
+It reads StageFlow (kept exact at ingestion) and the open deals' ages, runs the pure metrics,
+and replaces the team's StageMetric rows and its latest BottleneckStatus, all in one transaction
+under a per-team lock, so it is idempotent and two runs for one team never interleave.
+
+Scheduling is debounced per team through RecomputeState.queued: a write enqueues a run only when
+none is waiting; a run clears the flag as it starts, so writes during a run enqueue exactly one
+trailing run. Broker messages are hints: `teams_sweep` re-enqueues any team whose events are
+newer than its watermark (a lost message, a killed worker).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from funnel.metrics.accounting import StageWeek, week_start
+from funnel.metrics.flow import days_in_stage, stage_flow
+from funnel.metrics.intervals import wilson_interval
+from funnel.metrics.verdict import BottleneckVerdict, StageSpec, VerdictSettings, bottleneck_verdict
+from funnel.models import (
+    BottleneckStatus,
+    Deal,
+    DealStatus,
+    FlowKind,
+    RecomputeState,
+    Stage,
+    StageEvent,
+    StageFlow,
+    StageMetric,
+    Team,
+    Verdict,
+)
+
+SETTINGS = VerdictSettings()
+# A message that has waited this long without a run starting is taken as lost.
+STALE_REQUEST = dt.timedelta(minutes=2)
+
+
+def team_last_event_id(*, team_id: int) -> int:
+    last = (
+        StageEvent.objects.filter(team_id=team_id).order_by("-id").values_list("id", flat=True)
+    ).first()
+    return last or 0
+
+
+def team_recompute_request(*, team_id: int) -> bool:
+    """Enqueue a recompute for the team unless one is already waiting. True if enqueued."""
+    from funnel.tasks import team_metrics_recompute
+
+    RecomputeState.objects.bulk_create([RecomputeState(team_id=team_id)], ignore_conflicts=True)
+    claimed = RecomputeState.objects.filter(team_id=team_id, queued=False).update(
+        queued=True, requested_at=timezone.now()
+    )
+    if claimed:
+        team_metrics_recompute.delay(team_id)
+    return bool(claimed)
+
+
+def teams_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Re-enqueue teams whose events are newer than their watermark and that no live request
+    covers. The database is the truth; a lost broker message only delays a run until here."""
+    from funnel.tasks import team_metrics_recompute
+
+    now = now or timezone.now()
+    enqueued = []
+    for team_id in Team.objects.values_list("id", flat=True):
+        RecomputeState.objects.bulk_create([RecomputeState(team_id=team_id)], ignore_conflicts=True)
+        state = RecomputeState.objects.get(team_id=team_id)
+        if team_last_event_id(team_id=team_id) <= state.watermark:
+            continue
+        fresh_request = (
+            state.queued and state.requested_at and now - state.requested_at < (STALE_REQUEST)
+        )
+        if fresh_request:
+            continue
+        RecomputeState.objects.filter(team_id=team_id).update(queued=True, requested_at=now)
+        team_metrics_recompute.delay(team_id)
+        enqueued.append(team_id)
+    return enqueued
+
+
+def _stage_weeks(team: Team, stages: list[Stage]) -> list[StageWeek]:
+    position = {s.id: s.position for s in stages}
+    cells: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    slot = {FlowKind.ENTERED: 0, FlowKind.ADVANCED: 1, FlowKind.LOST: 2}
+    rows = (
+        StageFlow.objects.filter(team=team)
+        .values_list("stage_id", "week", "kind")
+        .order_by()
+        .annotate(total=Sum("count"))
+    )
+    for stage_id, week, kind, total in rows:
+        if stage_id in position:
+            cells[position[stage_id], week][slot[kind]] += total
+    return [StageWeek(p, w, *counts) for (p, w), counts in sorted(cells.items())]
+
+
+def _left_days(team: Team, since: dt.date) -> dict[int, dict[dt.date, np.ndarray]]:
+    """Days in stage of the deals that left each stage, by week, from `since` on."""
+    hist: dict[int, dict[dt.date, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    rows = StageFlow.objects.filter(
+        team=team, week__gte=since, kind__in=[FlowKind.ADVANCED, FlowKind.LOST], days__gte=0
+    ).values_list("stage_id", "week", "days", "count")
+    for stage_id, week, days, count in rows:
+        hist[stage_id][week].append((days, count))
+    return {
+        stage_id: {
+            week: np.repeat([d for d, _ in cells], [c for _, c in cells]).astype(float)
+            for week, cells in weeks.items()
+        }
+        for stage_id, weeks in hist.items()
+    }
+
+
+def _open_ages(team: Team, now: dt.datetime) -> dict[int, np.ndarray]:
+    """Whole days each open deal has been in its current stage, by stage id."""
+    table = Deal._meta.db_table
+    if connection.vendor == "postgresql":
+        age = "floor(extract(epoch FROM (%s - stage_entered_at)) / 86400)"
+        params = [now, team.id, DealStatus.OPEN]
+    else:
+        age = "CAST((julianday(%s) - julianday(stage_entered_at)) AS INTEGER)"
+        params = [connection.ops.adapt_datetimefield_value(now), team.id, DealStatus.OPEN]
+    sql = (
+        f"SELECT current_stage_id, {age} AS days, COUNT(*) FROM {table} "
+        "WHERE team_id = %s AND status = %s AND current_stage_id IS NOT NULL "
+        "GROUP BY current_stage_id, days"
+    )
+    hist: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for stage_id, days, count in cursor.fetchall():
+            hist[stage_id].append((max(0.0, float(days or 0)), count))
+    return {
+        stage_id: np.repeat([d for d, _ in cells], [c for _, c in cells]).astype(float)
+        for stage_id, cells in hist.items()
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None if np.isnan(value) else "inf"
+    return value
+
+
+def verdict_figures(verdict: BottleneckVerdict, stages: list[Stage]) -> dict:
+    """The verdict's arithmetic as JSON, with stage names for people to read."""
+    figures = _jsonable(asdict(verdict))
+    names = {s.position: {"slug": s.slug, "name": s.name} for s in stages}
+    for item in [*figures["contenders"], *figures["flow"]]:
+        item.update(names.get(item.get("stage_position"), {"slug": None, "name": "Arrivals"}))
+    return figures
+
+
+@transaction.atomic
+def team_recompute(*, team: Team, now: dt.datetime | None = None) -> BottleneckStatus:
+    """Recompute the team's snapshots and verdict; idempotent, one run per team at a time."""
+    now = now or timezone.now()
+    RecomputeState.objects.bulk_create([RecomputeState(team=team)], ignore_conflicts=True)
+    state = RecomputeState.objects.select_for_update().get(team=team)
+    # Everything counted below was committed no later than this id's event, or after it: an
+    # understated watermark only makes the sweeper run once more.
+    watermark = team_last_event_id(team_id=team.id)
+    stages = list(Stage.objects.filter(team=team).order_by("position"))
+    stage_weeks = _stage_weeks(team, stages)
+    recent_from = week_start(now.date()) - dt.timedelta(weeks=SETTINGS.recent_weeks)
+    left = _left_days(team, since=week_start(now.date()) - dt.timedelta(weeks=60))
+    ages = _open_ages(team, now)
+    flows = []
+    for stage in stages:
+        recent_days = [days for week, days in left.get(stage.id, {}).items() if week >= recent_from]
+        flows.append(
+            stage_flow(
+                stage_position=stage.position,
+                left_days=np.concatenate(recent_days) if recent_days else [],
+                open_age_days=ages.get(stage.id, []),
+                target_days=stage.target_days,
+            )
+        )
+    verdict = bottleneck_verdict(
+        stages=[
+            StageSpec(
+                position=s.position,
+                station=s.station,
+                slug=s.slug,
+                target_conversion=float(s.target_conversion) if s.target_conversion else None,
+                target_days=s.target_days,
+            )
+            for s in stages
+        ],
+        stage_weeks=stage_weeks,
+        as_of=now.date(),
+        flows=flows,
+        settings=SETTINGS,
+    )
+    _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
+    status = _status_record(team=team, stages=stages, verdict=verdict, watermark=watermark, now=now)
+    state.watermark = max(state.watermark, watermark)
+    state.started_at = now
+    state.finished_at = timezone.now()
+    state.runs += 1
+    state.save(update_fields=["watermark", "started_at", "finished_at", "runs"])
+    return status
+
+
+def _stage_metrics_replace(*, team, stages, stage_weeks, left) -> None:
+    by_position = {s.position: s for s in stages}
+    rows = []
+    for row in stage_weeks:
+        stage = by_position[row.stage_position]
+        rate = wilson_interval(row.advanced, row.advanced + row.lost)
+        days = days_in_stage(left.get(stage.id, {}).get(row.week_start, []))
+        rows.append(
+            StageMetric(
+                team=team,
+                stage=stage,
+                station=stage.station,
+                position=stage.position,
+                week=row.week_start,
+                entered=row.entered,
+                advanced=row.advanced,
+                lost=row.lost,
+                conversion=rate.rate,
+                conversion_low=rate.low,
+                conversion_high=rate.high,
+                days_median=days.median,
+                days_p85=days.p85,
+            )
+        )
+    StageMetric.objects.filter(team=team).delete()
+    StageMetric.objects.bulk_create(rows, batch_size=2000)
+
+
+def _status_record(*, team, stages, verdict, watermark, now) -> BottleneckStatus:
+    stage = next((s for s in stages if s.position == verdict.stage_position), None)
+    station = verdict.station or ""
+    gap = verdict.gap if verdict.gap is None or np.isfinite(verdict.gap) else None
+    values = {
+        "verdict": Verdict(str(verdict.kind)),
+        "stage": stage,
+        "station": station,
+        "gap_per_week": gap,
+        "figures": verdict_figures(verdict, stages),
+        "watermark": watermark,
+        "computed_at": now,
+    }
+    latest = BottleneckStatus.objects.filter(team=team).order_by("-computed_at", "-id").first()
+    same = latest is not None and (latest.verdict, latest.stage_id, latest.station) == (
+        values["verdict"],
+        stage.id if stage else None,
+        station,
+    )
+    if same:
+        for name, value in values.items():
+            setattr(latest, name, value)
+        latest.save()
+        return latest
+    return BottleneckStatus.objects.create(team=team, changed=latest is not None, **values)
+
+
+def team_status_latest(*, team: Team) -> BottleneckStatus | None:
+    return (
+        BottleneckStatus.objects.filter(team=team)
+        .select_related("stage")
+        .order_by("-computed_at", "-id")
+        .first()
+    )
+
+
+__all__ = [
+    "team_recompute",
+    "team_recompute_request",
+    "team_status_latest",
+    "teams_sweep",
+]
