@@ -129,7 +129,7 @@ def journeys(draw):
 FIVE = (1, 2, 3, 4, 5)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(journeys(), max_size=30), st.randoms(use_true_random=False))
 def test_accounting_invariants(deals, rnd):
     accounts = funnel_accounting(deals, stage_positions=FIVE)
@@ -153,7 +153,7 @@ def test_accounting_invariants(deals, rnd):
         assert sum(r.lost for r in mine) == account.lost
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(journeys(), max_size=20), journeys())
 def test_an_open_deal_never_changes_conversion(deals, extra):
     # Censoring: the open deal changes no conversion from the stage it waits in onwards; the
@@ -169,7 +169,7 @@ def test_an_open_deal_never_changes_conversion(deals, extra):
             assert (a.advanced, a.lost) == (b.advanced + 1, b.lost)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(journeys())
 def test_a_deal_passes_every_stage_before_its_furthest(deal):
     passages = stage_passages(deal, stage_positions=FIVE)

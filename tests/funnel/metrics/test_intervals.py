@@ -38,7 +38,7 @@ def test_wilson_rejects_impossible_counts():
         wilson_interval(11, 10)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(st.integers(1, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
 def test_wilson_matches_scipy_and_contains_the_rate(kn):
     k, n = kn

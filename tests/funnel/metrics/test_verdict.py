@@ -167,7 +167,7 @@ def test_flow_is_reported_beside_the_yield():
 week_counts = st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(0, 40))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     st.lists(st.lists(week_counts, min_size=3, max_size=3), min_size=13, max_size=40),
     st.lists(st.one_of(st.none(), st.floats(0.05, 1.0)), min_size=3, max_size=3),
