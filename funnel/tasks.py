@@ -40,3 +40,14 @@ def teams_full_rebuild_task() -> None:
     for team in Team.objects.all():
         team_flow_rebuild(team=team)
         team_recompute(team=team)
+
+
+@shared_task
+def import_job_run_task(job_id: int) -> None:
+    """Import a validated CSV job (see funnel.imports.service.import_job_run)."""
+    from funnel.imports.service import import_job_run
+    from funnel.models import ImportJob
+
+    job = ImportJob.objects.select_related("team", "uploaded_by").filter(id=job_id).first()
+    if job is not None:
+        import_job_run(job=job)

@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from funnel import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("teams/<slug:slug>/", views.team_overview, name="team_overview"),
+    path("", include("funnel.imports.urls")),
     path(
         "teams/<slug:slug>/stages/<slug:stage_slug>/targets/",
         views.stage_targets,

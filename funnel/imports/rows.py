@@ -1,0 +1,432 @@
+"""Rows of an export -> stage events and observations, with every problem by row and column.
+
+Pure computation over plain values (the service gathers the team's stages, characteristics and
+members first), so a whole file is checked before anything is written.
+
+Event ids are derived from the row's content (`csv:<deal>:<stage or outcome>:<time>`), so
+importing the same file again, or a later export of the same CRM, adds only what is new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.utils.text import slugify
+
+from funnel.imports.mapping import StageRef
+from funnel.imports.parsing import CsvTable, DateParser, amount_parse
+from funnel.ingest import FUTURE_TOLERANCE, MAX_AMOUNT, EventIn
+
+DATE_FORMAT_LABELS = {"iso": "YYYY-MM-DD", "dmy": "day/month/year", "mdy": "month/day/year"}
+_YES = {"yes", "y", "true", "1", "ja", "oui", "si"}
+_NO = {"no", "n", "false", "0", "nein", "non"}
+
+
+@dataclass(frozen=True, slots=True)
+class CharacteristicFacts:
+    slug: str
+    name: str
+    kind: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TeamFacts:
+    """What the conversion needs to know about the team, as plain values."""
+
+    stages: tuple[StageRef, ...]
+    characteristics: dict[str, CharacteristicFacts]
+    owners: dict[str, str]  # lower-cased email and full name -> the member's email
+    now: dt.datetime
+    tz: dt.tzinfo
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationIn:
+    deal_external_id: str
+    characteristic: str  # slug
+    value: str
+    value_number: float | None
+    observed_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int
+    column: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+@dataclass(slots=True)
+class ImportPlan:
+    rows: list[tuple[int, list[EventIn], list[ObservationIn]]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    owners_to_create: dict[str, str] = field(default_factory=dict)  # full name -> email
+    new_characteristics: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    skipped_rows: int = 0
+
+    @property
+    def event_count(self) -> int:
+        return sum(len(events) for _, events, _ in self.rows)
+
+    @property
+    def observation_count(self) -> int:
+        return sum(len(obs) for _, _, obs in self.rows)
+
+
+def event_id_for(deal: str, what: str, occurred_at: dt.datetime) -> str:
+    event_id = f"csv:{deal}:{what}:{occurred_at.isoformat()}"
+    if len(event_id) > 120:
+        event_id = "csv:" + hashlib.sha256(event_id.encode()).hexdigest()[:48]
+    return event_id
+
+
+def imported_owner_email(name: str) -> str:
+    local = ".".join(slugify(part) for part in name.split() if slugify(part)) or "owner"
+    return f"{local}@imported.invalid"
+
+
+class _Columns:
+    """Where each target is in the row."""
+
+    def __init__(self, header: Sequence[str], mapping: dict):
+        self.header = list(header)
+        self.index: dict[str, int] = {}
+        self.entered: list[tuple[int, str]] = []
+        self.characteristics: list[tuple[int, str]] = []
+        self.new_characteristics: dict[str, str] = {}  # slug -> column name
+        for i, name in enumerate(header):
+            target = mapping["columns"].get(name, "ignore")
+            kind, _, slug = target.partition(":")
+            if target == "ignore":
+                continue
+            if kind == "entered":
+                self.entered.append((i, slug))
+            elif kind == "characteristic":
+                self.characteristics.append((i, slug))
+            elif target == "new_characteristic":
+                slug = slugify(name)[:60] or f"column-{i + 1}"
+                self.characteristics.append((i, slug))
+                self.new_characteristics[slug] = name
+            else:
+                self.index[target] = i
+
+    def name(self, target: str) -> str:
+        return self.header[self.index[target]] if target in self.index else target
+
+
+def mapping_errors(mapping: dict, columns: _Columns, facts: TeamFacts) -> list[RowError]:
+    """Problems with the mapping itself, reported against the header row (row 1)."""
+    errors = []
+    targets = [t for t in mapping["columns"].values() if t not in ("ignore", "new_characteristic")]
+    for target in sorted({t for t in targets if targets.count(t) > 1}):
+        errors.append(RowError(1, "", f"More than one column is mapped to {target!r}."))
+    if "deal_id" not in columns.index:
+        errors.append(RowError(1, "", "Map one column to the deal id."))
+    if mapping["shape"] == "events":
+        for target, label in (("occurred_at", "event time"), ("stage", "stage or outcome")):
+            if target not in columns.index:
+                errors.append(RowError(1, "", f"One row per event needs a column for the {label}."))
+    elif "stage" not in columns.index and not columns.entered:
+        errors.append(
+            RowError(1, "", "Map the current stage or outcome, or a 'date entered' column.")
+        )
+    stages = {s.slug for s in facts.stages}
+    for value, target in mapping["stage_values"].items():
+        if target and target not in stages | {"won", "lost"}:
+            errors.append(
+                RowError(1, columns.name("stage"), f"{value!r} maps to unknown {target!r}.")
+            )
+    for _, slug in columns.characteristics:
+        if slug not in facts.characteristics and slug not in columns.new_characteristics:
+            errors.append(RowError(1, "", f"Unknown characteristic {slug!r}."))
+    if mapping["default_date"]:
+        try:
+            dt.date.fromisoformat(mapping["default_date"])
+        except ValueError:
+            errors.append(RowError(1, "", "The default date must be written YYYY-MM-DD."))
+    return errors
+
+
+class _RowReader:
+    """Converts one row at a time; collects errors as it goes."""
+
+    def __init__(self, table: CsvTable, mapping: dict, facts: TeamFacts, plan: ImportPlan):
+        self.mapping, self.facts, self.plan = mapping, facts, plan
+        self.columns = _Columns(table.header, mapping)
+        self.dates = DateParser(mapping["date_format"], facts.tz)
+        self.latest_allowed = facts.now + FUTURE_TOLERANCE
+        default = mapping["default_date"]
+        self.default_date = self.dates(default) if default and _is_iso(default) else None
+        self.created_stage = facts.stages[0].slug if facts.stages else ""
+        self.stage_values = {k.strip(): v for k, v in mapping["stage_values"].items()}
+        self.new_values: dict[str, set[str]] = {s: set() for s in self.columns.new_characteristics}
+        self.errors: list[RowError] = []
+
+    def error(self, row: int, target_or_index: str | int, message: str) -> None:
+        if isinstance(target_or_index, int):
+            column = self.columns.header[target_or_index]
+        else:
+            column = self.columns.name(target_or_index)
+        self.errors.append(RowError(row, column, message))
+
+    def cell(self, cells: list[str], target: str) -> str:
+        i = self.columns.index.get(target)
+        return cells[i].strip() if i is not None else ""
+
+    def date(self, row: int, cells: list[str], i: int) -> dt.datetime | None:
+        text = cells[i].strip()
+        if not text:
+            return None
+        value = self.dates(text)
+        if value is None:
+            label = DATE_FORMAT_LABELS[self.mapping["date_format"]]
+            self.error(row, i, f"{text!r} is not a date written {label}.")
+        elif value > self.latest_allowed:
+            self.error(row, i, f"{text} is in the future.")
+            return None
+        return value
+
+    def stage_value(self, row: int, cells: list[str]) -> tuple[str | None, str | None]:
+        """(stage slug, outcome) of the row's stage column."""
+        raw = self.cell(cells, "stage")
+        if not raw:
+            return None, None
+        target = self.stage_values.get(raw)
+        if not target:
+            self.error(
+                row, "stage", f"The stage value {raw!r} is not mapped to a stage or outcome."
+            )
+            return None, None
+        return (None, target) if target in ("won", "lost") else (target, None)
+
+    def attributes(self, row: int, cells: list[str]) -> dict:
+        values: dict = {}
+        for name, limit in (("account", 200), ("source", 120), ("department", 120)):
+            text = self.cell(cells, name)
+            if len(text) > limit:
+                self.error(row, name, f"Must be at most {limit} characters.")
+            elif text:
+                values[name] = text
+        if text := self.cell(cells, "amount"):
+            amount = amount_parse(text, decimal_comma=self.mapping["decimal_comma"])
+            if amount is None:
+                self.error(row, "amount", f"{text!r} is not an amount.")
+            elif amount < 0 or amount > MAX_AMOUNT:
+                self.error(row, "amount", "Amount must be from 0 to 999,999,999,999.")
+            else:
+                values["amount"] = amount
+        if owner := self.cell(cells, "owner"):
+            email = self.facts.owners.get(owner.lower())
+            if email is None and self.mapping["create_missing_owners"] and "@" not in owner:
+                email = self.plan.owners_to_create.setdefault(owner, imported_owner_email(owner))
+            elif email is None and self.mapping["create_missing_owners"]:
+                email = self.plan.owners_to_create.setdefault(owner, owner.lower())
+            if email is None:
+                self.error(
+                    row,
+                    "owner",
+                    f"Unknown owner {owner!r}: not a rep or manager of this team "
+                    "(or let the import add missing owners as reps).",
+                )
+            else:
+                values["owner_email"] = email
+        return values
+
+    def observations(
+        self, row: int, cells: list[str], deal: str, observed_at: dt.datetime | None
+    ) -> list[ObservationIn]:
+        out = []
+        for i, slug in self.columns.characteristics:
+            text = cells[i].strip()
+            if not text:
+                continue  # an empty cell is "not observed"; the text "None" is a value
+            if observed_at is None:
+                self.error(row, i, "No date to record this observation at.")
+                continue
+            value, number = self.characteristic_value(row, i, slug, text)
+            if value is not None:
+                out.append(ObservationIn(deal, slug, value, number, observed_at))
+        return out
+
+    def characteristic_value(
+        self, row: int, i: int, slug: str, text: str
+    ) -> tuple[str | None, float | None]:
+        if len(text) > 200:
+            self.error(row, i, "Must be at most 200 characters.")
+            return None, None
+        if slug in self.new_values:
+            self.new_values[slug].add(text)
+            return text, None
+        facts = self.facts.characteristics[slug]
+        if facts.kind == "yes_no":
+            key = text.lower()
+            if key in _YES or key in _NO:
+                return ("yes" if key in _YES else "no"), None
+            self.error(row, i, f"{text!r} is not yes or no.")
+        elif facts.kind == "number":
+            number = amount_parse(text, decimal_comma=self.mapping["decimal_comma"])
+            if number is not None:
+                return text, float(number)
+            self.error(row, i, f"{text!r} is not a number.")
+        else:
+            canonical = {c.lower(): c for c in facts.choices}
+            if not facts.choices:
+                return text, None
+            if text.lower() in canonical:
+                return canonical[text.lower()], None
+            self.error(row, i, f"{text!r} is not one of: {', '.join(facts.choices)}.")
+        return None, None
+
+
+def _is_iso(text: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
+
+
+def import_plan(table: CsvTable, mapping: dict, facts: TeamFacts) -> ImportPlan:
+    """Every row converted, or every problem found; nothing is written here."""
+    plan = ImportPlan()
+    reader = _RowReader(table, mapping, facts, plan)
+    plan.errors.extend(mapping_errors(mapping, reader.columns, facts))
+    if plan.errors:
+        return plan
+    for number, count in table.overlong:
+        plan.errors.append(
+            RowError(number, "", f"{count} cells, but the header names {len(table.header)}.")
+        )
+    convert = _deal_row if mapping["shape"] == "deals" else _event_row
+    seen: dict[str, tuple[int, list[str]]] = {}
+    for number, cells in table.rows:
+        deal = reader.cell(cells, "deal_id")
+        if mapping["shape"] == "deals" and deal in seen:
+            first, first_cells = seen[deal]
+            if first_cells == cells or mapping["on_repeated_deal"] == "first":
+                plan.skipped_rows += 1
+            else:
+                reader.error(number, "deal_id", f"Deal {deal} already appears in row {first}.")
+            continue
+        seen[deal] = (number, cells)
+        before = len(reader.errors)
+        events, observations = convert(reader, number, cells, deal)
+        if len(reader.errors) == before:
+            plan.rows.append((number, events, observations))
+    plan.errors.extend(reader.errors)
+    plan.new_characteristics = {
+        slug: (name, sorted(reader.new_values[slug]))
+        for slug, name in reader.columns.new_characteristics.items()
+    }
+    return plan
+
+
+def _deal_id_check(reader: _RowReader, number: int, deal: str) -> None:
+    if not deal:
+        reader.error(number, "deal_id", "A deal id is required.")
+    elif len(deal) > 100:
+        reader.error(number, "deal_id", "Must be at most 100 characters.")
+
+
+def _deal_row(reader: _RowReader, number: int, cells: list[str], deal: str):
+    """One row per deal: its dated stage entries, then its current stage or outcome."""
+    _deal_id_check(reader, number, deal)
+    index = reader.columns.index
+    created = reader.date(number, cells, index["created_at"]) if "created_at" in index else None
+    closed = reader.date(number, cells, index["closed_at"]) if "closed_at" in index else None
+    entered: dict[str, dt.datetime] = {}
+    for i, slug in reader.columns.entered:
+        if (value := reader.date(number, cells, i)) is not None:
+            entered[slug] = value
+    if created is not None and reader.created_stage not in entered:
+        entered[reader.created_stage] = created
+    stage, outcome = reader.stage_value(number, cells)
+    attributes = reader.attributes(number, cells)
+    lost_reason = reader.cell(cells, "lost_reason") if outcome == "lost" else ""
+    if len(lost_reason) > 200:
+        reader.error(number, "lost_reason", "Must be at most 200 characters.")
+    dated = sorted(entered.items(), key=lambda item: item[1])
+    latest = dated[-1][1] if dated else None
+    final_at = None
+    if outcome:
+        final_at = closed or reader.default_date
+        if final_at is None:
+            reader.error(number, "closed_at", f"A {outcome} deal needs a closed date.")
+        elif latest is not None and final_at < latest:
+            reader.error(number, "closed_at", "The closed date is before the deal's other dates.")
+    elif stage:
+        final_at = entered.get(stage) or latest or reader.default_date
+        if final_at is None:
+            reader.error(
+                number, "stage", "No date for this row: map a date column or set a default date."
+            )
+    elif not dated:
+        reader.error(number, "stage", "No stage or outcome and no dated stage for this deal.")
+    events = [
+        EventIn(
+            event_id=event_id_for(deal, slug, at),
+            deal_external_id=deal,
+            occurred_at=at,
+            stage=slug,
+            **attributes,
+        )
+        for slug, at in dated
+    ]
+    if final_at is not None and (outcome or entered.get(stage) != final_at):
+        events.append(
+            EventIn(
+                event_id=event_id_for(deal, outcome or stage, final_at),
+                deal_external_id=deal,
+                occurred_at=final_at,
+                stage=stage,
+                outcome=outcome,
+                lost_reason=lost_reason,
+                **attributes,
+            )
+        )
+    observed_at = closed if outcome else (created or latest or final_at)
+    return events, reader.observations(number, cells, deal, observed_at)
+
+
+def _event_row(reader: _RowReader, number: int, cells: list[str], deal: str):
+    """One row per stage event."""
+    _deal_id_check(reader, number, deal)
+    occurred_at = reader.date(number, cells, reader.columns.index["occurred_at"])
+    if occurred_at is None and not reader.cell(cells, "occurred_at"):
+        reader.error(number, "occurred_at", "The event time is required.")
+    stage, outcome = reader.stage_value(number, cells)
+    if not stage and not outcome and not reader.cell(cells, "stage"):
+        reader.error(number, "stage", "A stage or outcome is required.")
+    attributes = reader.attributes(number, cells)
+    event_id = reader.cell(cells, "event_id")
+    if len(event_id) > 120:
+        reader.error(number, "event_id", "Must be at most 120 characters.")
+    if occurred_at is None or not (stage or outcome):
+        return [], []
+    lost_reason = reader.cell(cells, "lost_reason") if outcome == "lost" else ""
+    event = EventIn(
+        event_id=event_id or event_id_for(deal, outcome or stage, occurred_at),
+        deal_external_id=deal,
+        occurred_at=occurred_at,
+        stage=stage,
+        outcome=outcome,
+        lost_reason=lost_reason[:200],
+        **attributes,
+    )
+    return [event], reader.observations(number, cells, deal, occurred_at)
+
+
+__all__ = [
+    "CharacteristicFacts",
+    "ImportPlan",
+    "ObservationIn",
+    "RowError",
+    "TeamFacts",
+    "event_id_for",
+    "import_plan",
+    "imported_owner_email",
+]

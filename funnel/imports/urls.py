@@ -1,0 +1,14 @@
+from django.urls import path
+
+from funnel.imports import views
+
+urlpatterns = [
+    path("teams/<slug:slug>/imports/", views.import_list, name="import_list"),
+    path("teams/<slug:slug>/imports/<int:job_id>/", views.import_detail, name="import_detail"),
+    path(
+        "teams/<slug:slug>/imports/<int:job_id>/validate/",
+        views.import_validate,
+        name="import_validate",
+    ),
+    path("teams/<slug:slug>/imports/<int:job_id>/run/", views.import_start, name="import_start"),
+]

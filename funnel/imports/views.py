@@ -1,0 +1,114 @@
+"""CSV import screens (managers only): list and upload, preview with mapping, validation
+report, import progress (htmx polling) and summary."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from funnel.imports.forms import MappingForm, UploadForm
+from funnel.imports.selectors import import_job_get_for_user, import_jobs_for_team
+from funnel.imports.service import (
+    ImportRefused,
+    characteristic_refs,
+    import_job_create,
+    import_job_queue,
+    import_job_validate,
+    import_max_bytes,
+    import_preview,
+    team_facts,
+)
+from funnel.models import ImportJob, ImportStatus
+from funnel.selectors import Action, team_get_for_user
+
+EDITABLE = {ImportStatus.UPLOADED, ImportStatus.INVALID, ImportStatus.VALID}
+SHOWN_ERRORS = 500
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def import_list(request: HttpRequest, slug: str) -> HttpResponse:
+    access = team_get_for_user(user=request.user, slug=slug, action=Action.MANAGE)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = import_job_create(
+                team=access.team,
+                uploaded_by=request.user,
+                filename=upload.name,
+                content=upload.read(),
+            )
+        except ImportRefused as error:
+            form.add_error("file", str(error))
+        else:
+            return redirect("import_detail", slug=slug, job_id=job.id)
+    jobs = import_jobs_for_team(team=access.team)
+    context = {
+        "access": access,
+        "team": access.team,
+        "form": form,
+        "jobs": jobs,
+        "max_mb": import_max_bytes() // 1_048_576,
+    }
+    return render(request, "imports/list.html", context, status=400 if form.errors else 200)
+
+
+def _mapping_form(job: ImportJob, data=None) -> MappingForm:
+    facts = team_facts(team=job.team)
+    header = list(job.mapping.get("columns", {}))
+    return MappingForm(
+        data,
+        header=header,
+        mapping=job.mapping,
+        stages=facts.stages,
+        characteristics=characteristic_refs(facts),
+    )
+
+
+def _detail(request: HttpRequest, job: ImportJob, access, form=None, status=200) -> HttpResponse:
+    template = "imports/detail.html"
+    context = {"access": access, "team": access.team, "job": job}
+    if request.htmx:
+        template += "#progress"
+    elif job.status in EDITABLE:
+        context["preview"] = import_preview(job=job)
+        context["form"] = form or _mapping_form(job)
+        context["errors"] = job.errors[:SHOWN_ERRORS]
+    response = render(request, template, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@login_required
+def import_detail(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    job, access = import_job_get_for_user(
+        user=request.user, slug=slug, job_id=job_id, with_content=not request.htmx
+    )
+    return _detail(request, job, access)
+
+
+@require_POST
+@login_required
+def import_validate(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    job, access = import_job_get_for_user(
+        user=request.user, slug=slug, job_id=job_id, with_content=True
+    )
+    if job.status not in EDITABLE:
+        return redirect("import_detail", slug=slug, job_id=job.id)
+    form = _mapping_form(job, request.POST)
+    if not form.is_valid():
+        return _detail(request, job, access, form=form, status=400)
+    import_job_validate(job=job, mapping=form.mapping())
+    return redirect("import_detail", slug=slug, job_id=job.id)
+
+
+@require_POST
+@login_required
+def import_start(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    job, _ = import_job_get_for_user(user=request.user, slug=slug, job_id=job_id)
+    if job.status == ImportStatus.VALID:
+        import_job_queue(job=job)
+    return redirect("import_detail", slug=slug, job_id=job.id)

@@ -1,0 +1,109 @@
+"""Import a CRM export: `import_csv PATH --team SLUG --mapping MAPPING.json`.
+
+The same service as the browser import: the file is checked whole first (every bad row is
+printed, nothing is written), then imported in chunks with progress. Re-running it with the same
+file adds nothing.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from funnel.imports.service import (
+    ImportRefused,
+    import_job_create,
+    import_job_run,
+    import_job_validate,
+    import_size_check,
+)
+from funnel.models import ImportJob, ImportStatus, Team
+
+
+class Command(BaseCommand):
+    help = "Import deals and stage events from a CSV file through the import service."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", help="The CSV file.")
+        parser.add_argument("--team", required=True, help="The team's slug.")
+        parser.add_argument(
+            "--mapping",
+            help="A mapping JSON file (see docs/mappings/). Without it the mapping is the one "
+            "saved for this header, or a guess, which is printed.",
+        )
+        parser.add_argument("--by", help="Email of the user the import is recorded as by.")
+        parser.add_argument(
+            "--validate-only", action="store_true", help="Check the file; write nothing."
+        )
+
+    def handle(self, *args, path: str, team: str, mapping: str | None, **options) -> None:
+        team_obj = Team.objects.filter(slug=team).first()
+        if team_obj is None:
+            raise CommandError(f"No team with slug {team!r}.")
+        by = None
+        if options.get("by"):
+            by = get_user_model().objects.filter(email__iexact=options["by"]).first()
+            if by is None:
+                raise CommandError(f"No user with email {options['by']!r}.")
+        try:
+            import_size_check(os.path.getsize(path))
+            job = import_job_create(
+                team=team_obj,
+                uploaded_by=by,
+                filename=Path(path).name,
+                content=Path(path).read_bytes(),
+            )
+        except (OSError, ImportRefused) as error:
+            raise CommandError(str(error)) from error
+        chosen = job.mapping
+        if mapping:
+            try:
+                chosen = json.loads(Path(mapping).read_text())
+            except (OSError, ValueError) as error:
+                raise CommandError(f"Cannot read the mapping {mapping}: {error}") from error
+        else:
+            self.stdout.write("Mapping (saved or guessed):\n" + json.dumps(chosen, indent=2))
+        plan = import_job_validate(job=job, mapping=chosen)
+        if plan.errors:
+            for e in plan.errors:
+                self.stderr.write(f"row {e.row}, column {e.column or '-'}: {e.message}")
+            raise CommandError(
+                f"{len(plan.errors)} problem(s) in {job.filename}; nothing was written."
+            )
+        self.stdout.write(
+            f"Valid: {len(plan.rows)} rows, {plan.event_count} events, "
+            f"{plan.observation_count} observations."
+        )
+        if options["validate_only"]:
+            return
+        job = import_job_run(job=job, on_progress=self._progress)
+        self._report(job)
+
+    def _progress(self, job: ImportJob) -> None:
+        self.stdout.write(
+            f"  {job.processed_rows:>8,} / {job.total_rows:,} rows ({job.progress_percent} %)"
+        )
+
+    def _report(self, job: ImportJob) -> None:
+        if job.status != ImportStatus.DONE:
+            for e in job.errors:
+                self.stderr.write(f"row {e['row']}, column {e['column'] or '-'}: {e['message']}")
+            raise CommandError(f"The import {job.get_status_display().lower()}: {job.summary}")
+        s = job.summary
+        self.stdout.write(self.style.SUCCESS(f"Imported {job.filename} (job {job.id})."))
+        for label, key in (
+            ("Rows", "rows"),
+            ("Rows skipped (repeated deals)", "skipped_rows"),
+            ("Events accepted", "events_accepted"),
+            ("Events already stored", "duplicates"),
+            ("Deals created", "deals_created"),
+            ("Deals updated", "deals_updated"),
+            ("Observations recorded", "observations"),
+        ):
+            self.stdout.write(f"  {label + ':':<32}{s[key]:>10,}")
+        if s["owners_created"]:
+            self.stdout.write(f"  Owners added as reps: {', '.join(s['owners_created'])}")
+        if s["characteristics_created"]:
+            self.stdout.write(f"  Characteristics: {', '.join(s['characteristics_created'])}")
