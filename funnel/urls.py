@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("teams/<slug:slug>/", views.team_overview, name="team_overview"),
     path("", include("funnel.imports.urls")),
+    path("teams/<slug:slug>/deals/", include("funnel.deals.urls")),
     path(
         "teams/<slug:slug>/stages/<slug:stage_slug>/targets/",
         views.stage_targets,

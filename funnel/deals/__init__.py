@@ -1,0 +1,1 @@
+"""The rep's screens: "my deals", the deal page, recording stage changes and observations."""
