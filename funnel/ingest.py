@@ -415,22 +415,30 @@ def deals_refresh_positions(*, team: Team, deal_ids: Iterable[int]) -> int:
     )
     by_deal: dict[int, list[dict]] = {}
     for start in range(0, len(deal_ids), 5000):
+        # values_list and hand-built dicts: a third of the cost of .values() per row.
         rows = (
             StageEvent.objects.filter(deal_id__in=deal_ids[start : start + 5000])
             .order_by("deal_id", "occurred_at", "id")
-            .values("deal_id", "stage_id", "outcome", "lost_reason", "occurred_at")
+            .values_list("deal_id", "stage_id", "outcome", "lost_reason", "occurred_at")
         )
-        for row in rows:
-            by_deal.setdefault(row["deal_id"], []).append(row)
-    deals = []
+        for deal_id, stage_id, outcome, lost_reason, occurred_at in rows:
+            by_deal.setdefault(deal_id, []).append(
+                {
+                    "stage_id": stage_id,
+                    "outcome": outcome,
+                    "lost_reason": lost_reason,
+                    "occurred_at": occurred_at,
+                }
+            )
+    now = timezone.now()
+    rows = []
     for deal_id, events in by_deal.items():
-        deal = Deal(id=deal_id)
-        for name, value in deal_position_from_events(events).items():
-            setattr(deal, name, value)
-        deals.append(deal)
-    deal_update_positions(deals)
+        position = deal_position_from_events(events)
+        rows.append((*(position[name] for name in POSITION_FIELDS), now, deal_id))
+    # Plain rows, not Deal instances: model construction cost more than the position itself.
+    rows_update(Deal, [*POSITION_FIELDS, "updated_at"], rows)
     deals_passages_refresh(team=team, deal_events=by_deal)
-    return len(deals)
+    return len(rows)
 
 
 def deal_update_positions(deals: list[Deal]) -> None:
