@@ -6,7 +6,7 @@ reads or writes belongs to that team.
 
 from ninja import NinjaAPI
 
-from funnel.api import deals, events
+from funnel.api import deals, events, metrics
 from funnel.api.auth import ApiTokenAuth
 from funnel.api.errors import add_error_handlers
 
@@ -24,3 +24,4 @@ api = NinjaAPI(
 add_error_handlers(api)
 api.add_router("", events.router)
 api.add_router("", deals.router)
+api.add_router("", metrics.router)
