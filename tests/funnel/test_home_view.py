@@ -112,7 +112,7 @@ def test_executive_sees_every_team_including_ones_they_are_not_in(
     body = response.content.decode()
     assert [a.team.slug for a, _ in response.context["teams"]] == ["north", "south"]
     assert "North Region" in body and "South Region" in body
-    assert "Executive view of all 2 teams" in body
+    assert "Executive view across 2 teams" in body
     assert "Bottleneck dashboard across all teams" in body
     assert "Outcomes of PDCA cycles" in body
 
