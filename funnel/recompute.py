@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from funnel.company import company_recompute
 from funnel.metrics.accounting import StageWeek, week_start
 from funnel.metrics.flow import days_in_stage, stage_flow
 from funnel.metrics.intervals import wilson_interval
@@ -210,6 +211,7 @@ def team_recompute(*, team: Team, now: dt.datetime | None = None) -> BottleneckS
     )
     _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
     status = _status_record(team=team, stages=stages, verdict=verdict, watermark=watermark, now=now)
+    company_recompute(now=now)
     state.watermark = max(state.watermark, watermark)
     state.started_at = now
     state.finished_at = timezone.now()

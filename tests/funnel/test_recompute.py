@@ -164,3 +164,20 @@ def test_task_settings_survive_a_killed_worker():
     visibility = conf.broker_transport_options["visibility_timeout"]
     assert visibility > conf.task_time_limit > conf.task_soft_time_limit
     assert settings.CELERY_BEAT_SCHEDULE["teams-sweep"]["task"] == "funnel.tasks.teams_sweep_task"
+
+
+def test_company_snapshot_sums_the_teams_week_by_week(team, other_team):
+    load(team, FunnelShape(weeks=14, arrivals_per_week=10, seed=21), prefix="n")
+    load(other_team, FunnelShape(weeks=14, arrivals_per_week=10, seed=22), prefix="s")
+    team_recompute(team=team, now=NOW)
+    team_recompute(team=other_team, now=NOW)
+    per_team = Counter()
+    for m in StageMetric.objects.filter(team__isnull=False):
+        per_team[m.position, m.week] += m.entered * 1_000_000 + m.advanced * 1000 + m.lost
+    company = {
+        (m.position, m.week): m.entered * 1_000_000 + m.advanced * 1000 + m.lost
+        for m in StageMetric.objects.filter(team__isnull=True)
+    }
+    assert company == dict(per_team)
+    status = BottleneckStatus.objects.get(team__isnull=True)
+    assert status.watermark == StageEvent.objects.latest("id").id
