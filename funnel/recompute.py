@@ -40,6 +40,7 @@ from funnel.models import (
     Team,
     Verdict,
 )
+from funnel.winnable.services import team_winnable_recompute
 
 SETTINGS = VerdictSettings()
 # A message that has waited this long without a run starting is taken as lost.
@@ -211,6 +212,7 @@ def team_recompute(*, team: Team, now: dt.datetime | None = None) -> BottleneckS
     )
     _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
     status = _status_record(team=team, stages=stages, verdict=verdict, watermark=watermark, now=now)
+    team_winnable_recompute(team=team)
     company_recompute(now=now)
     state.watermark = max(state.watermark, watermark)
     state.started_at = now

@@ -24,6 +24,7 @@ from funnel.models.flow import (
 )
 from funnel.models.integration import ApiToken, ImportJob, ImportMapping, ImportShape, ImportStatus
 from funnel.models.team import Membership, Role, Stage, Station, Team
+from funnel.models.winnable import WinnableCount, WinnableDimension
 
 __all__ = [
     "BottleneckStatus",
@@ -54,4 +55,6 @@ __all__ = [
     "StageEvent",
     "Station",
     "Team",
+    "WinnableCount",
+    "WinnableDimension",
 ]

@@ -1,0 +1,297 @@
+"""Writes for the winnable analysis: the aggregate recompute and the characteristics managers keep.
+
+`team_winnable_recompute` rebuilds the team's WinnableCount rows from the observation log in a
+few set-based queries. For each closed deal and characteristic it takes the LATEST observation
+made at or before the deal closed (ties: the latest id, i.e. the later arrival), so a value
+recorded after the outcome was known can never leak into the analysis.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.text import slugify
+
+from funnel.models import (
+    Characteristic,
+    CharacteristicKind,
+    Deal,
+    DealStatus,
+    Observation,
+    Team,
+    WinnableCount,
+    WinnableDimension,
+)
+from kaizen.models import DefinitionVersion, OperationalDefinition
+
+CLOSED = (DealStatus.WON, DealStatus.LOST)
+
+# Latest observation per (deal, characteristic) at or before the close: DISTINCT ON is the
+# fastest form on PostgreSQL; SQLite gets the same rows through ROW_NUMBER().
+_LATEST_PG = """
+WITH latest AS (
+    SELECT DISTINCT ON (o.deal_id, o.characteristic_id)
+           o.deal_id, o.characteristic_id, o.value
+    FROM {obs} o JOIN {deal} d ON d.id = o.deal_id
+    WHERE d.team_id = %s AND d.status IN ('won', 'lost') AND d.closed_at IS NOT NULL
+      AND o.observed_at <= d.closed_at
+    ORDER BY o.deal_id, o.characteristic_id, o.observed_at DESC, o.id DESC
+)
+SELECT l.characteristic_id, l.value,
+       CAST(date_trunc('month', d.closed_at AT TIME ZONE 'UTC') AS date) AS month,
+       COUNT(*), COUNT(*) FILTER (WHERE d.status = 'won'),
+       COALESCE(SUM(d.amount) FILTER (WHERE d.status = 'won'), 0)
+FROM latest l JOIN {deal} d ON d.id = l.deal_id
+GROUP BY l.characteristic_id, l.value, month
+"""
+
+_LATEST_SQLITE = """
+WITH ranked AS (
+    SELECT o.deal_id, o.characteristic_id, o.value,
+           ROW_NUMBER() OVER (
+               PARTITION BY o.deal_id, o.characteristic_id
+               ORDER BY o.observed_at DESC, o.id DESC
+           ) AS rn
+    FROM {obs} o JOIN {deal} d ON d.id = o.deal_id
+    WHERE d.team_id = %s AND d.status IN ('won', 'lost') AND d.closed_at IS NOT NULL
+      AND o.observed_at <= d.closed_at
+)
+SELECT r.characteristic_id, r.value, strftime('%%Y-%%m-01', d.closed_at) AS month,
+       COUNT(*), SUM(CASE WHEN d.status = 'won' THEN 1 ELSE 0 END),
+       COALESCE(SUM(CASE WHEN d.status = 'won' THEN d.amount END), 0)
+FROM ranked r JOIN {deal} d ON d.id = r.deal_id
+WHERE r.rn = 1
+GROUP BY r.characteristic_id, r.value, month
+"""
+
+Cell = list  # [closed, won, won_amount]
+
+
+def _month(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date().replace(day=1)
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _characteristic_cells(team: Team) -> dict[tuple[int, str, dt.date], Cell]:
+    template = _LATEST_PG if connection.vendor == "postgresql" else _LATEST_SQLITE
+    sql = template.format(obs=Observation._meta.db_table, deal=Deal._meta.db_table)
+    cells: dict[tuple[int, str, dt.date], Cell] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [team.id])
+        for characteristic_id, value, month, closed, won, amount in cursor.fetchall():
+            cells[characteristic_id, value, _month(month)] = [
+                int(closed),
+                int(won or 0),
+                Decimal(str(amount or 0)),
+            ]
+    return cells
+
+
+def number_bins(values: dict[float, int]) -> list[float]:
+    """Upper edges of (at most) four bins holding about a quarter of the deals each."""
+    total = sum(values.values())
+    edges: list[float] = []
+    running = 0
+    quarter = 1
+    for number in sorted(values):
+        running += values[number]
+        while quarter < 4 and running >= total * quarter / 4:
+            if not edges or edges[-1] != number:
+                edges.append(number)
+            quarter += 1
+    return [e for e in edges if e != max(values)]
+
+
+def number_bin_label(number: float, edges: list[float]) -> str:
+    def fmt(x: float) -> str:
+        return f"{x:g}"
+
+    lower = None
+    for edge in edges:
+        if number <= edge:
+            return f"≤ {fmt(edge)}" if lower is None else f"{fmt(lower)} – {fmt(edge)}"
+        lower = edge
+    return f"> {fmt(lower)}" if lower is not None else "all"
+
+
+def _bin_numbers(cells: dict, number_ids: set[int]) -> dict:
+    """Number characteristics are grouped into quartile bins: one value per distinct number
+    would leave every value with too few deals to say anything."""
+    if not number_ids:
+        return cells
+    spread: dict[int, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    for (cid, value, _), cell in cells.items():
+        if cid in number_ids:
+            spread[cid][float(value)] += cell[0]
+    edges = {cid: number_bins(values) for cid, values in spread.items()}
+    binned: dict = defaultdict(lambda: [0, 0, Decimal(0)])
+    for (cid, value, month), cell in cells.items():
+        label = number_bin_label(float(value), edges[cid]) if cid in number_ids else value
+        target = binned[cid, label, month]
+        for i in range(3):
+            target[i] += cell[i]
+    return binned
+
+
+def _deal_cells(team: Team, field: str | None) -> dict[tuple[str, dt.date], Cell]:
+    group = ["month"] + ([field] if field else [])
+    rows = (
+        Deal.objects.filter(team=team, status__in=CLOSED, closed_at__isnull=False)
+        .annotate(month=TruncMonth("closed_at", tzinfo=dt.UTC))
+        .values(*group)
+        .annotate(
+            n=Count("id"),
+            k=Count("id", filter=Q(status=DealStatus.WON)),
+            amount=Sum("amount", filter=Q(status=DealStatus.WON)),
+        )
+        .order_by()
+    )
+    return {
+        (row[field] if field else "", _month(row["month"])): [
+            row["n"],
+            row["k"],
+            row["amount"] or Decimal(0),
+        ]
+        for row in rows
+    }
+
+
+@transaction.atomic
+def team_winnable_recompute(*, team: Team) -> int:
+    """Replace the team's WinnableCount rows; returns how many were written. Idempotent."""
+    number_ids = set(
+        Characteristic.objects.filter(team=team, kind=CharacteristicKind.NUMBER).values_list(
+            "id", flat=True
+        )
+    )
+    cells = _bin_numbers(_characteristic_cells(team), number_ids)
+    rows = [
+        WinnableCount(
+            team=team,
+            dimension=WinnableDimension.CHARACTERISTIC,
+            characteristic_id=cid,
+            value=value,
+            month=month,
+            closed=c[0],
+            won=c[1],
+            won_amount=c[2],
+        )
+        for (cid, value, month), c in cells.items()
+    ]
+    for dimension, field in (
+        (WinnableDimension.DEPARTMENT, "department"),
+        (WinnableDimension.ALL, None),
+    ):
+        rows += [
+            WinnableCount(
+                team=team,
+                dimension=dimension,
+                value=value,
+                month=month,
+                closed=c[0],
+                won=c[1],
+                won_amount=c[2],
+            )
+            for (value, month), c in _deal_cells(team, field).items()
+        ]
+    WinnableCount.objects.filter(team=team).delete()
+    WinnableCount.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
+
+
+# ---------------------------------------------------------------- characteristics (managers)
+
+
+def _slug_free(*, team: Team, base: str) -> str:
+    base = (slugify(base) or "characteristic")[:50]
+    taken = set(
+        Characteristic.objects.filter(team=team, slug__startswith=base).values_list(
+            "slug", flat=True
+        )
+    )
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def characteristic_create(
+    *,
+    team: Team,
+    name: str,
+    kind: str,
+    choices: list[str],
+    definition: OperationalDefinition | None = None,
+    meaning: str = "",
+    criteria: list[str] | None = None,
+    author=None,
+) -> Characteristic:
+    """A custom characteristic, linked to an existing definition or to a new one (version 1)
+    written from `meaning` and `criteria`: every characteristic is tied to a definition."""
+    if kind not in CharacteristicKind.values:
+        raise ValidationError({"kind": "Choose yes/no, choice or number."})
+    if kind == CharacteristicKind.CHOICE and len(choices) < 2:
+        raise ValidationError({"choices": "A choice needs at least two values."})
+    if Characteristic.objects.filter(team=team, name__iexact=name.strip()).exists():
+        raise ValidationError({"name": "The team already has a characteristic with this name."})
+    if definition is not None and definition.team_id != team.id:
+        raise ValidationError({"definition": "Choose one of the team's definitions."})
+    slug = _slug_free(team=team, base=name)
+    if definition is None:
+        if not meaning.strip():
+            raise ValidationError({"meaning": "Link a definition or write what it means."})
+        definition = OperationalDefinition.objects.create(
+            team=team,
+            slug=_definition_slug_free(team=team, base=f"char-{slug}"),
+            term=name.strip(),
+        )
+        DefinitionVersion.objects.create(
+            definition=definition,
+            number=1,
+            meaning=meaning.strip(),
+            criteria=[c for c in (criteria or []) if c.strip()],
+            effective_from=timezone.localdate(),
+            author=author,
+        )
+    position = (Characteristic.objects.filter(team=team).aggregate(p=Max("position"))["p"] or 0) + 1
+    return Characteristic.objects.create(
+        team=team,
+        slug=slug,
+        name=name.strip(),
+        kind=kind,
+        choices=choices if kind == CharacteristicKind.CHOICE else [],
+        definition=definition,
+        position=position,
+    )
+
+
+def _definition_slug_free(*, team: Team, base: str) -> str:
+    taken = set(
+        OperationalDefinition.objects.filter(team=team, slug__startswith=base).values_list(
+            "slug", flat=True
+        )
+    )
+    slug, n = base[:60], 2
+    while slug in taken:
+        slug, n = f"{base[:55]}-{n}", n + 1
+    return slug
+
+
+@transaction.atomic
+def characteristic_set_active(*, characteristic: Characteristic, active: bool) -> Characteristic:
+    """Deactivate (or reactivate) a characteristic. Its observations stay: the log is append-only,
+    and deactivation only stops asking reps for it and hides it from the analysis."""
+    characteristic.is_active = active
+    characteristic.save(update_fields=["is_active"])
+    return characteristic
