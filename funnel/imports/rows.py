@@ -191,7 +191,6 @@ class _RowReader:
             self.error(row, i, f"{text!r} is not a date written {label}.")
         elif value > self.latest_allowed:
             self.error(row, i, f"{text} is in the future.")
-            return None
         return value
 
     def stage_value(self, row: int, cells: list[str]) -> tuple[str | None, str | None]:
@@ -354,9 +353,9 @@ def _deal_row(reader: _RowReader, number: int, cells: list[str], deal: str):
     final_at = None
     if outcome:
         final_at = closed or reader.default_date
-        if final_at is None:
+        if final_at is None and not reader.cell(cells, "closed_at"):  # (not: a bad date)
             reader.error(number, "closed_at", f"A {outcome} deal needs a closed date.")
-        elif latest is not None and final_at < latest:
+        elif final_at is not None and latest is not None and final_at < latest:
             reader.error(number, "closed_at", "The closed date is before the deal's other dates.")
     elif stage:
         final_at = entered.get(stage) or latest or reader.default_date

@@ -183,7 +183,11 @@ def test_event_shape(team, manager, named_rep, csv_bytes):
 
 
 def test_unknown_owners_created_as_reps_when_asked(team, manager):
-    content = b"deal id,owner,stage,close date\nX-1,Jane van Dyke,Won,2024-05-01\nX-2,new.person@example.com,Lost,2024-05-02\n"
+    content = (
+        b"deal id,owner,stage,close date\n"
+        b"X-1,Jane van Dyke,Won,2024-05-01\n"
+        b"X-2,new.person@example.com,Lost,2024-05-02\n"
+    )
     mapping = {
         "shape": "deals",
         "columns": {
@@ -212,7 +216,12 @@ def test_unknown_owners_created_as_reps_when_asked(team, manager):
 
 
 def test_existing_characteristics_take_their_kind(team, manager):
-    content = b"deal,stage,close date,Budget confirmed,Prospect department\nP-1,Won,2024-05-01,Yes,finance\nP-2,Lost,2024-05-02,maybe,Finance\nP-3,Lost,2024-05-02,,Astrology\n"
+    content = (
+        b"deal,stage,close date,Budget confirmed,Prospect department\n"
+        b"P-1,Won,2024-05-01,Yes,finance\n"
+        b"P-2,Lost,2024-05-02,maybe,Finance\n"
+        b"P-3,Lost,2024-05-02,,Astrology\n"
+    )
     mapping = {
         "shape": "deals",
         "columns": {

@@ -1,0 +1,169 @@
+"""Benchmark the CSV import: `bench_import [--deals 100000] [--rows 20000]`.
+
+Pre-loads a team with --deals deals (each with one stage event), then imports a generated
+deal-shaped export of --rows new deals (owner, account, amount, stage, engage and close dates,
+one characteristic column) through the import service, running the task body synchronously.
+Meant for PostgreSQL; the floor is 20,000 rows/s.
+"""
+
+import csv
+import datetime as dt
+import io
+import random
+import time
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from funnel.bulk import rows_insert
+from funnel.imports.service import import_job_create, import_job_run, import_job_validate
+from funnel.models import Deal, ImportJob, Role, Stage, StageEvent, Team
+from funnel.services import membership_add, team_create
+
+FLOOR_ROWS_PER_SECOND = 20_000
+STAGE_LABELS = {"Prospecting": "inquiry", "Engaging": "engaged", "Won": "won", "Lost": "lost"}
+MAPPING = {
+    "shape": "deals",
+    "date_format": "iso",
+    "columns": {
+        "opportunity_id": "deal_id",
+        "sales_agent": "owner",
+        "product": "new_characteristic",
+        "account": "account",
+        "deal_stage": "stage",
+        "engage_date": "entered:engaged",
+        "close_date": "closed_at",
+        "close_value": "amount",
+    },
+    "stage_values": STAGE_LABELS,
+    "default_date": "2024-12-31",
+}
+
+
+class Command(BaseCommand):
+    help = "Rows per second of CSV import on a team with many deals already stored."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--deals", type=int, default=100_000, help="Deals stored first.")
+        parser.add_argument("--rows", type=int, default=20_000, help="Rows in the imported file.")
+        parser.add_argument("--team", default="bench-import", help="Team slug to use.")
+
+    def handle(self, *args, deals: int, rows: int, team: str, **options) -> None:
+        if connection.vendor != "postgresql":
+            self.stderr.write(f"Warning: running on {connection.vendor}, not PostgreSQL.")
+        team_obj = Team.objects.filter(slug=team).first() or team_create(
+            slug=team, name="Import benchmark"
+        )
+        owners = [
+            membership_add(team=team_obj, email=f"bench.rep{i}@example.com", role=Role.REP)[2]
+            for i in range(20)
+        ]
+        self._preload(team_obj, deals)
+        content = self._export(rows, [o.email for o in owners])
+        started = time.perf_counter()
+        job = import_job_create(
+            team=team_obj, uploaded_by=None, filename="bench.csv", content=content
+        )
+        plan = import_job_validate(job=job, mapping=MAPPING)
+        validated = time.perf_counter()
+        if plan.errors:
+            self.stderr.write(f"{len(plan.errors)} errors, first: {plan.errors[0]}")
+            return
+        job = ImportJob.objects.select_related("team").get(id=job.id)
+        job = import_job_run(job=job)
+        finished = time.perf_counter()
+        s = job.summary
+        run_seconds = finished - validated
+        self.stdout.write(
+            f"{connection.vendor}: {Deal.objects.filter(team=team_obj).count():,} deals stored "
+            f"after the run; file {len(content) / 1e6:.1f} MB, {rows:,} rows"
+        )
+        self.stdout.write(f"  upload + validate: {validated - started:6.2f} s")
+        self.stdout.write(
+            f"  import (task body): {run_seconds:6.2f} s  ->  {rows / run_seconds:,.0f} rows/s, "
+            f"{s['events_accepted'] / run_seconds:,.0f} events/s "
+            f"({s['events_accepted']:,} events, {s['observations']:,} observations)"
+        )
+        total = finished - started
+        self.stdout.write(f"  end to end: {total:6.2f} s  ->  {rows / total:,.0f} rows/s")
+        verdict = "meets" if rows / run_seconds >= FLOOR_ROWS_PER_SECOND else "BELOW"
+        self.stdout.write(f"  floor {FLOOR_ROWS_PER_SECOND:,} rows/s: {verdict}")
+
+    def _preload(self, team: Team, deals: int) -> None:
+        have = Deal.objects.filter(team=team).count()
+        if have >= deals:
+            return
+        stage_id = Stage.objects.get(team=team, slug="inquiry").id
+        now = timezone.now()
+        self.stdout.write(f"Pre-loading {deals - have:,} deals ...")
+        for start in range(have, deals, 10_000):
+            ids = [f"pre-{i:07d}" for i in range(start, min(deals, start + 10_000))]
+            with transaction.atomic():
+                created = rows_insert(
+                    Deal,
+                    (
+                        "team_id",
+                        "external_id",
+                        "status",
+                        "lost_reason",
+                        "account",
+                        "department",
+                        "source",
+                        "current_stage_id",
+                        "stage_entered_at",
+                        "opened_at",
+                        "created_at",
+                        "updated_at",
+                    ),
+                    [
+                        (team.id, ext, "open", "", "", "", "", stage_id, now, now, now, now)
+                        for ext in ids
+                    ],
+                    conflict=("team_id", "external_id"),
+                    returning=("id",),
+                )
+                rows_insert(
+                    StageEvent,
+                    (
+                        "team_id",
+                        "deal_id",
+                        "stage_id",
+                        "outcome",
+                        "lost_reason",
+                        "occurred_at",
+                        "recorded_at",
+                        "event_id",
+                        "origin",
+                    ),
+                    [
+                        (team.id, deal_id, stage_id, "", "", now, now, f"pre-{deal_id}", "seed")
+                        for (deal_id,) in created
+                    ],
+                    conflict=("team_id", "event_id"),
+                )
+
+    def _export(self, rows: int, owners: list[str]) -> bytes:
+        rng = random.Random(rows)
+        run = timezone.now().strftime("%Y%m%d%H%M%S")
+        start = dt.date(2024, 1, 1)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(MAPPING["columns"])
+        for i in range(rows):
+            label = rng.choice(list(STAGE_LABELS))
+            engaged = start + dt.timedelta(days=rng.randrange(300))
+            closed = engaged + dt.timedelta(days=rng.randrange(1, 60))
+            writer.writerow(
+                [
+                    f"bench-{run}-{i:07d}",
+                    rng.choice(owners),
+                    rng.choice(["GTX Basic", "GTX Pro", "MG Special", "MG Advanced"]),
+                    f"Account {rng.randrange(500)}",
+                    label,
+                    "" if label == "Prospecting" else engaged.isoformat(),
+                    closed.isoformat() if label in ("Won", "Lost") else "",
+                    rng.randrange(0, 30_000) if label != "Prospecting" else "",
+                ]
+            )
+        return out.getvalue().encode()

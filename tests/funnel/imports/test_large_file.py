@@ -1,0 +1,105 @@
+"""A generated 10,000-row deal export imports exactly; counts are computed from the rows."""
+
+import csv
+import datetime as dt
+import io
+import random
+from collections import Counter
+
+from funnel.imports.service import import_job_create, import_job_run, import_job_validate
+from funnel.models import Deal, DealStatus, Observation, StageEvent
+
+STAGES = {"Prospecting": "inquiry", "Engaging": "engaged", "Won": "won", "Lost": "lost"}
+
+
+def generated_export(n: int, owners: list[str], seed: int = 7) -> tuple[bytes, list[dict]]:
+    rng = random.Random(seed)
+    start = dt.date(2023, 1, 1)
+    rows = []
+    for i in range(n):
+        stage = rng.choice(list(STAGES))
+        created = start + dt.timedelta(days=rng.randrange(300))
+        engaged = (
+            created + dt.timedelta(days=rng.randrange(1, 20)) if stage != "Prospecting" else None
+        )
+        closed = (
+            engaged + dt.timedelta(days=rng.randrange(1, 60)) if stage in ("Won", "Lost") else None
+        )
+        rows.append(
+            {
+                "Deal ID": f"G{i:05d}",
+                "Owner": rng.choice(owners),
+                "Stage": stage,
+                "Created": created.isoformat(),
+                "Engage Date": engaged.isoformat() if engaged else "",
+                "Close Date": closed.isoformat() if closed else "",
+                "Amount": str(rng.randrange(0, 50000)),
+                "Segment": rng.choice(["SMB", "Mid-market", "Enterprise", "None", ""]),
+            }
+        )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode(), rows
+
+
+def test_ten_thousand_rows(team, manager, rep):
+    content, rows = generated_export(10_000, [manager.email, rep.email])
+    mapping = {
+        "shape": "deals",
+        "columns": {
+            "Deal ID": "deal_id",
+            "Owner": "owner",
+            "Stage": "stage",
+            "Created": "created_at",
+            "Engage Date": "entered:engaged",
+            "Close Date": "closed_at",
+            "Amount": "amount",
+            "Segment": "new_characteristic",
+        },
+        "stage_values": STAGES,
+    }
+    job = import_job_create(team=team, uploaded_by=manager, filename="big.csv", content=content)
+    assert job.total_rows == 10_000
+    assert import_job_validate(job=job, mapping=mapping).errors == []
+    job.refresh_from_db()
+    job = import_job_run(job=job)
+
+    expected_events = sum(1 + bool(r["Engage Date"]) + bool(r["Close Date"]) for r in rows)
+    expected_status = Counter({"Won": "won", "Lost": "lost"}.get(r["Stage"], "open") for r in rows)
+    expected_stage = Counter(
+        STAGES[r["Stage"]] for r in rows if r["Stage"] in ("Prospecting", "Engaging")
+    )
+    expected_obs = Counter(r["Segment"] for r in rows if r["Segment"])
+    expected_amount = sum(int(r["Amount"]) for r in rows)
+
+    assert Deal.objects.filter(team=team).count() == 10_000
+    assert StageEvent.objects.filter(team=team).count() == expected_events
+    assert (
+        Counter(Deal.objects.filter(team=team).values_list("status", flat=True)) == expected_status
+    )
+    assert (
+        Counter(
+            Deal.objects.filter(team=team, status=DealStatus.OPEN).values_list(
+                "current_stage__slug", flat=True
+            )
+        )
+        == expected_stage
+    )
+    assert sum(Deal.objects.filter(team=team).values_list("amount", flat=True)) == expected_amount
+    assert Counter(Observation.objects.values_list("value", flat=True)) == expected_obs
+    assert job.summary["events_accepted"] == expected_events
+    assert job.summary["deals_created"] == 10_000
+    assert job.processed_rows == 10_000
+
+    # The same file again: nothing new.
+    again = import_job_create(team=team, uploaded_by=manager, filename="big.csv", content=content)
+    import_job_validate(job=again, mapping=mapping)
+    again.refresh_from_db()
+    again = import_job_run(job=again)
+    assert again.summary["events_accepted"] == 0
+    assert again.summary["duplicates"] == expected_events
+    assert again.summary["observations"] == 0
+    assert StageEvent.objects.filter(team=team).count() == expected_events
+    assert Observation.objects.count() == sum(expected_obs.values())
