@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -49,7 +49,8 @@ class DealFilters:
 
 
 def deals_for_team(*, team: Team, user: AbstractBaseUser, filters: DealFilters) -> QuerySet[Deal]:
-    """The team's deals matching the filters, most urgent first: longest in their stage."""
+    """The team's deals matching the filters, most urgent first: open deals longest in their
+    stage, then the most recently closed."""
     deals = Deal.objects.filter(team=team).select_related("owner", "current_stage")
     if filters.status != STATUS_ALL:
         deals = deals.filter(status=filters.status)
@@ -61,7 +62,15 @@ def deals_for_team(*, team: Team, user: AbstractBaseUser, filters: DealFilters) 
         deals = deals.filter(owner_id=int(filters.owner))
     if filters.q:
         deals = deals.filter(Q(account__icontains=filters.q) | Q(external_id__icontains=filters.q))
-    return deals.order_by("stage_entered_at", "id")
+    if filters.status == DealStatus.OPEN:
+        return deals.order_by("stage_entered_at", "id")
+    # Open deals first (no closed_at), then the most recently closed.
+    return deals.order_by(F("closed_at").desc(nulls_first=True), "stage_entered_at", "id")
+
+
+def deals_totals(*, deals: QuerySet[Deal]) -> dict:
+    """How many deals the filters match and their summed amount, in one query."""
+    return deals.order_by().aggregate(count=Count("id"), amount=Sum("amount"))
 
 
 def characteristics_active_for_team(*, team: Team) -> list[Characteristic]:

@@ -25,6 +25,7 @@ from funnel.deals.selectors import (
     deal_timeline,
     deals_annotate_missing,
     deals_for_team,
+    deals_totals,
     owners_for_team,
 )
 from funnel.deals.services import observation_record
@@ -49,7 +50,10 @@ def deal_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
     filters = form.filters()
     deals = deals_for_team(team=access.team, user=request.user, filters=filters)
-    page = Paginator(deals, PAGE_SIZE).get_page(request.GET.get("page"))
+    totals = deals_totals(deals=deals)
+    paginator = Paginator(deals, PAGE_SIZE)
+    paginator.count = totals["count"]  # already counted with the amount; saves a query
+    page = paginator.get_page(request.GET.get("page"))
     characteristics = characteristics_active_for_team(team=access.team)
     deals_annotate_missing(deals=list(page.object_list), characteristics=characteristics)
     query = request.GET.copy()
@@ -60,6 +64,7 @@ def deal_list(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "filters": filters,
         "page": page,
+        "totals": totals,
         "query": query.urlencode(),
         "characteristics": characteristics,
     }

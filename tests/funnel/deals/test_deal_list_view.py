@@ -1,10 +1,12 @@
+from decimal import Decimal
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from funnel.deals.services import observation_record
 from funnel.deals.views import PAGE_SIZE
-from funnel.models import Characteristic, Deal
+from funnel.models import Characteristic, Deal, Stage
 from tests.deal_history import deal_with_history
 
 
@@ -38,6 +40,22 @@ def test_row_shows_stage_age_amount_and_missing_observations(login, rep, rep_dea
     assert "5 d" in content and "12,000" in content
     assert "Pain quantified" in content  # still missing
     assert "Decision maker reached" not in content.split("Still to observe")[1]
+    assert response.context["totals"] == {"count": 1, "amount": Decimal("12000")}
+    assert "in pipeline" in content
+
+
+def test_a_deal_over_its_stage_target_days_is_flagged(login, rep, rep_deal, team):
+    engaged = Stage.objects.get(team=team, slug="engaged")
+    engaged.target_days = 4
+    engaged.save()
+    response = login(rep).get(url())
+    assert response.context["page"].object_list[0].is_aged
+    assert 'class="age age-over" title="Over the stage\'s target of 4 days"' in (
+        response.content.decode()
+    )
+    engaged.target_days = 5
+    engaged.save()
+    assert not login(rep).get(url()).context["page"].object_list[0].is_aged
 
 
 def test_manager_sees_all_team_deals_and_can_filter_by_owner(
@@ -124,3 +142,27 @@ def test_outsider_gets_404_and_anonymous_goes_to_login(client, login, outsider, 
 
 def test_post_is_not_allowed(login, rep):
     assert login(rep).post(url()).status_code == 405
+
+
+def test_any_status_lists_open_deals_first_then_the_latest_closed(login, manager, team, rep):
+    old = deal_with_history(
+        team=team,
+        external_id="OLD",
+        stages=["inquiry"],
+        owner=rep,
+        outcome="lost",
+        closed_days_ago=30,
+    )
+    recent = deal_with_history(
+        team=team,
+        external_id="NEW",
+        stages=["inquiry"],
+        owner=rep,
+        outcome="won",
+        closed_days_ago=2,
+    )
+    still_open = deal_with_history(team=team, external_id="OPEN", stages=["inquiry"], owner=rep)
+    response = login(manager).get(url(status="all"))
+    assert list(response.context["page"].object_list) == [still_open, recent, old]
+    # Closed deals show no "still to observe": a value recorded now would not count anyway.
+    assert response.content.decode().count('<span class="muted">closed</span>') == 2
