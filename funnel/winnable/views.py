@@ -1,0 +1,184 @@
+"""What makes deals winnable: the analysis, the prospect departments and the characteristics.
+
+One template per page serves the full page and, for htmx filter requests, its results partial.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from funnel.models import Role, Team
+from funnel.selectors import Action, TeamAccess, team_get_for_user
+from funnel.winnable.chart import chart_mark, chart_scale
+from funnel.winnable.forms import PERIOD_CHOICES, CharacteristicForm, WinnableFilterForm
+from funnel.winnable.selectors import (
+    WinnableAnalysis,
+    characteristic_get_for_user,
+    characteristic_observed_counts,
+    characteristics_for_team,
+    closed_deals_all_time,
+    department_analysis,
+    period_start,
+    winnable_access_for_user,
+    winnable_analysis,
+    winnable_teams_for_user,
+)
+from funnel.winnable.services import characteristic_create, characteristic_set_active
+
+ANALYSIS = "winnable/analysis.html"
+DEPARTMENTS = "winnable/departments.html"
+CHARACTERISTICS = "winnable/characteristics.html"
+
+
+def _chart(analysis: WinnableAnalysis) -> dict:
+    rates = [r.finding.win_rate for r in analysis.rows]
+    scale = chart_scale(rates, analysis.overall)
+    return {
+        "scale": scale,
+        "reference_x": None if analysis.overall.rate is None else scale.x(analysis.overall.rate),
+        "groups": [
+            (coverage, [(row, chart_mark(row.finding.win_rate, scale)) for row in rows])
+            for coverage, rows in analysis.groups
+        ],
+    }
+
+
+def _page(
+    request: HttpRequest,
+    template: str,
+    *,
+    teams: list[Team],
+    team: Team | None,
+    access: TeamAccess | None,
+) -> HttpResponse:
+    """Render the analysis or departments page for one team or (executives) for all."""
+    form = WinnableFilterForm(request.GET or None, teams=teams)
+    period = form.chosen_period()
+    since = period_start(period, timezone.localdate())
+    team_ids = [team.id] if team else [t.id for t in teams]
+    context = {
+        "access": access,
+        "team": team,
+        "teams": teams,
+        "is_executive": access is None or access.role == Role.EXECUTIVE,
+        "period": period,
+        "period_label": dict(PERIOD_CHOICES)[period],
+        "periods": PERIOD_CHOICES,
+        "since": since,
+    }
+    if template == ANALYSIS:
+        analysis = winnable_analysis(team_ids=team_ids, since=since)
+        context |= {"analysis": analysis, "chart": _chart(analysis)}
+    else:
+        record, observed = department_analysis(team_ids=team_ids, since=since)
+        context |= {
+            "analysis": record,
+            "record": record,
+            "observed": observed,
+            "record_chart": _chart(record),
+            "observed_chart": _chart(observed),
+        }
+    if context["analysis"].overall.n == 0:
+        context["all_time"] = closed_deals_all_time(team_ids=team_ids)
+    response = render(request, template + ("#results" if request.htmx else ""), context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _team_page(request: HttpRequest, slug: str, template: str) -> HttpResponse:
+    access = winnable_access_for_user(user=request.user, slug=slug)
+    teams = winnable_teams_for_user(user=request.user) if access.role == Role.EXECUTIVE else []
+    return _page(request, template, teams=teams, team=access.team, access=access)
+
+
+def _company_page(request: HttpRequest, template: str) -> HttpResponse:
+    teams = winnable_teams_for_user(user=request.user)
+    team = WinnableFilterForm(request.GET or None, teams=teams).chosen_team()
+    return _page(request, template, teams=teams, team=team, access=None)
+
+
+@require_GET
+@login_required
+def winnable_team(request: HttpRequest, slug: str) -> HttpResponse:
+    return _team_page(request, slug, ANALYSIS)
+
+
+@require_GET
+@login_required
+def winnable_company(request: HttpRequest) -> HttpResponse:
+    return _company_page(request, ANALYSIS)
+
+
+@require_GET
+@login_required
+def departments_team(request: HttpRequest, slug: str) -> HttpResponse:
+    return _team_page(request, slug, DEPARTMENTS)
+
+
+@require_GET
+@login_required
+def departments_company(request: HttpRequest) -> HttpResponse:
+    return _company_page(request, DEPARTMENTS)
+
+
+# ---------------------------------------------------------------- characteristics
+
+
+@require_GET
+@login_required
+def characteristic_list(request: HttpRequest, slug: str) -> HttpResponse:
+    access = team_get_for_user(user=request.user, slug=slug)
+    characteristics = list(characteristics_for_team(team=access.team))
+    observed = characteristic_observed_counts(team=access.team)
+    for c in characteristics:
+        c.closed_observed = observed.get(c.id, 0)
+    context = {"access": access, "team": access.team, "characteristics": characteristics}
+    return render(request, CHARACTERISTICS, context)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def characteristic_new(request: HttpRequest, slug: str) -> HttpResponse:
+    access = team_get_for_user(user=request.user, slug=slug, action=Action.MANAGE)
+    form = CharacteristicForm(request.POST or None, team=access.team)
+    if request.method == "POST" and form.is_valid():
+        try:
+            characteristic = characteristic_create(
+                team=access.team, author=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            for name, errors in error.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            messages.success(request, f"{characteristic.name} added; reps can record it now.")
+            return redirect("characteristic_list", slug=access.team.slug)
+    context = {"access": access, "team": access.team, "form": form}
+    return render(request, "winnable/characteristic_form.html", context)
+
+
+@require_POST
+@login_required
+def characteristic_active(request: HttpRequest, slug: str, characteristic_id: int) -> HttpResponse:
+    characteristic, access = characteristic_get_for_user(
+        user=request.user, slug=slug, characteristic_id=characteristic_id, action=Action.MANAGE
+    )
+    active = request.POST.get("active") == "1"
+    characteristic_set_active(characteristic=characteristic, active=active)
+    if not request.htmx:
+        state = "active again" if active else "deactivated"
+        messages.success(request, f"{characteristic.name} is {state}.")
+        return redirect("characteristic_list", slug=access.team.slug)
+    characteristic.closed_observed = characteristic_observed_counts(team=access.team).get(
+        characteristic.id, 0
+    )
+    context = {"access": access, "team": access.team, "c": characteristic}
+    response = render(request, CHARACTERISTICS + "#characteristic-row", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
