@@ -266,6 +266,7 @@ def _deals_upsert(
         existing[row["external_id"]] = Deal(**row)
     deal_ids = {ext: deal.id for ext, deal in existing.items()}
     new = [ext for ext in latest if ext not in existing]
+    created = 0
     if new:
         now = timezone.now()
         rows = []
@@ -297,6 +298,7 @@ def _deals_upsert(
             returning=("external_id", "id"),
         )
         deal_ids.update(inserted)
+        created = len(inserted)  # not len(new): a concurrent batch may have created some
         if len(inserted) < len(new):
             # A concurrent batch created some of these deals first; their rows stand.
             deal_ids.update(
@@ -312,7 +314,7 @@ def _deals_upsert(
             changed.append(deal)
     if changed:
         _deals_write(changed, ["owner_id", "amount", *DEAL_FIELDS])
-    return deal_ids, len(new), len(changed)
+    return deal_ids, created, len(changed)
 
 
 def _merge_attributes(earlier: EventIn, later: EventIn) -> EventIn:
