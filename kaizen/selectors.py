@@ -1,0 +1,285 @@
+"""Reads for definitions and cycles. Access is checked in the views through funnel.selectors
+(team_get_for_user); everything here is already scoped to one team."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, QuerySet
+from django.http import Http404
+
+from funnel.metrics.accounting import week_start
+from funnel.models import Membership, Role, Stage, StageMetric, Station, Team
+from funnel.recompute import team_status_latest
+from kaizen.check import WeekCount, baseline_capture
+from kaizen.diff import VersionChange, version_changes
+from kaizen.models import (
+    Agreement,
+    Cycle,
+    CycleMetric,
+    DefinitionVersion,
+    OperationalDefinition,
+    Phase,
+)
+
+BASELINE_WEEKS = 13
+
+
+# --- definitions ------------------------------------------------------------------------------
+
+
+def definitions_for_team(*, team: Team) -> list[OperationalDefinition]:
+    """The team's definitions, each with `current` (latest version), `agreed_current` (how many
+    agreed to it) and what it defines (`stages`, `characteristics`), in four queries."""
+    definitions = list(
+        OperationalDefinition.objects.filter(team=team)
+        .prefetch_related(
+            Prefetch(
+                "versions",
+                queryset=DefinitionVersion.objects.annotate(agreed=Count("agreements")).order_by(
+                    "-number"
+                ),
+                to_attr="latest_first",
+            ),
+            "stages",
+            "characteristics",
+        )
+        .order_by("term")
+    )
+    for definition in definitions:
+        definition.current = definition.latest_first[0] if definition.latest_first else None
+    return definitions
+
+
+def definition_get(*, team: Team, slug: str) -> OperationalDefinition:
+    definition = OperationalDefinition.objects.filter(team=team, slug=slug).first()
+    if definition is None:
+        raise Http404("No such definition.")
+    return definition
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    version: DefinitionVersion
+    changes: tuple[VersionChange, ...]  # against the version before it
+    agreed: tuple[str, ...]  # names of those who agreed to it
+
+
+def definition_history(*, definition: OperationalDefinition) -> list[VersionEntry]:
+    """Every version, newest first, with what changed against the one before."""
+    versions = list(
+        definition.versions.select_related("author")
+        .prefetch_related("agreements__user")
+        .order_by("number")
+    )
+    entries = []
+    previous = None
+    for version in versions:
+        entries.append(
+            VersionEntry(
+                version=version,
+                changes=tuple(version_changes(previous, version)) if previous else (),
+                agreed=tuple(
+                    a.user.get_full_name() or a.user.email
+                    for a in sorted(version.agreements.all(), key=lambda a: a.agreed_at)
+                ),
+            )
+        )
+        previous = version
+    return entries[::-1]
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    membership: Membership
+    agreed_number: int | None  # the latest version they agreed to
+    agreed_at: dt.datetime | None
+    current: bool
+
+
+def definition_roster(
+    *, definition: OperationalDefinition, current: DefinitionVersion | None
+) -> list[RosterLine]:
+    """Reps and managers of the team, each with the latest version they agreed to."""
+    members = (
+        Membership.objects.filter(team=definition.team, role__in=[Role.REP, Role.MANAGER])
+        .select_related("user")
+        .order_by("role", "user__first_name", "user__email")
+    )
+    latest: dict[int, Agreement] = {}
+    for agreement in Agreement.objects.filter(version__definition=definition).select_related(
+        "version"
+    ):
+        held = latest.get(agreement.user_id)
+        if held is None or agreement.version.number > held.version.number:
+            latest[agreement.user_id] = agreement
+    lines = []
+    for m in members:
+        agreement = latest.get(m.user_id)
+        number = agreement.version.number if agreement else None
+        lines.append(
+            RosterLine(
+                membership=m,
+                agreed_number=number,
+                agreed_at=agreement.agreed_at if agreement else None,
+                current=current is not None and number == current.number,
+            )
+        )
+    return lines
+
+
+def definition_changes_for_stage(stage: Stage) -> list[dt.date]:
+    """Dates from which the stage's definition changed (versions after the first): charts of the
+    stage's metrics draw a divider there, since numbers either side are not the same measure."""
+    if stage.definition_id is None:
+        return []
+    return list(
+        DefinitionVersion.objects.filter(definition_id=stage.definition_id, number__gt=1)
+        .order_by("effective_from")
+        .values_list("effective_from", flat=True)
+    )
+
+
+# --- cycles -----------------------------------------------------------------------------------
+
+
+def cycles_for_team(
+    *, team: Team, owner_id: int | None = None, stage_id: int | None = None, phase: str = ""
+) -> QuerySet[Cycle]:
+    cycles = Cycle.objects.filter(team=team).select_related("owner", "stage")
+    if owner_id:
+        cycles = cycles.filter(owner_id=owner_id)
+    if stage_id:
+        cycles = cycles.filter(stage_id=stage_id)
+    if phase:
+        cycles = cycles.filter(phase=phase)
+    return cycles.order_by("-updated_at", "-id")
+
+
+def cycle_get(*, team: Team, cycle_id: int) -> Cycle:
+    cycle = (
+        Cycle.objects.select_related("owner", "stage", "comparison_team", "follow_up", "team")
+        .filter(team=team, id=cycle_id)
+        .first()
+    )
+    if cycle is None:
+        raise Http404("No such cycle.")
+    return cycle
+
+
+def last_complete_week(today: dt.date) -> dt.date:
+    return week_start(today) - dt.timedelta(weeks=1)
+
+
+def metric_stage(*, team: Team, metric: str, stage: Stage | None) -> Stage | None:
+    """The stage whose weekly figures make the metric: arrivals are entries to the first stage."""
+    if metric == CycleMetric.ARRIVALS:
+        return Stage.objects.filter(team=team).order_by("position").first()
+    return stage
+
+
+def comparison_stage(*, team: Team, stage: Stage | None, metric: str) -> Stage | None:
+    """The comparison team's stage that matches ours: same slug, else same position."""
+    if metric == CycleMetric.ARRIVALS or stage is None:
+        return metric_stage(team=team, metric=metric, stage=None)
+    return (
+        Stage.objects.filter(team=team, slug=stage.slug).first()
+        or Stage.objects.filter(team=team, position=stage.position).first()
+    )
+
+
+def week_counts(*, stage: Stage | None, first: dt.date, last: dt.date) -> list[WeekCount]:
+    """Weekly counts of one stage from StageMetric snapshots, weeks `first`..`last` (Mondays,
+    inclusive); a week without a row had no deals."""
+    if stage is None or last < first:
+        return []
+    rows = {
+        m.week: m
+        for m in StageMetric.objects.filter(
+            team_id=stage.team_id, stage=stage, week__gte=first, week__lte=last
+        ).only("week", "entered", "advanced", "lost")
+    }
+    weeks = [first + dt.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    return [
+        WeekCount(w, rows[w].entered, rows[w].advanced, rows[w].lost) if w in rows else WeekCount(w)
+        for w in weeks
+    ]
+
+
+def cycle_do_weeks(*, cycle: Cycle, today: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last Do week that the Check may use: complete weeks only."""
+    first = week_start(cycle.do_start)
+    last = min(week_start(cycle.do_end), last_complete_week(today))
+    return first, last
+
+
+def baseline_window(*, do_start: dt.date, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The 13 complete weeks before the Do start (before this week, if the Do starts later)."""
+    end = min(week_start(do_start), week_start(today))
+    return end - dt.timedelta(weeks=BASELINE_WEEKS), end - dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Prefill:
+    values: dict
+    source: str  # what the prefill came from, for the page to say
+
+
+def cycle_prefill_from_bottleneck(*, team: Team, today: dt.date) -> Prefill | None:
+    """Stage, station, metric and the current condition from the team's latest verdict."""
+    status = team_status_latest(team=team)
+    if status is None or status.verdict != "bottleneck":
+        return None
+    metric = CycleMetric.CONVERSION if status.stage_id else CycleMetric.ARRIVALS
+    stage = metric_stage(team=team, metric=metric, stage=status.stage)
+    first, last = baseline_window(do_start=today, today=today)
+    base = baseline_capture(metric, week_counts(stage=stage, first=first, last=week_start(last)))
+    where = status.stage.name if status.stage_id else "Arrivals"
+    if base.value is None:
+        problem = f"{where} is the team's bottleneck."
+    elif metric == CycleMetric.CONVERSION:
+        problem = (
+            f"{where} is the bottleneck: in the last {BASELINE_WEEKS} weeks it converted "
+            f"{base.value * 100:.0f} % of {base.n} decided deals (95 % interval "
+            f"{base.low * 100:.0f}–{base.high * 100:.0f} %)."
+        )
+    else:
+        problem = (
+            f"Arrivals are the bottleneck: {base.value:.1f} new deals a week over the last "
+            f"{BASELINE_WEEKS} weeks."
+        )
+    if status.gap_per_week:
+        problem += f" Closing the gap is worth about {status.gap_per_week:.1f} won deals a week."
+    position = status.stage.position if status.stage_id else None
+    contender = next(
+        (c for c in status.figures.get("contenders", []) if c.get("stage_position") == position),
+        {},
+    )
+    target = contender.get("target")
+    target_condition = ""
+    if target is not None:
+        source = (
+            "the manager's target"
+            if contender.get("target_source") == "manager"
+            else ("the team's demonstrated capability")
+        )
+        shown = f"{target * 100:.0f} %" if metric == CycleMetric.CONVERSION else f"{target:.1f}"
+        verb = "converts" if metric == CycleMetric.CONVERSION else "brings"
+        target_condition = f"{where} {verb} {shown} ({source})."
+    do_start = week_start(today) + dt.timedelta(weeks=1)
+    values = {
+        "title": f"Lift {where.lower()}{' conversion' if metric == CycleMetric.CONVERSION else ''}",
+        "stage": status.stage_id,
+        "metric": metric,
+        "problem": problem,
+        "target_condition": target_condition,
+        "predicted_direction": "up",
+        "do_start": do_start,
+        "do_end": do_start + dt.timedelta(weeks=4, days=-1),
+    }
+    station = Station(status.station).label if status.station in Station.values else ""
+    return Prefill(values=values, source=f"bottleneck at {where} ({station} station)")
+
+
+PHASE_ORDER = [Phase.PLAN, Phase.DO, Phase.CHECK, Phase.ACT, Phase.CLOSED]

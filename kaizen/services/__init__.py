@@ -1,0 +1,1 @@
+"""Writes of the kaizen app, one module per part of the domain."""

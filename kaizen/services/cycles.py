@@ -1,0 +1,337 @@
+"""Writes for PDCA cycles: plan, commit (baseline frozen), Check, Act, close; notes; history.
+
+Phase rules (a CycleError says what is missing when one is refused):
+
+- plan -> do: the plan is complete; committing freezes the baseline (13 complete weeks before
+  the Do start: pooled value, interval, XmR limits);
+- do -> check: the Check has enough evidence (2 complete Do weeks, 20 decided deals);
+- check -> act: a computed Check with enough evidence;
+- act -> closed: a decision and the learnings. Adopt records standard work on the team; adapt
+  opens a linked follow-up cycle in plan, prefilled; abandon just closes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from funnel.metrics.accounting import week_start
+from funnel.models import Stage, Team
+from kaizen.check import Baseline, CheckResult, baseline_capture, cycle_check
+from kaizen.models import (
+    ActDecision,
+    Cycle,
+    CycleEvent,
+    CycleMetric,
+    CycleNote,
+    Direction,
+    Phase,
+    StandardWork,
+)
+from kaizen.selectors import (
+    baseline_window,
+    comparison_stage,
+    cycle_do_weeks,
+    metric_stage,
+    week_counts,
+)
+
+PLAN_FIELDS = (
+    "title",
+    "stage",
+    "metric",
+    "problem",
+    "target_condition",
+    "hypothesis",
+    "predicted_direction",
+    "predicted_size",
+    "countermeasure",
+    "do_start",
+    "do_end",
+    "comparison_team",
+)
+MIN_DO_DAYS = 14
+
+
+class CycleError(Exception):
+    """A phase rule refused the change; the message says what is missing."""
+
+
+def _event(cycle: Cycle, by: AbstractBaseUser | None, action: str, changes: dict) -> None:
+    CycleEvent.objects.create(cycle=cycle, actor=by, action=action, changes=changes)
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Stage | Team):
+        return str(value)
+    return value
+
+
+def _phase_set(cycle: Cycle, phase: str, by: AbstractBaseUser | None, **extra) -> None:
+    _event(cycle, by, "phase", {"phase": [cycle.phase, phase], **extra})
+    cycle.phase = phase
+    cycle.phase_changed_at = timezone.now()
+
+
+def _snap_window(values: dict) -> dict:
+    """Weekly metrics need whole weeks: the Do window runs Monday to Sunday."""
+    if values.get("do_start"):
+        values["do_start"] = week_start(values["do_start"])
+    if values.get("do_end"):
+        values["do_end"] = week_start(values["do_end"]) + dt.timedelta(days=6)
+    stage = values.get("stage")
+    if stage is not None:
+        values["station"] = stage.station
+    if values.get("metric") == CycleMetric.ARRIVALS:
+        values["station"] = "market"
+    return values
+
+
+@transaction.atomic
+def cycle_create(*, team: Team, by: AbstractBaseUser, **plan: Any) -> Cycle:
+    unknown = set(plan) - set(PLAN_FIELDS)
+    if unknown:
+        raise TypeError(f"not plan fields: {sorted(unknown)}")
+    cycle = Cycle(team=team, owner=by, **_snap_window(dict(plan)))
+    cycle.save()
+    _event(cycle, by, "created", {k: _shown(v) for k, v in plan.items() if v not in (None, "")})
+    return cycle
+
+
+@transaction.atomic
+def cycle_plan_update(*, cycle: Cycle, by: AbstractBaseUser, **plan: Any) -> Cycle:
+    """Edit the plan; refused once it is committed (the Check must not chase the data)."""
+    cycle = Cycle.objects.select_for_update().get(id=cycle.id)
+    if cycle.phase != Phase.PLAN or cycle.is_committed:
+        raise CycleError("The plan is committed: it and its baseline no longer change.")
+    unknown = set(plan) - set(PLAN_FIELDS)
+    if unknown:
+        raise TypeError(f"not plan fields: {sorted(unknown)}")
+    changes = {}
+    for name, value in _snap_window(dict(plan)).items():
+        if getattr(cycle, name) != value:
+            changes[name] = [_shown(getattr(cycle, name)), _shown(value)]
+            setattr(cycle, name, value)
+    if changes:
+        cycle.save()
+        _event(cycle, by, "plan_updated", changes)
+    return cycle
+
+
+def cycle_plan_missing(cycle: Cycle) -> list[str]:
+    """What the plan still lacks before it can be committed."""
+    missing = [
+        label
+        for name, label in [
+            ("title", "a title"),
+            ("problem", "the problem (current condition)"),
+            ("target_condition", "the target condition"),
+            ("hypothesis", "a hypothesis"),
+            ("predicted_direction", "the predicted direction"),
+            ("countermeasure", "the countermeasure"),
+            ("do_start", "the Do start"),
+            ("do_end", "the Do end"),
+        ]
+        if not getattr(cycle, name)
+    ]
+    if cycle.predicted_size is None or cycle.predicted_size <= 0:
+        missing.append("the predicted size (more than 0)")
+    if cycle.metric == CycleMetric.CONVERSION and cycle.stage_id is None:
+        missing.append("the stage whose conversion it means to move")
+    if cycle.do_start and cycle.do_end and (cycle.do_end - cycle.do_start).days + 1 < MIN_DO_DAYS:
+        missing.append("a Do window of at least two weeks")
+    if cycle.comparison_team_id and cycle.comparison_team_id == cycle.team_id:
+        missing.append("a comparison team other than this team")
+    return missing
+
+
+def _baseline(cycle: Cycle, today: dt.date) -> Baseline:
+    stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
+    first, last = baseline_window(do_start=cycle.do_start, today=today)
+    return baseline_capture(cycle.metric, week_counts(stage=stage, first=first, last=last))
+
+
+@transaction.atomic
+def cycle_commit(*, cycle: Cycle, by: AbstractBaseUser, today: dt.date | None = None) -> Cycle:
+    """Plan -> Do: freeze the baseline. A Do start in the past is allowed (the team may have
+    started already) but recorded as retrospective in the history."""
+    today = today or timezone.localdate()
+    cycle = Cycle.objects.select_for_update().select_related("team", "stage").get(id=cycle.id)
+    if cycle.phase != Phase.PLAN or cycle.is_committed:
+        raise CycleError("This plan is already committed.")
+    missing = cycle_plan_missing(cycle)
+    if missing:
+        raise CycleError("To commit the plan, add " + ", ".join(missing) + ".")
+    base = _baseline(cycle, today)
+    first, last = baseline_window(do_start=cycle.do_start, today=today)
+    if base.n == 0:
+        raise CycleError(
+            f"No baseline: the {base.weeks} weeks from {first:%d %b %Y} to {last:%d %b %Y} have "
+            "no data for this metric, so there is nothing to compare the Do window with."
+        )
+    cycle.baseline_from, cycle.baseline_to = first, last
+    cycle.baseline_value, cycle.baseline_low, cycle.baseline_high = base.value, base.low, base.high
+    cycle.baseline_successes, cycle.baseline_n = base.successes, base.n
+    cycle.baseline_limits = base.limits
+    cycle.committed_at = timezone.now()
+    _phase_set(
+        cycle,
+        Phase.DO,
+        by,
+        baseline=[None, round(base.value, 4)],
+        retrospective=cycle.do_start < week_start(today),
+    )
+    cycle.save()
+    return cycle
+
+
+def cycle_check_compute(*, cycle: Cycle, today: dt.date) -> CheckResult:
+    """The Check over the frozen baseline and the complete Do weeks so far (reads snapshots)."""
+    stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
+    base_first = week_start(cycle.baseline_from)
+    do_first, do_last = cycle_do_weeks(cycle=cycle, today=today)
+    counts = week_counts(stage=stage, first=base_first, last=max(do_last, do_first))
+    counts = [c for c in counts if c.week <= do_last or c.week < do_first]
+    do_index = (do_first - base_first).days // 7
+    comparison = None
+    if cycle.comparison_team_id:
+        other = comparison_stage(team=cycle.comparison_team, stage=cycle.stage, metric=cycle.metric)
+        comparison = week_counts(stage=other, first=base_first, last=max(do_last, do_first))
+        comparison = comparison[: len(counts)]
+    baseline = Baseline(
+        cycle.baseline_value,
+        cycle.baseline_low,
+        cycle.baseline_high,
+        cycle.baseline_successes,
+        cycle.baseline_n,
+        (week_start(cycle.baseline_to) - base_first).days // 7 + 1,
+        cycle.baseline_limits,
+    )
+    return cycle_check(
+        metric=cycle.metric,
+        counts=counts,
+        do_start_index=do_index,
+        baseline_end_index=baseline.weeks,
+        baseline=baseline,
+        predicted_direction=1 if cycle.predicted_direction == Direction.UP else -1,
+        predicted_size=cycle.predicted_size,
+        comparison=comparison,
+    )
+
+
+@transaction.atomic
+def cycle_check_run(
+    *, cycle: Cycle, by: AbstractBaseUser | None, today: dt.date | None = None
+) -> CheckResult:
+    """Compute and store the Check; in Do, move to Check when there is enough evidence."""
+    today = today or timezone.localdate()
+    cycle = (
+        Cycle.objects.select_for_update()
+        .select_related("team", "stage", "comparison_team")
+        .get(id=cycle.id)
+    )
+    if cycle.phase not in (Phase.DO, Phase.CHECK):
+        raise CycleError("The Check runs in the Do and Check phases only.")
+    result = cycle_check_compute(cycle=cycle, today=today)
+    cycle.check_result = result.to_json()
+    cycle.checked_at = timezone.now()
+    _event(cycle, by, "check_computed", {"verdict": result.verdict_label})
+    if cycle.phase == Phase.DO and result.enough_evidence:
+        _phase_set(cycle, Phase.CHECK, by)
+    cycle.save()
+    return result
+
+
+@transaction.atomic
+def cycle_to_act(*, cycle: Cycle, by: AbstractBaseUser) -> Cycle:
+    cycle = Cycle.objects.select_for_update().get(id=cycle.id)
+    if cycle.phase != Phase.CHECK:
+        raise CycleError("Only a cycle in Check moves to Act.")
+    if not (cycle.check_result and cycle.check_result.get("enough_evidence")):
+        raise CycleError("Act needs a computed Check with enough evidence; run the Check first.")
+    _phase_set(cycle, Phase.ACT, by)
+    cycle.save()
+    return cycle
+
+
+def _follow_up_create(cycle: Cycle, by: AbstractBaseUser, learnings: str) -> Cycle:
+    result = cycle.check_result or {}
+    problem = f"Follow-up of “{cycle.title}” (Check: {result.get('verdict_label', 'n/a')})."
+    if learnings:
+        problem += f" What we learned: {learnings}"
+    return cycle_create(
+        team=cycle.team,
+        by=by,
+        title=f"{cycle.title} (adapted)",
+        stage=cycle.stage,
+        metric=cycle.metric,
+        problem=problem,
+        target_condition=cycle.target_condition,
+        hypothesis=cycle.hypothesis,
+        predicted_direction=cycle.predicted_direction,
+        predicted_size=cycle.predicted_size,
+        countermeasure=cycle.countermeasure,
+        comparison_team=cycle.comparison_team,
+    )
+
+
+@transaction.atomic
+def cycle_close(
+    *,
+    cycle: Cycle,
+    by: AbstractBaseUser,
+    decision: str,
+    learnings: str,
+    standard_work: str = "",
+) -> Cycle:
+    """Act -> closed with a decision and the learnings written down."""
+    cycle = Cycle.objects.select_for_update().select_related("team", "stage").get(id=cycle.id)
+    if cycle.phase != Phase.ACT:
+        raise CycleError("Only a cycle in Act can be closed.")
+    if decision not in ActDecision.values:
+        raise CycleError("Choose adopt, adapt or abandon.")
+    if not learnings.strip():
+        raise CycleError("Write down the learnings before closing the cycle.")
+    cycle.act_decision = decision
+    cycle.learnings = learnings.strip()
+    extra: dict[str, Any] = {"decision": decision}
+    if decision == ActDecision.ADOPT:
+        text = standard_work.strip() or cycle.countermeasure
+        StandardWork.objects.create(
+            team=cycle.team, cycle=cycle, stage=cycle.stage, text=text, adopted_by=by
+        )
+        extra["standard_work"] = text
+    elif decision == ActDecision.ADAPT:
+        cycle.follow_up = _follow_up_create(cycle, by, cycle.learnings)
+        extra["follow_up"] = cycle.follow_up_id
+    _phase_set(cycle, Phase.CLOSED, by, **extra)
+    cycle.save()
+    return cycle
+
+
+@transaction.atomic
+def cycle_note_add(*, cycle: Cycle, by: AbstractBaseUser, body: str) -> CycleNote:
+    if not body.strip():
+        raise CycleError("A note needs some text.")
+    if cycle.phase == Phase.CLOSED:
+        raise CycleError("The cycle is closed; its journal is complete.")
+    return CycleNote.objects.create(cycle=cycle, author=by, body=body.strip())
+
+
+def cycles_check_due(*, today: dt.date | None = None) -> list[int]:
+    """Beat job: run the Check of every cycle in Do whose window has ended and whose Check has
+    not run since. Returns the ids checked."""
+    today = today or timezone.localdate()
+    checked = []
+    for cycle in Cycle.objects.filter(phase=Phase.DO, do_end__lt=today):
+        if cycle.checked_at and cycle.checked_at.date() > cycle.do_end:
+            continue
+        cycle_check_run(cycle=cycle, by=None, today=today)
+        checked.append(cycle.id)
+    return checked
