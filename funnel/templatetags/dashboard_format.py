@@ -1,0 +1,53 @@
+"""Number formats for the dashboard: rates as percent, weekly volumes, days, signed gaps."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def pct(value) -> str:
+    """0.3023 -> "30 %"; None -> "—"."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:.0f} %"
+
+
+@register.filter
+def pct_range(low, high) -> str:
+    if low is None or high is None:
+        return ""
+    return f"{float(low) * 100:.0f}–{float(high) * 100:.0f} %"
+
+
+@register.filter
+def weekly(value) -> str:
+    """A weekly volume: one decimal below 10, whole numbers above."""
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    return f"{value:.1f}" if abs(value) < 10 else f"{value:,.0f}"
+
+
+@register.filter
+def signed(value) -> str:
+    """A gap in won deals a week: "+0.64"."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value):+.2f}"
+
+
+@register.filter
+def days(value) -> str:
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    return f"{value:.0f} d" if value >= 10 else f"{value:.1f} d"
+
+
+@register.filter
+def bar_pos(value, scale=1.0) -> str:
+    """A value as a percentage position along a bar of length ``scale`` (clamped 0–100)."""
+    if value is None or value == "":
+        return "0"
+    return f"{max(0.0, min(100.0, float(value) / float(scale) * 100)):.1f}"
