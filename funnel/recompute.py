@@ -127,7 +127,7 @@ def _open_ages(team: Team, now: dt.datetime) -> dict[int, np.ndarray]:
     """Whole days each open deal has been in its current stage, by stage id."""
     table = Deal._meta.db_table
     if connection.vendor == "postgresql":
-        age = "floor(extract(epoch FROM (%s - stage_entered_at)) / 86400)"
+        age = "floor(date_part('epoch', %s - stage_entered_at) / 86400)"
         params = [now, team.id, DealStatus.OPEN]
     else:
         age = "CAST((julianday(%s) - julianday(stage_entered_at)) AS INTEGER)"

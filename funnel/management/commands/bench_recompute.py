@@ -1,0 +1,340 @@
+"""How fast the metrics follow the data, on a team with many deals (PostgreSQL only).
+
+    python manage.py bench_recompute --deals 100000
+    python manage.py bench_recompute --deals 1000000 [--batches 10] [--keep] [--no-worker]
+
+A throwaway team gets a generated year of deals (about 3.5 events a deal), loaded with COPY
+(setup, timed apart). Then it measures:
+- the full recompute: StageFlow rebuilt from the passages in SQL, then the recompute (median of 3);
+- one 1,000-event batch applied incrementally (stage_events_ingest: new deals plus open deals
+  moving on or closing), and the recompute after it (median and p95 over the batches);
+- peak memory: tracemalloc peak of each step, this process's and the worker's max RSS;
+- freshness with a real Celery worker (`celery -A kaizen worker --pool=solo`, Redis broker): from
+  a batch's commit to the BottleneckStatus whose watermark includes it, polled every 20 ms.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
+from django.db.models import Max
+
+from funnel.bench_data import (
+    COPY_SECONDS,
+    BatchMaker,
+    funnel_copy,
+    tables_analyze,
+    team_bench_delete,
+)
+from funnel.ingest import stage_events_ingest
+from funnel.models import BottleneckStatus, StageEvent, StageFlow, Team
+from funnel.passages import team_flow_from_passages
+from funnel.recompute import team_recompute
+from funnel.services import team_create
+from funnel.synthetic import FunnelShape, funnel_generate
+
+TARGETS = {"full": 5.5, "incremental": 0.250, "freshness_p95": 2.0}  # seconds, at 1M deals
+POLL = 0.020
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms"
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+
+
+def _load() -> str:
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def _traced(step: Callable[[], object]) -> int:
+    """Peak bytes Python allocated while `step` ran."""
+    tracemalloc.start()
+    try:
+        step()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+class Command(BaseCommand):
+    help = "Benchmark the full recompute, incremental batches and freshness (PostgreSQL)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--deals", type=int, default=100_000)
+        parser.add_argument("--batches", type=int, default=10, help="Batches per measurement.")
+        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--repeat", type=int, default=3, help="Full recomputes to time.")
+        parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--broker",
+            default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/11",
+            help="Redis URL the worker and this process share.",
+        )
+        parser.add_argument("--no-worker", action="store_true", help="Skip freshness.")
+        parser.add_argument("--keep", action="store_true", help="Keep the benchmark team.")
+
+    def handle(self, *args, **o) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError(
+                "bench_recompute needs PostgreSQL (COPY, the set-based recompute); set "
+                "DATABASE_URL=postgres://... and run `manage.py migrate` there first."
+            )
+        slug = f"bench-{secrets.token_hex(4)}"
+        team = team_create(slug=slug, name=f"Benchmark {slug}")
+        self.out(f"database {connection.settings_dict['NAME']}, team {slug}, load {_load()}")
+        try:
+            self._run(team, o)
+        finally:
+            if o["keep"]:
+                self.out(f"kept team {slug}")
+            else:
+                started = time.perf_counter()
+                team_bench_delete(team)
+                self.out(f"team deleted in {time.perf_counter() - started:.1f} s")
+
+    def out(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def _run(self, team: Team, o: dict) -> None:
+        deals = o["deals"]
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        shape = FunnelShape(weeks=52, arrivals_per_week=deals / 52, seed=o["seed"])
+        started = time.perf_counter()
+        generated = funnel_generate(shape, now=now)
+        generated_in = time.perf_counter() - started
+        loaded = funnel_copy(team=team, generated=generated, now=now)
+        copied_in = time.perf_counter() - started - generated_in
+        tables_analyze()
+        setup = time.perf_counter() - started
+        del generated
+        self.out(
+            f"setup: {loaded.deals:,} deals, {loaded.events:,} events "
+            f"({loaded.events / loaded.deals:.2f} a deal), {loaded.passages:,} passages, "
+            f"{len(loaded.open_deals):,} open; generated {generated_in:.1f} s, "
+            f"COPY {copied_in:.1f} s ("
+            + ", ".join(f"{t.removeprefix('funnel_')} {s:.1f} s" for t, s in COPY_SECONDS.items())
+            + f"), vacuum+analyze {setup - generated_in - copied_in:.1f} s"
+        )
+        full = self._full(team, o["repeat"])
+        maker = BatchMaker(open_deals=loaded.open_deals, stage_slugs=shape.stage_slugs)
+        incremental = self._incremental(team, maker, o["batches"], o["batch_size"])
+        self._check_flow(team)
+        fresh = None
+        if not o["no_worker"]:
+            fresh = self._freshness(team, maker, o)
+        self._summary(deals, full, incremental, fresh)
+
+    def _full(self, team: Team, repeat: int) -> dict:
+        flow, recompute = [], []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            team_flow_from_passages(team=team)
+            t1 = time.perf_counter()
+            team_recompute(team=team)
+            t2 = time.perf_counter()
+            flow.append(t1 - t0)
+            recompute.append(t2 - t1)
+            self.out(f"full recompute: flow {_ms(t1 - t0)} + recompute {_ms(t2 - t1)}")
+        totals = [a + b for a, b in zip(flow, recompute, strict=True)]
+        peak_flow = _traced(lambda: team_flow_from_passages(team=team))
+        peak_recompute = _traced(lambda: team_recompute(team=team))
+        return {
+            "total": statistics.median(totals),
+            "flow": statistics.median(flow),
+            "recompute": statistics.median(recompute),
+            "peak": max(peak_flow, peak_recompute),
+            "load": _load(),
+        }
+
+    def _incremental(self, team: Team, maker: BatchMaker, batches: int, size: int) -> dict:
+        ingest, recompute, peaks = [], [], []
+        for n in range(batches + 1):  # the first is a warm-up
+            events = maker.batch(size)
+            t0 = time.perf_counter()
+            result = stage_events_ingest(
+                team=team, events=events, origin="api", schedule_recompute=False
+            )
+            t1 = time.perf_counter()
+            team_recompute(team=team)
+            t2 = time.perf_counter()
+            if result.accepted != size:
+                raise CommandError(f"batch {n}: {result.accepted} of {size} accepted")
+            if n:
+                ingest.append(t1 - t0)
+                recompute.append(t2 - t1)
+        events = maker.batch(size)
+        peaks.append(
+            _traced(
+                lambda: stage_events_ingest(
+                    team=team, events=events, origin="api", schedule_recompute=False
+                )
+            )
+        )
+        totals = [a + b for a, b in zip(ingest, recompute, strict=True)]
+        self.out(
+            "incremental batches (ms): "
+            + ", ".join(
+                f"{a * 1000:.0f}+{b * 1000:.0f}" for a, b in zip(ingest, recompute, strict=True)
+            )
+        )
+        return {
+            "ingest": (statistics.median(ingest), _p95(ingest)),
+            "recompute": (statistics.median(recompute), _p95(recompute)),
+            "total": (statistics.median(totals), _p95(totals)),
+            "peak": max(peaks),
+            "load": _load(),
+        }
+
+    def _check_flow(self, team: Team) -> None:
+        """The counts kept by delta equal the ones rebuilt from the passages."""
+        fields = ("stage_id", "week", "kind", "days", "count")
+        kept = set(StageFlow.objects.filter(team=team).values_list(*fields))
+        team_flow_from_passages(team=team)
+        rebuilt = set(StageFlow.objects.filter(team=team).values_list(*fields))
+        if kept != rebuilt:
+            differ = len(kept ^ rebuilt)
+            raise CommandError(f"StageFlow kept by delta differs from the rebuild: {differ} cells")
+        self.out(f"check: StageFlow kept by delta equals the rebuild ({len(kept):,} cells)")
+
+    def _freshness(self, team: Team, maker: BatchMaker, o: dict) -> dict:
+        from kaizen.celery import app
+
+        app.conf.broker_url = o["broker"]
+        app.conf.task_always_eager = False
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        app.control.purge()
+        worker = _Worker(o["broker"])
+        worker.start()
+        try:
+            lags = []
+            for n in range(o["batches"] + 1):
+                lag = self._fresh_once(team, maker.batch(o["batch_size"]))
+                if n:
+                    lags.append(lag)
+            self.out("freshness (ms): " + ", ".join(f"{v * 1000:.0f}" for v in lags))
+            return {
+                "p50": statistics.median(lags),
+                "p95": _p95(lags),
+                "worker_rss": worker.peak_rss(),
+                "load": _load(),
+            }
+        finally:
+            worker.stop()
+            app.conf.task_always_eager = True
+
+    def _fresh_once(self, team: Team, events) -> float:
+        committed: list[float] = []
+        with transaction.atomic():
+            # Registered first, so it runs first after COMMIT, before the recompute is enqueued.
+            transaction.on_commit(lambda: committed.append(time.perf_counter()))
+            stage_events_ingest(team=team, events=events, origin="api")
+        last_id = StageEvent.objects.filter(team=team).aggregate(last=Max("id"))["last"]
+        deadline = committed[0] + 120
+        while time.perf_counter() < deadline:
+            if BottleneckStatus.objects.filter(team=team, watermark__gte=last_id).exists():
+                return time.perf_counter() - committed[0]
+            time.sleep(POLL)
+        raise CommandError("the worker did not bring the status up to date within 120 s")
+
+    def _summary(self, deals: int, full: dict, inc: dict, fresh: dict | None) -> None:
+        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        lines = [
+            f"== {deals:,} deals, {os.cpu_count()} CPUs ==",
+            f"full recompute (median): {full['total']:.2f} s = flow from passages "
+            f"{full['flow']:.2f} s + recompute {full['recompute']:.2f} s; "
+            f"target {TARGETS['full']} s [load {full['load']}]",
+            f"incremental 1,000 events: ingest median {_ms(inc['ingest'][0])}, "
+            f"p95 {_ms(inc['ingest'][1])}; recompute after it median {_ms(inc['recompute'][0])}, "
+            f"p95 {_ms(inc['recompute'][1])}; target {_ms(TARGETS['incremental'])} "
+            f"[load {inc['load']}]",
+            f"peak memory: tracemalloc full recompute {full['peak'] / 2**20:.1f} MiB, "
+            f"ingest of a batch {inc['peak'] / 2**20:.1f} MiB; "
+            f"this process max RSS {rss_mb:,.0f} MiB (includes the generator)",
+        ]
+        if fresh:
+            lines += [
+                f"freshness (commit -> BottleneckStatus): p50 {_ms(fresh['p50'])}, "
+                f"p95 {_ms(fresh['p95'])}; target p95 {TARGETS['freshness_p95']} s; "
+                f"worker max RSS {fresh['worker_rss']} [load {fresh['load']}]"
+            ]
+        for line in lines:
+            self.out(line)
+
+
+class _Worker:
+    """A real `celery -A kaizen worker --pool=solo` on this database and the given broker."""
+
+    def __init__(self, broker: str):
+        self.hostname = f"bench-{os.getpid()}@{os.uname().nodename}"
+        db = connection.settings_dict
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        auth = f"{db['USER']}@" if db.get("USER") else ""
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{auth}{db.get('HOST') or ''}{port}/{db['NAME']}",
+            "CELERY_BROKER_URL": broker,
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+            "PYTHONUNBUFFERED": "1",
+        }
+        if db.get("PASSWORD"):
+            self.env["PGPASSWORD"] = db["PASSWORD"]
+        self.process: subprocess.Popen | None = None
+        self.log = Path(f"/tmp/bench_recompute_worker_{os.getpid()}.log")
+
+    def start(self, timeout: float = 120) -> None:
+        from kaizen.celery import app
+
+        command = [
+            sys.executable, "-m", "celery", "-A", "kaizen", "worker", "--pool=solo",
+            "--concurrency=1", "--loglevel=WARNING", "--hostname", self.hostname,
+            "--without-mingle", "--without-gossip",
+        ]  # fmt: skip
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=log
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise CommandError(f"the worker exited early; see {self.log}")
+            if app.control.ping(destination=[self.hostname], timeout=0.5):
+                return
+        raise CommandError(f"the worker did not answer within {timeout} s; see {self.log}")
+
+    def peak_rss(self) -> str:
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return "unknown"
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                return f"{int(line.split()[1]) / 1024:,.0f} MiB"
+        return "unknown"
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
