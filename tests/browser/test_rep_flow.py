@@ -54,8 +54,8 @@ def pipeline(team, rep, other_team):
 def new_page(browser, live_server, plain_http_cookies):
     contexts = []
 
-    def _new_page(viewport):
-        context = browser.new_context(viewport=viewport)
+    def _new_page(viewport, javascript=True):
+        context = browser.new_context(viewport=viewport, java_script_enabled=javascript)
         contexts.append(context)
         return context.new_page()
 
@@ -190,3 +190,30 @@ def test_rep_flow_on_a_phone(new_page, live_server, pipeline, team, screenshots_
     expect(page.locator("#history .tl-item").nth(0)).to_contain_text("Competitor present")
     assert fits(page, PHONE)
     screenshot(page, screenshots_dir / "rep-deal-phone.png")
+
+
+def test_filters_apply_as_they_change(new_page, live_server, pipeline, team):
+    page = new_page(DESKTOP)
+    log_in(page, live_server.url, pipeline["rep"].email)
+    page.goto(f"{live_server.url}/teams/{team.slug}/deals/")
+    rows = page.locator(".deal-table tbody tr")
+    expect(rows).to_have_count(len(ACCOUNTS))
+    page.select_option("#id_stage", "proposal")
+    expect(rows).to_have_count(2)  # htmx swapped the results, no button pressed
+    assert "stage=proposal" in page.url  # and the URL can be shared or reloaded
+    page.select_option("#id_owner", "all")
+    page.fill("#id_q", "ENT-05")
+    expect(page.locator(".empty")).to_contain_text("No deals match these filters")
+
+
+def test_without_javascript_forms_post_and_redirect(new_page, live_server, pipeline, team):
+    rep, deal = pipeline["rep"], pipeline["deal"]
+    page = new_page(PHONE, javascript=False)
+    log_in(page, live_server.url, rep.email)
+    page.goto(f"{live_server.url}/teams/{team.slug}/deals/{deal.id}/")
+    page.click("text=Advance to Qualified")
+    page.wait_for_url(f"**/deals/{deal.id}/")
+    expect(page.locator(".flash-success")).to_have_text("Moved to Qualified.")
+    page.locator("#obs-pain-quantified button[value=no]").click()
+    expect(page.locator(".flash-success")).to_have_text("Pain quantified: no recorded.")
+    expect(page.locator("#history .tl-item").nth(0)).to_contain_text("Pain quantified")
