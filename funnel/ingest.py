@@ -259,12 +259,15 @@ def _deals_upsert(
     for e in sorted(events, key=lambda e: e.occurred_at):
         merged = latest.get(e.deal_external_id)
         latest[e.deal_external_id] = e if merged is None else _merge_attributes(merged, e)
-    existing: dict[str, Deal] = {}
-    for row in Deal.objects.filter(team=team, external_id__in=list(latest)).values(
-        "id", "external_id", "owner_id", "amount", *DEAL_FIELDS
-    ):
-        existing[row["external_id"]] = Deal(**row)
-    deal_ids = {ext: deal.id for ext, deal in existing.items()}
+    # Plain dicts, not Deal instances: building a model instance per deal cost more than the
+    # rest of this function.
+    existing: dict[str, dict] = {
+        row["external_id"]: row
+        for row in Deal.objects.filter(team=team, external_id__in=list(latest)).values(
+            "id", "external_id", "owner_id", "amount", *DEAL_FIELDS
+        )
+    }
+    deal_ids = {ext: deal["id"] for ext, deal in existing.items()}
     new = [ext for ext in latest if ext not in existing]
     created = 0
     if new:
@@ -304,16 +307,15 @@ def _deals_upsert(
             deal_ids.update(
                 Deal.objects.filter(team=team, external_id__in=new).values_list("external_id", "id")
             )
-    changed: list[Deal] = []
+    names = ["owner_id", "amount", *DEAL_FIELDS]
+    changed: list[tuple] = []
+    now = timezone.now()
     for ext, deal in existing.items():
         attributes = _attributes(latest[ext], context)
-        differs = {k: v for k, v in attributes.items() if getattr(deal, k) != v}
-        if differs:
-            for k, v in differs.items():
-                setattr(deal, k, v)
-            changed.append(deal)
-    if changed:
-        _deals_write(changed, ["owner_id", "amount", *DEAL_FIELDS])
+        if any(deal[k] != v for k, v in attributes.items()):
+            deal.update(attributes)
+            changed.append((*(deal[k] for k in names), now, deal["id"]))
+    rows_update(Deal, [*names, "updated_at"], changed)
     return deal_ids, created, len(changed)
 
 
