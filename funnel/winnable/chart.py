@@ -50,11 +50,11 @@ def chart_scale(rates: list[Rate], reference: Rate | None = None) -> Scale:
         return _scale(0.0, 1.0)
     low = math.floor(min(bounds) * 10 + 1e-9) / 10
     high = math.ceil(max(bounds) * 10 - 1e-9) / 10
-    if high - low < 0.2:  # at least 20 points wide, so the whiskers do not fill the track
-        centre = (low + high) / 2
-        low, high = max(0.0, centre - 0.1), min(1.0, centre + 0.1)
-        if high - low < 0.2:
-            low, high = (0.0, 0.2) if low == 0.0 else (0.8, 1.0)
+    if high - low < 0.2 - 1e-9:  # at least 20 points wide, so whiskers do not fill the track
+        if low + 0.2 <= 1.0 + 1e-9:
+            high = low + 0.2
+        else:
+            low = high - 0.2
     return _scale(round(low, 1), round(high, 1))
 
 

@@ -45,19 +45,32 @@ def characteristic(team):
 
 
 def counts_build(team, rows):
-    """rows: [(slug, value, won, lost)] all closed in one month; then the recompute."""
+    """rows: [(slug, value, won, lost)], one deal per observation, all closed three days ago;
+    then the recompute. Bulk writes: these tests need hundreds of deals."""
     closed_at = dt.datetime.now(UTC) - dt.timedelta(days=3)
     chars = {c.slug: c for c in Characteristic.objects.filter(team=team)}
-    n = 0
+    start = Deal.objects.filter(team=team).count()
+    deals, values = [], []
     for slug, value, won, lost in rows:
-        for outcome, count in ((True, won), (False, lost)):
-            for _ in range(count):
-                n += 1
-                deal_closed(
-                    team,
-                    f"T-{n}",
-                    won=outcome,
+        for outcome in [True] * won + [False] * lost:
+            deals.append(
+                Deal(
+                    team=team,
+                    external_id=f"T-{start + len(deals)}",
+                    status=DealStatus.WON if outcome else DealStatus.LOST,
                     closed_at=closed_at,
-                    observations=[(chars[slug], value, closed_at - dt.timedelta(days=1))],
                 )
+            )
+            values.append((chars[slug], value))
+    Deal.objects.bulk_create(deals)
+    Observation.objects.bulk_create(
+        Observation(
+            deal=deal,
+            characteristic=characteristic,
+            value=value,
+            observed_at=closed_at - dt.timedelta(days=1),
+            origin=Origin.SEED,
+        )
+        for deal, (characteristic, value) in zip(deals, values, strict=True)
+    )
     team_winnable_recompute(team=team)
