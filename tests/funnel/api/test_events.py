@@ -205,7 +205,8 @@ def test_out_of_order_arrival_gives_the_same_current_stage(api, team):
     def prefixed(e, prefix):
         return {**e, "id": prefix + e["id"], "deal": {"id": prefix + e["deal"]["id"]}}
 
-    assert api.post("/events", {"events": [prefixed(e, "in-order:") for e in events]}).status_code == 200
+    in_order = [prefixed(e, "in-order:") for e in events]
+    assert api.post("/events", {"events": in_order}).status_code == 200
     expected = _positions(team, "in-order:")
     assert [row[1:3] for row in expected] == [("lost", "qualified"), ("open", "proposal")]
     orders = [list(reversed(events))] + [
