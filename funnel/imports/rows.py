@@ -81,8 +81,18 @@ class ImportPlan:
         return sum(len(obs) for _, _, obs in self.rows)
 
 
+_ISO: dict[dt.datetime, str] = {}
+
+
 def event_id_for(deal: str, what: str, occurred_at: dt.datetime) -> str:
-    event_id = f"csv:{deal}:{what}:{occurred_at.isoformat()}"
+    # An export repeats a few hundred distinct dates; format each once.
+    iso = _ISO.get(occurred_at)
+    if iso is None:
+        if len(_ISO) > 100_000:
+            _ISO.clear()
+        # In UTC: the same instant gives the same id however the file wrote its offset.
+        iso = _ISO[occurred_at] = occurred_at.astimezone(dt.UTC).isoformat()
+    event_id = f"csv:{deal}:{what}:{iso}"
     if len(event_id) > 120:
         event_id = "csv:" + hashlib.sha256(event_id.encode()).hexdigest()[:48]
     return event_id

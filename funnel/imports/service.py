@@ -5,12 +5,11 @@ import_csv` both go through these functions; events go in through `stage_events_
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -48,7 +47,7 @@ from funnel.models import (
 from funnel.services import membership_add
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
 STORED_ERRORS = 10_000  # a job keeps this many errors; error_count has the true total
 PREVIEW_ROWS = 10
 
@@ -389,48 +388,79 @@ def observations_record(
     by: AbstractBaseUser | None,
 ) -> int:
     """Append the observations not already stored (same deal, characteristic, value, time)."""
-    if not observations:
+    unique: dict[tuple, ObservationIn] = {}
+    for o in observations:
+        key = (o.deal_external_id, characteristic_ids[o.characteristic], o.value, o.observed_at)
+        unique.setdefault(key, o)
+    if not unique:
         return 0
-    externals = {o.deal_external_id for o in observations}
+    by_id = by.pk if by is not None else None
+    if connection.vendor == "postgresql":
+        return _observations_insert_set_based(team=team, unique=unique, by_id=by_id)
     deal_ids = dict(
-        Deal.objects.filter(team=team, external_id__in=externals).values_list("external_id", "id")
+        Deal.objects.filter(team=team, external_id__in={k[0] for k in unique}).values_list(
+            "external_id", "id"
+        )
     )
-    wanted_ids = {characteristic_ids[o.characteristic] for o in observations}
-    stored: set[tuple[int, int, str, dt.datetime]] = set(
+    stored = set(
         Observation.objects.filter(
-            deal_id__in=list(deal_ids.values()), characteristic_id__in=wanted_ids
+            deal_id__in=list(deal_ids.values()),
+            characteristic_id__in={k[1] for k in unique},
         ).values_list("deal_id", "characteristic_id", "value", "observed_at")
     )
     now = timezone.now()
-    by_id = by.pk if by is not None else None
     rows = []
-    for o in observations:
-        key = (
-            deal_ids[o.deal_external_id],
-            characteristic_ids[o.characteristic],
-            o.value,
-            o.observed_at,
-        )
-        if key in stored:
-            continue
-        stored.add(key)
-        rows.append((*key[:3], o.value_number, by_id, o.observed_at, now, "", Origin.CSV))
-    rows_insert(
-        Observation,
-        (
-            "deal_id",
-            "characteristic_id",
-            "value",
-            "value_number",
-            "observed_by_id",
-            "observed_at",
-            "recorded_at",
-            "evidence",
-            "origin",
-        ),
-        rows,
-    )
+    for (external_id, characteristic_id, value, observed_at), o in unique.items():
+        deal_id = deal_ids[external_id]
+        if (deal_id, characteristic_id, value, observed_at) not in stored:
+            row = (deal_id, characteristic_id, value, o.value_number, by_id, observed_at, now)
+            rows.append((*row, "", Origin.CSV))
+    rows_insert(Observation, OBSERVATION_FIELDS, rows)
     return len(rows)
+
+
+OBSERVATION_FIELDS = (
+    "deal_id",
+    "characteristic_id",
+    "value",
+    "value_number",
+    "observed_by_id",
+    "observed_at",
+    "recorded_at",
+    "evidence",
+    "origin",
+)
+
+
+def _observations_insert_set_based(*, team: Team, unique: dict, by_id: int | None) -> int:
+    """One statement: find each deal by its external id, skip what is stored, insert the rest."""
+    keys = list(unique)
+    sql = f"""
+        INSERT INTO {Observation._meta.db_table} ({", ".join(OBSERVATION_FIELDS)})
+        SELECT d.id, v.characteristic_id, v.value, v.value_number, %s, v.observed_at, now(),
+               '', %s
+        FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::float8[], %s::timestamptz[])
+             AS v(external_id, characteristic_id, value, value_number, observed_at)
+        JOIN {Deal._meta.db_table} d ON d.team_id = %s AND d.external_id = v.external_id
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {Observation._meta.db_table} o
+            WHERE o.deal_id = d.id AND o.characteristic_id = v.characteristic_id
+              AND o.observed_at = v.observed_at AND o.value = v.value
+        )
+    """
+    params = [
+        by_id,
+        Origin.CSV.value,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [unique[k].value_number for k in keys],
+        [k[3] for k in keys],
+        team.id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def import_preview(*, job: ImportJob) -> CsvTable:

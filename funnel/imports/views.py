@@ -73,9 +73,17 @@ def _detail(request: HttpRequest, job: ImportJob, access, form=None, status=200)
     if request.htmx:
         template += "#progress"
     elif job.status in EDITABLE:
-        context["preview"] = import_preview(job=job)
+        preview = import_preview(job=job)
+        bad = {(e["row"], e["column"]) for e in job.errors}
+        context["preview"] = preview
+        context["preview_rows"] = [
+            (number, [(c, (number, h) in bad) for c, h in zip(cells, preview.header, strict=True)])
+            for number, cells in preview.rows
+        ]
         context["form"] = form or _mapping_form(job)
         context["errors"] = job.errors[:SHOWN_ERRORS]
+    if job.started_at and job.finished_at:
+        context["duration"] = (job.finished_at - job.started_at).total_seconds()
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
