@@ -179,6 +179,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "funnel.tasks.teams_full_rebuild_task",
         "schedule": crontab(hour=3, minute=15),
     },
+    # The Check of every PDCA cycle whose Do window has ended.
+    "cycles-check-due": {
+        "task": "kaizen.tasks.cycles_check_due_task",
+        "schedule": crontab(minute=5),
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,35 @@
+"""The kaizen app's pages under /teams/<slug>/: definitions, the kaizen board and cycles."""
+
+from django.urls import path
+
+from kaizen.views import cycles, definitions
+
+app_name = "kaizen"
+
+urlpatterns = [
+    path("definitions/", definitions.definition_list, name="definition_list"),
+    path(
+        "definitions/<slug:definition_slug>/",
+        definitions.definition_detail,
+        name="definition_detail",
+    ),
+    path(
+        "definitions/<slug:definition_slug>/edit/",
+        definitions.definition_edit,
+        name="definition_edit",
+    ),
+    path(
+        "definitions/<slug:definition_slug>/agree/",
+        definitions.definition_agree_view,
+        name="definition_agree",
+    ),
+    path("kaizen/", cycles.cycle_board, name="cycle_board"),
+    path("kaizen/new/", cycles.cycle_new, name="cycle_new"),
+    path("kaizen/<int:cycle_id>/", cycles.cycle_detail, name="cycle_detail"),
+    path("kaizen/<int:cycle_id>/plan/", cycles.cycle_plan_edit, name="cycle_plan_edit"),
+    path("kaizen/<int:cycle_id>/commit/", cycles.cycle_commit_view, name="cycle_commit"),
+    path("kaizen/<int:cycle_id>/check/", cycles.cycle_check_view, name="cycle_check"),
+    path("kaizen/<int:cycle_id>/act/", cycles.cycle_act_view, name="cycle_act"),
+    path("kaizen/<int:cycle_id>/close/", cycles.cycle_close_view, name="cycle_close"),
+    path("kaizen/<int:cycle_id>/notes/", cycles.cycle_note_view, name="cycle_note"),
+]

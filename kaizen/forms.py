@@ -1,0 +1,123 @@
+"""Input validation for definitions and cycles (the phase rules live in the services)."""
+
+from django import forms
+
+from funnel.models import Stage, Team
+from kaizen.models import ActDecision, CycleMetric, Direction, Phase
+
+TEXTAREA = {"rows": 3}
+
+
+class DefinitionVersionForm(forms.Form):
+    label_suffix = ""
+    meaning = forms.CharField(widget=forms.Textarea(attrs=TEXTAREA), max_length=2000)
+    criteria = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One observable criterion per line: something two people would judge alike.",
+    )
+    how_measured = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="How it is measured"
+    )
+    examples = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    non_examples = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Non-examples"
+    )
+    effective_from = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Numbers from this date on are measured under the new version (default: today).",
+    )
+
+    def clean_criteria(self) -> list[str]:
+        lines = [line.strip(" -•\t") for line in self.cleaned_data["criteria"].splitlines()]
+        criteria = [line for line in lines if line]
+        if not criteria:
+            raise forms.ValidationError("Write at least one observable criterion.")
+        return criteria
+
+    @staticmethod
+    def initial_from(version) -> dict:
+        if version is None:
+            return {}
+        return {
+            "meaning": version.meaning,
+            "criteria": "\n".join(version.criteria),
+            "how_measured": version.how_measured,
+            "examples": version.examples,
+            "non_examples": version.non_examples,
+        }
+
+
+class CyclePlanForm(forms.Form):
+    """The plan; a draft may be incomplete (committing checks it is complete)."""
+
+    label_suffix = ""
+
+    title = forms.CharField(max_length=160)
+    metric = forms.ChoiceField(choices=CycleMetric.choices)
+    stage = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False)
+    problem = forms.CharField(
+        widget=forms.Textarea(attrs=TEXTAREA), required=False, label="Problem (current condition)"
+    )
+    target_condition = forms.CharField(widget=forms.Textarea(attrs=TEXTAREA), required=False)
+    hypothesis = forms.CharField(
+        widget=forms.Textarea(attrs=TEXTAREA),
+        required=False,
+        help_text="If we do X, then the metric moves because Y.",
+    )
+    predicted_direction = forms.ChoiceField(
+        choices=Direction.choices, widget=forms.RadioSelect, required=False
+    )
+    predicted_size = forms.FloatField(
+        required=False,
+        min_value=0,
+        help_text="Percentage points of conversion, or new deals a week for arrivals.",
+    )
+    countermeasure = forms.CharField(widget=forms.Textarea(attrs=TEXTAREA), required=False)
+    do_start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    do_end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    comparison_team = forms.ModelChoiceField(
+        queryset=Team.objects.none(),
+        required=False,
+        help_text="Optional: a team that does not make the change (difference-in-differences).",
+    )
+
+    def __init__(self, *args, team: Team, comparison_teams, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stage"].queryset = Stage.objects.filter(team=team).order_by("position")
+        self.fields["comparison_team"].queryset = comparison_teams
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("do_start"), data.get("do_end")
+        if start and end and end < start:
+            self.add_error("do_end", "The Do window ends after it starts.")
+        if data.get("metric") == CycleMetric.CONVERSION and not data.get("stage"):
+            self.add_error("stage", "Choose the stage whose conversion the cycle means to move.")
+        return data
+
+
+class CycleCloseForm(forms.Form):
+    label_suffix = ""
+    decision = forms.ChoiceField(choices=ActDecision.choices, widget=forms.RadioSelect)
+    learnings = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    standard_work = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="For adopt: the new standard, as the team will follow it.",
+    )
+
+
+class CycleNoteForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+
+class BoardFilterForm(forms.Form):
+    owner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    stage = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    phase = forms.ChoiceField(choices=[("", "All phases"), *Phase.choices], required=False)
+
+    def __init__(self, *args, owners, stages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = [("", "Everyone"), *owners]
+        self.fields["stage"].choices = [("", "All stages"), *stages]

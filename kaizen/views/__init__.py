@@ -1,0 +1,1 @@
+"""Views of the kaizen app: definitions, the kaizen board and cycles."""

@@ -1,0 +1,165 @@
+"""Everything a cycle's page shows: plan, phase track, chart, Check, journal and history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from funnel.metrics.accounting import week_start
+from funnel.selectors import TeamAccess
+from kaizen.chart import Chart, weekly_chart
+from kaizen.check import MIN_DECIDED, MIN_DO_WEEKS, baseline_capture
+from kaizen.forms import CycleCloseForm, CycleNoteForm
+from kaizen.models import Cycle, CycleMetric, Phase, StandardWork
+from kaizen.selectors import (
+    PHASE_ORDER,
+    baseline_window,
+    definition_changes_for_stage,
+    metric_stage,
+    week_counts,
+)
+from kaizen.services.cycles import cycle_check_compute, cycle_plan_missing
+
+PHASE_HELP = {
+    Phase.PLAN: "Write the plan; committing it freezes the baseline.",
+    Phase.DO: "The countermeasure is running; the Check waits for enough evidence.",
+    Phase.CHECK: "The data has spoken; read the Check before deciding.",
+    Phase.ACT: "Adopt, adapt or abandon — and write down what was learned.",
+    Phase.CLOSED: "Done. The learnings stay with the team.",
+}
+
+
+@dataclass(frozen=True)
+class EffectView:
+    """An effect in display units: percentage points (conversion) or deals a week."""
+
+    estimate: float
+    low: float
+    high: float
+    before: float | None
+    after: float | None
+    unit: str
+    method: str
+    predicted: bool  # the interval lies wholly on the predicted side of zero
+    against: bool  # wholly on the other side
+    comparison_before: float | None = None
+    comparison_after: float | None = None
+
+
+def _effect_view(effect: dict | None, conversion: bool, direction: int) -> EffectView | None:
+    if not effect or effect.get("estimate") is None:
+        return None
+    scale = 100 if conversion else 1
+
+    def scaled(value):
+        return None if value is None else value * scale
+
+    return EffectView(
+        estimate=effect["estimate"] * scale,
+        low=effect["low"] * scale,
+        high=effect["high"] * scale,
+        before=scaled(effect["before"]),
+        after=scaled(effect["after"]),
+        unit="pp" if conversion else "a week",
+        method=effect["method"],
+        predicted=effect["low"] > 0 if direction > 0 else effect["high"] < 0,
+        against=effect["high"] < 0 if direction > 0 else effect["low"] > 0,
+        comparison_before=scaled(effect.get("comparison_before")),
+        comparison_after=scaled(effect.get("comparison_after")),
+    )
+
+
+def _chart_from_check(cycle: Cycle, check: dict, dividers) -> Chart:
+    conversion = check["metric"] == CycleMetric.CONVERSION
+    effect = check.get("effect") or {}
+    return weekly_chart(
+        weeks=[dt.date.fromisoformat(w) for w in check["weeks"]],
+        values=check["values"],
+        volumes=check["volumes"],
+        percent=conversion,
+        metric_label=_metric_label(cycle),
+        limits=check.get("limits"),
+        do_start_index=check["do_start_index"],
+        do_value=effect.get("after") if check["do_weeks"] else None,
+        signals={s["index"]: s["direction"] for s in check["signals"]},
+        dividers=dividers,
+    )
+
+
+def _metric_label(cycle: Cycle) -> str:
+    if cycle.metric == CycleMetric.ARRIVALS:
+        return "Arrivals a week"
+    return f"{cycle.stage.name} conversion" if cycle.stage else "Conversion"
+
+
+def _current_condition_chart(cycle: Cycle, today: dt.date, dividers) -> Chart:
+    """Plan phase: the weeks that would be the baseline if the plan were committed today."""
+    stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
+    first, last = baseline_window(do_start=cycle.do_start or today, today=today)
+    counts = week_counts(stage=stage, first=first, last=week_start(last))
+    base = baseline_capture(cycle.metric, counts)
+    conversion = cycle.metric == CycleMetric.CONVERSION
+    values = [
+        (c.advanced / c.decided if c.decided else None) if conversion else float(c.entered)
+        for c in counts
+    ]
+    return weekly_chart(
+        weeks=[c.week for c in counts],
+        values=values,
+        volumes=[c.decided if conversion else c.entered for c in counts],
+        percent=conversion,
+        metric_label=_metric_label(cycle),
+        limits=base.limits,
+        dividers=dividers,
+    )
+
+
+def cycle_page_context(
+    *, access: TeamAccess, cycle: Cycle, today: dt.date, chart: bool = True
+) -> dict:
+    conversion = cycle.metric == CycleMetric.CONVERSION
+    check = cycle.check_result
+    preview = False
+    if chart and cycle.phase == Phase.DO and check is None:
+        # Progress so far, computed like the Check but not stored: the stored Check is the one
+        # the manager ran (or the beat job ran when the Do window ended).
+        check = cycle_check_compute(cycle=cycle, today=today).to_json()
+        preview = True
+    the_chart = None
+    if chart:
+        stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
+        dividers = []
+        if stage is not None:
+            dividers = [(day, "Definition changed") for day in definition_changes_for_stage(stage)]
+        if check:
+            the_chart = _chart_from_check(cycle, check, dividers)
+        elif cycle.metric == CycleMetric.ARRIVALS or cycle.stage_id:
+            the_chart = _current_condition_chart(cycle, today, dividers)
+    phase_index = PHASE_ORDER.index(cycle.phase)
+    direction = -1 if cycle.predicted_direction == "down" else 1
+    return {
+        "access": access,
+        "team": access.team,
+        "cycle": cycle,
+        "conversion": conversion,
+        "phases": [
+            (p, "done" if i < phase_index else "current" if i == phase_index else "todo")
+            for i, p in enumerate(PHASE_ORDER)
+        ],
+        "phase_help": PHASE_HELP[cycle.phase],
+        "plan_missing": cycle_plan_missing(cycle) if cycle.phase == Phase.PLAN else [],
+        "check": check,
+        "check_preview": preview,
+        "effect": _effect_view(check.get("effect") if check else None, conversion, direction),
+        "did": _effect_view(check.get("did") if check else None, conversion, direction),
+        "chart": the_chart,
+        "min_do_weeks": MIN_DO_WEEKS,
+        "min_decided": MIN_DECIDED,
+        "notes": cycle.notes.select_related("author"),
+        "events": cycle.events.select_related("actor"),
+        "note_form": CycleNoteForm(),
+        "close_form": CycleCloseForm(initial={"standard_work": cycle.countermeasure}),
+        "standard_work": StandardWork.objects.filter(cycle=cycle).first(),
+        "follow_up_of": Cycle.objects.filter(follow_up=cycle).only("id", "title").first(),
+        "days_in_phase": (dt.datetime.now(dt.UTC) - cycle.phase_changed_at).days,
+    }
