@@ -73,19 +73,24 @@ def deals_totals(*, deals: QuerySet[Deal]) -> dict:
     return deals.order_by().aggregate(count=Count("id"), amount=Sum("amount"))
 
 
-def characteristics_active_for_team(*, team: Team) -> list[Characteristic]:
-    """The team's characteristics in use, in their order, each with `current_version`: its
-    definition's latest version (or None), so the screen can say what counts as a yes."""
+def characteristics_active_for_team(
+    *, team: Team, with_definitions: bool = True
+) -> list[Characteristic]:
+    """The team's characteristics in use, in their order. With definitions, each has
+    `current_version`: its definition's latest version (or None), so the deal page can say what
+    counts as a yes."""
+    characteristics = Characteristic.objects.filter(team=team, is_active=True).order_by(
+        "position", "name"
+    )
+    if not with_definitions:
+        return list(characteristics)
     latest_first = Prefetch(
         "definition__versions",
         queryset=DefinitionVersion.objects.order_by("-number"),
         to_attr="versions_latest_first",
     )
     characteristics = list(
-        Characteristic.objects.filter(team=team, is_active=True)
-        .select_related("definition")
-        .prefetch_related(latest_first)
-        .order_by("position", "name")
+        characteristics.select_related("definition").prefetch_related(latest_first)
     )
     for c in characteristics:
         versions = c.definition.versions_latest_first if c.definition else []
@@ -96,8 +101,8 @@ def characteristics_active_for_team(*, team: Team) -> list[Characteristic]:
 def deals_annotate_missing(
     *, deals: list[Deal], characteristics: list[Characteristic], now: dt.datetime | None = None
 ) -> list[Deal]:
-    """Give each deal `missing` (active characteristics never observed on it) and
-    `days_in_stage`, in one query for the whole page."""
+    """Give each deal `missing` (active characteristics never observed on it) and its age in
+    stage (see deal_annotate_age), in one query for the whole page."""
     observed: set[tuple[int, int]] = set(
         Observation.objects.filter(
             deal_id__in=[d.id for d in deals],
@@ -109,15 +114,20 @@ def deals_annotate_missing(
     now = now or timezone.now()
     for deal in deals:
         deal.missing = [c for c in characteristics if (deal.id, c.id) not in observed]
-        deal.days_in_stage = days_between(deal.stage_entered_at, deal.closed_at or now)
-        target = deal.current_stage.target_days if deal.current_stage else None
-        deal.is_aged = bool(
-            deal.is_open
-            and target
-            and deal.days_in_stage is not None
-            and deal.days_in_stage > target
-        )
+        deal_annotate_age(deal=deal, now=now)
     return deals
+
+
+def deal_annotate_age(*, deal: Deal, now: dt.datetime | None = None) -> Deal:
+    """Give the deal `days_in_stage` (until it closed, for a closed deal) and `is_aged`: open
+    and longer in its stage than the stage's target days."""
+    end = deal.closed_at or now or timezone.now()
+    deal.days_in_stage = days_between(deal.stage_entered_at, end)
+    target = deal.current_stage.target_days if deal.current_stage else None
+    deal.is_aged = bool(
+        deal.is_open and target and deal.days_in_stage is not None and deal.days_in_stage > target
+    )
+    return deal
 
 
 def days_between(start: dt.datetime | None, end: dt.datetime) -> int | None:

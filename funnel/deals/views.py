@@ -18,6 +18,7 @@ from funnel.deals.selectors import (
     OWNER_ME,
     characteristic_states,
     characteristics_active_for_team,
+    deal_annotate_age,
     deal_can_record,
     deal_events,
     deal_get_for_user_by_slug,
@@ -54,7 +55,7 @@ def deal_list(request: HttpRequest, slug: str) -> HttpResponse:
     paginator = Paginator(deals, PAGE_SIZE)
     paginator.count = totals["count"]  # already counted with the amount; saves a query
     page = paginator.get_page(request.GET.get("page"))
-    characteristics = characteristics_active_for_team(team=access.team)
+    characteristics = characteristics_active_for_team(team=access.team, with_definitions=False)
     deals_annotate_missing(deals=list(page.object_list), characteristics=characteristics)
     query = request.GET.copy()
     query.pop("page", None)
@@ -200,7 +201,9 @@ def _deal_context(request: HttpRequest, deal: Deal, access: TeamAccess) -> dict:
     stages = list(stages_for_team(team=deal.team))
     characteristics = characteristics_active_for_team(team=deal.team)
     observations = deal_observations(deal=deal)
-    deals_annotate_missing(deals=[deal], characteristics=characteristics)
+    states = characteristic_states(characteristics=characteristics, observations=observations)
+    deal.missing = [s.characteristic for s in states if s.latest is None]
+    deal_annotate_age(deal=deal)
     current = next((i for i, s in enumerate(stages) if s.id == deal.current_stage_id), None)
     return {
         "access": access,
@@ -212,7 +215,7 @@ def _deal_context(request: HttpRequest, deal: Deal, access: TeamAccess) -> dict:
         if current is not None and current + 1 < len(stages)
         else (stages[0] if current is None and stages else None),
         "can_record": deal_can_record(access=access, deal=deal, user=request.user),
-        "states": characteristic_states(characteristics=characteristics, observations=observations),
+        "states": states,
         "timeline": deal_timeline(events=deal_events(deal=deal), observations=observations),
         "lost_reasons": LOST_REASONS,
     }
