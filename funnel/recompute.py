@@ -169,10 +169,24 @@ def verdict_figures(verdict: BottleneckVerdict, stages: list[Stage]) -> dict:
     return figures
 
 
-@transaction.atomic
 def team_recompute(*, team: Team, now: dt.datetime | None = None) -> BottleneckStatus:
-    """Recompute the team's snapshots and verdict; idempotent, one run per team at a time."""
+    """Recompute the team's snapshots and verdict; idempotent, one run per team at a time.
+
+    The verdict and stage snapshots commit first, so dashboards see them at once; the winnable
+    counts (a scan of every closed deal: seconds at a million deals) and the company roll-up
+    follow in their own transactions, the winnable ones under the same per-team lock.
+    """
     now = now or timezone.now()
+    status = _team_snapshots_recompute(team=team, now=now)
+    with transaction.atomic():
+        RecomputeState.objects.select_for_update().get(team=team)
+        team_winnable_recompute(team=team)
+    company_recompute(now=now)
+    return status
+
+
+@transaction.atomic
+def _team_snapshots_recompute(*, team: Team, now: dt.datetime) -> BottleneckStatus:
     RecomputeState.objects.bulk_create([RecomputeState(team=team)], ignore_conflicts=True)
     state = RecomputeState.objects.select_for_update().get(team=team)
     # Everything counted below was committed no later than this id's event, or after it: an
@@ -212,8 +226,6 @@ def team_recompute(*, team: Team, now: dt.datetime | None = None) -> BottleneckS
     )
     _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
     status = _status_record(team=team, stages=stages, verdict=verdict, watermark=watermark, now=now)
-    team_winnable_recompute(team=team)
-    company_recompute(now=now)
     state.watermark = max(state.watermark, watermark)
     state.started_at = now
     state.finished_at = timezone.now()

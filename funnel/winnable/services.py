@@ -188,9 +188,17 @@ def team_winnable_recompute(*, team: Team) -> int:
         )
         for (cid, value, month), c in cells.items()
     ]
-    for dimension, field in (
-        (WinnableDimension.DEPARTMENT, "department"),
-        (WinnableDimension.ALL, None),
+    by_department = _deal_cells(team, "department")
+    # The totals are the departments' sums: one scan of the closed deals instead of two (each
+    # took seconds at a million deals).
+    totals: dict[tuple[str, dt.date], Cell] = defaultdict(lambda: [0, 0, Decimal(0)])
+    for (_, month), cell in by_department.items():
+        total = totals["", month]
+        for i in range(3):
+            total[i] += cell[i]
+    for dimension, cells in (
+        (WinnableDimension.DEPARTMENT, by_department),
+        (WinnableDimension.ALL, totals),
     ):
         rows += [
             WinnableCount(
@@ -202,7 +210,7 @@ def team_winnable_recompute(*, team: Team) -> int:
                 won=c[1],
                 won_amount=c[2],
             )
-            for (value, month), c in _deal_cells(team, field).items()
+            for (value, month), c in cells.items()
         ]
     WinnableCount.objects.filter(team=team).delete()
     WinnableCount.objects.bulk_create(rows, batch_size=2000)
