@@ -125,8 +125,8 @@ class Cycle(models.Model):
         self._baseline_loaded = self._baseline()
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, *args, **kwargs):
+        instance = super().from_db(db, field_names, values, *args, **kwargs)
         instance._baseline_loaded = instance._baseline()
         return instance
 

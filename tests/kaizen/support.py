@@ -41,3 +41,10 @@ def stage_weeks(stage: Stage, first: dt.date, rows: list[tuple[int, int]], enter
 BASELINE_ROWS = [(4, 6), (5, 5), (3, 7), (4, 6), (5, 5), (4, 6), (3, 7), (4, 6), (5, 5)]
 BASELINE_ROWS += [(4, 6), (4, 6), (3, 7), (5, 5)]  # 13 weeks, 53 of 130 advanced
 DO_ROWS = [(8, 2), (7, 3), (8, 2), (9, 1)]  # 32 of 40 advanced
+
+
+def weeks_before_now(n: int) -> dt.date:
+    """For view tests, which run on the real date."""
+    from django.utils import timezone
+
+    return week_start(timezone.localdate()) - dt.timedelta(weeks=n)

@@ -1,0 +1,97 @@
+"""A cycle's page: plan, chart, Check, journal, history; role-aware controls; htmx notes."""
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from funnel.models import Stage
+from kaizen.models import CycleNote
+from kaizen.services.cycles import cycle_check_run, cycle_commit, cycle_create
+from tests.kaizen.support import BASELINE_ROWS, DO_ROWS, stage_weeks, weeks_before_now
+
+
+@pytest.fixture
+def cycle(team, manager):
+    stage = Stage.objects.get(team=team, slug="proposal")
+    stage_weeks(stage, weeks_before_now(17), BASELINE_ROWS + DO_ROWS)
+    start = weeks_before_now(4)
+    return cycle_create(
+        team=team,
+        by=manager,
+        title="Review call before sending",
+        stage=stage,
+        metric="conversion",
+        problem="Proposal converts 41 %.",
+        target_condition="55 %.",
+        hypothesis="Objections surface earlier.",
+        predicted_direction="up",
+        predicted_size=10.0,
+        countermeasure="30-minute review call.",
+        do_start=start,
+        do_end=start + dt.timedelta(days=27),
+    )
+
+
+def detail(team, cycle):
+    return reverse("kaizen:cycle_detail", kwargs={"slug": team.slug, "cycle_id": cycle.id})
+
+
+def test_plan_phase_shows_the_current_condition_chart(login, manager, team, cycle):
+    content = login(manager).get(detail(team, cycle)).content.decode()
+    assert "Current condition: the last 13 weeks" in content
+    assert "<title id=" in content and "<desc id=" in content
+    assert "Commit plan" in content and "Edit plan" in content
+
+
+def test_do_phase_shows_progress_so_far(login, rep, manager, team, cycle):
+    cycle_commit(cycle=cycle, by=manager)
+    content = login(rep).get(detail(team, cycle)).content.decode()
+    assert "Do so far" in content and "Preview:" in content
+    assert "Run the Check" not in content  # reps do not advance cycles
+    assert "Add note" in content
+
+
+def test_check_phase_shows_the_check_and_signals(login, executive, manager, team, cycle):
+    cycle_commit(cycle=cycle, by=manager)
+    cycle_check_run(cycle=cycle, by=manager)
+    response = login(executive).get(detail(team, cycle))
+    content = response.content.decode()
+    assert "Supported by the data" in content
+    assert "Signal in the predicted direction:</strong> yes" in content
+    assert "is-signal" in content  # marked on the chart
+    assert "Newcombe hybrid score" in content
+    for control in ["Move to Act", "Recompute", "Add note", "Edit plan"]:
+        assert control not in content
+    assert "Read-only for executives" in content
+
+
+def test_rep_adds_a_note_with_htmx(login, rep, team, cycle):
+    url = reverse("kaizen:cycle_note", kwargs={"slug": team.slug, "cycle_id": cycle.id})
+    response = login(rep).post(
+        url, {"body": "Called Acme: they liked it."}, headers={"HX-Request": "true"}
+    )
+    content = response.content.decode()
+    assert content.lstrip().startswith('<section id="journal"')
+    assert "Called Acme: they liked it." in content
+    assert "HX-Request" in response["Vary"]
+    assert CycleNote.objects.get().author == rep
+
+
+def test_empty_note_is_refused(login, rep, team, cycle):
+    url = reverse("kaizen:cycle_note", kwargs={"slug": team.slug, "cycle_id": cycle.id})
+    response = login(rep).post(url, {"body": "  "}, headers={"HX-Request": "true"})
+    assert "A note needs some text." in response.content.decode()
+    assert not CycleNote.objects.exists()
+
+
+def test_history_lists_who_changed_what(login, manager, team, cycle):
+    cycle_commit(cycle=cycle, by=manager)
+    content = login(manager).get(detail(team, cycle)).content.decode()
+    assert "Created the cycle" in content
+    assert "baseline frozen" in content and "retrospective" in content
+
+
+def test_missing_cycle_is_404(login, manager, team):
+    url = reverse("kaizen:cycle_detail", kwargs={"slug": team.slug, "cycle_id": 999})
+    assert login(manager).get(url).status_code == 404
