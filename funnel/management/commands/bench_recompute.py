@@ -63,6 +63,34 @@ def _load() -> str:
     return ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
+class _Cpu:
+    """CPU seconds of this process and of its database backend (a local PostgreSQL's /proc):
+    on a loaded machine, wall time stretches with the queue, CPU time much less. Parallel
+    query workers are other processes and not counted."""
+
+    def __init__(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            self.path = Path(f"/proc/{cursor.fetchone()[0]}/stat")
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def backend(self) -> float:
+        try:
+            fields = self.path.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")  # the database runs elsewhere
+        return (int(fields[11]) + int(fields[12])) / self.tick
+
+    def now(self) -> tuple[float, float]:
+        return time.process_time(), self.backend()
+
+
+def _cpu_text(samples: list[tuple[float, float]]) -> str:
+    own = statistics.median(s[0] for s in samples)
+    backend = statistics.median(s[1] for s in samples)
+    return f"CPU median: Python {_ms(own)} + database {_ms(backend)}"
+
+
 def _traced(step: Callable[[], object]) -> int:
     """Peak bytes Python allocated while `step` ran."""
     tracemalloc.start()
@@ -143,13 +171,17 @@ class Command(BaseCommand):
         self._summary(deals, full, incremental, fresh)
 
     def _full(self, team: Team, repeat: int) -> dict:
-        flow, recompute = [], []
+        flow, recompute, cpu = [], [], []
+        meter = _Cpu()
         for _ in range(repeat):
+            c0 = meter.now()
             t0 = time.perf_counter()
             team_flow_from_passages(team=team)
             t1 = time.perf_counter()
             team_recompute(team=team)
             t2 = time.perf_counter()
+            c1 = meter.now()
+            cpu.append((c1[0] - c0[0], c1[1] - c0[1]))
             flow.append(t1 - t0)
             recompute.append(t2 - t1)
             self.out(f"full recompute: flow {_ms(t1 - t0)} + recompute {_ms(t2 - t1)}")
@@ -161,23 +193,28 @@ class Command(BaseCommand):
             "flow": statistics.median(flow),
             "recompute": statistics.median(recompute),
             "peak": max(peak_flow, peak_recompute),
+            "cpu": _cpu_text(cpu),
             "load": _load(),
         }
 
     def _incremental(self, team: Team, maker: BatchMaker, batches: int, size: int) -> dict:
-        ingest, recompute, peaks = [], [], []
+        ingest, recompute, peaks, cpu = [], [], [], []
+        meter = _Cpu()
         for n in range(batches + 1):  # the first is a warm-up
             events = maker.batch(size)
+            c0 = meter.now()
             t0 = time.perf_counter()
             result = stage_events_ingest(
                 team=team, events=events, origin="api", schedule_recompute=False
             )
             t1 = time.perf_counter()
+            c1 = meter.now()
             team_recompute(team=team)
             t2 = time.perf_counter()
             if result.accepted != size:
                 raise CommandError(f"batch {n}: {result.accepted} of {size} accepted")
             if n:
+                cpu.append((c1[0] - c0[0], c1[1] - c0[1]))
                 ingest.append(t1 - t0)
                 recompute.append(t2 - t1)
         events = maker.batch(size)
@@ -200,6 +237,7 @@ class Command(BaseCommand):
             "recompute": (statistics.median(recompute), _p95(recompute)),
             "total": (statistics.median(totals), _p95(totals)),
             "peak": max(peaks),
+            "cpu": _cpu_text(cpu),
             "load": _load(),
         }
 
@@ -260,9 +298,10 @@ class Command(BaseCommand):
             f"== {deals:,} deals, {os.cpu_count()} CPUs ==",
             f"full recompute (median): {full['total']:.2f} s = flow from passages "
             f"{full['flow']:.2f} s + recompute {full['recompute']:.2f} s; "
-            f"target {TARGETS['full']} s [load {full['load']}]",
+            f"target {TARGETS['full']} s [load {full['load']}]; {full['cpu']}",
             f"incremental 1,000 events: ingest median {_ms(inc['ingest'][0])}, "
-            f"p95 {_ms(inc['ingest'][1])}; recompute after it median {_ms(inc['recompute'][0])}, "
+            f"p95 {_ms(inc['ingest'][1])} (ingest {inc['cpu']}); "
+            f"recompute after it median {_ms(inc['recompute'][0])}, "
             f"p95 {_ms(inc['recompute'][1])}; target {_ms(TARGETS['incremental'])} "
             f"[load {inc['load']}]",
             f"peak memory: tracemalloc full recompute {full['peak'] / 2**20:.1f} MiB, "
