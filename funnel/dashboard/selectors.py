@@ -8,10 +8,12 @@ on a company of a million.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db import connection
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from funnel.metrics.accounting import week_start
@@ -67,12 +69,27 @@ def chart_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
 
 
 def status_token(*, team_ids: list[int]) -> str:
-    """What changes whenever a recompute of any of these teams finishes (one query)."""
-    latest = BottleneckStatus.objects.filter(team_id__in=team_ids).aggregate(
-        at=Max("computed_at"), id=Max("id"), watermark=Max("watermark")
+    """What changes whenever a recompute of any of these teams finishes, or a cycle or an
+    agreement of theirs changes: the version of everything the live part shows (one query)."""
+    if not team_ids:
+        return "none"
+    marks = ", ".join(["%s"] * len(team_ids))
+    status, cycle = BottleneckStatus._meta.db_table, Cycle._meta.db_table
+    agreement, version = Agreement._meta.db_table, DefinitionVersion._meta.db_table
+    definition = DefinitionVersion._meta.get_field("definition").related_model._meta.db_table
+    sql = (
+        f"SELECT (SELECT MAX(id) FROM {status} WHERE team_id IN ({marks})), "
+        f"(SELECT MAX(computed_at) FROM {status} WHERE team_id IN ({marks})), "
+        f"(SELECT MAX(watermark) FROM {status} WHERE team_id IN ({marks})), "
+        f"(SELECT MAX(updated_at) FROM {cycle} WHERE team_id IN ({marks})), "
+        f"(SELECT COUNT(*) FROM {cycle} WHERE team_id IN ({marks})), "
+        f"(SELECT MAX(a.id) FROM {agreement} a JOIN {version} v ON v.id = a.version_id "
+        f"JOIN {definition} d ON d.id = v.definition_id WHERE d.team_id IN ({marks}))"
     )
-    at = latest["at"].timestamp() if latest["at"] else 0
-    return f"{latest['id'] or 0}-{at:.6f}-{latest['watermark'] or 0}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(team_ids) * 6)
+        row = cursor.fetchone()
+    return hashlib.blake2b(repr(row).encode(), digest_size=8).hexdigest()
 
 
 def team_dashboard_get(*, team) -> TeamDashboard:
