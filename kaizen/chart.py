@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 WIDTH, HEIGHT = 760, 300
-LEFT, RIGHT, TOP, BOTTOM = 52, 20, 30, 44
+LEFT, RIGHT, TOP, BOTTOM = 52, 112, 30, 44
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class HLine:
     x2: float
     label: str
     value: str
+    label_y: float = 0.0  # in the right margin, nudged apart so labels never overlap
+    in_margin: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Chart:
     dividers: list[Divider] = field(default_factory=list)
     has_signals: bool = False
     empty: bool = False
+    do_mean: str = ""
 
     @property
     def plot_width(self) -> float:
@@ -84,6 +87,19 @@ def _nice_step(span: float, target_ticks: int = 5) -> float:
         if raw <= factor * magnitude:
             return factor * magnitude
     return 10 * magnitude
+
+
+def _spread_labels(lines: list[HLine], gap: float = 12.0) -> None:
+    """Place the margin labels at their lines' heights, pushed apart where they would touch."""
+    placed: list[float] = []
+    for index, line in sorted(
+        ((i, ln) for i, ln in enumerate(lines) if ln.in_margin), key=lambda p: p[1].y
+    ):
+        y = line.y + 4
+        if placed and y - placed[-1] < gap:
+            y = placed[-1] + gap
+        placed.append(y)
+        lines[index] = replace(line, label_y=y)
 
 
 def _fmt(value: float, percent: bool) -> str:
@@ -181,7 +197,7 @@ def weekly_chart(
         lower = max(limits["lower"], y_min)
         chart.band = (y_of(upper), y_of(lower))
         chart.lines.append(
-            HLine(y_of(limits["mean"]), left, right, "Baseline mean", _fmt(limits["mean"], percent))
+            HLine(y_of(limits["mean"]), left, right, "Mean", _fmt(limits["mean"], percent))
         )
         chart.lines.append(HLine(y_of(upper), left, right, "Upper limit", _fmt(upper, percent)))
         if limits["lower"] > y_min and lower > 0:
@@ -193,14 +209,17 @@ def weekly_chart(
         chart.do_region = (x_do, right)
         chart.dividers.append(Divider(x_do, f"Do starts {weeks[do_start_index]:%-d %b}", "do"))
         if do_value is not None:
+            # Its value goes in the legend: a label here would sit on the Do points.
+            chart.do_mean = _fmt(do_value, percent)
             chart.lines.append(
-                HLine(y_of(do_value), x_do, right, "Do mean", _fmt(do_value, percent))
+                HLine(y_of(do_value), x_do, right, "Do mean", chart.do_mean, in_margin=False)
             )
     for day, label in dividers:
         index = next((i for i, w in enumerate(weeks) if w >= day), None)
         if index is not None and index > 0:
             chart.dividers.append(Divider(round(left + index * slot, 1), label, "definition"))
 
+    _spread_labels(chart.lines)
     chart.title = f"{metric_label}, weekly, {weeks[0]:%-d %b %Y} to {weeks[-1]:%-d %b %Y}"
     parts = [f"{len(present)} weeks with data."]
     if limits:

@@ -20,6 +20,17 @@ from kaizen.selectors import (
 )
 from kaizen.services.cycles import cycle_check_compute, cycle_plan_missing
 
+VERDICT_EXPLANATIONS = {
+    "not_enough_evidence": "Too little has happened in the Do window to judge it; keep going.",
+    "supported": "The Do weeks signal a change in the predicted direction and the before/after "
+    "interval excludes zero.",
+    "partial": "One of the two tests points the predicted way, the other does not: promising, "
+    "not proven.",
+    "no_change": "The Do weeks stay within the baseline's routine variation and the interval "
+    "includes zero: no effect shown (yet).",
+    "against": "The data moved the other way from the prediction.",
+}
+
 PHASE_HELP = {
     Phase.PLAN: "Write the plan; committing it freezes the baseline.",
     Phase.DO: "The countermeasure is running; the Check waits for enough evidence.",
@@ -67,6 +78,15 @@ def _effect_view(effect: dict | None, conversion: bool, direction: int) -> Effec
         comparison_before=scaled(effect.get("comparison_before")),
         comparison_after=scaled(effect.get("comparison_after")),
     )
+
+
+def _limits_shown(limits: dict | None, conversion: bool) -> str:
+    if not limits:
+        return ""
+    if conversion:
+        low, high = max(limits["lower"], 0.0) * 100, min(limits["upper"], 1.0) * 100
+        return f"{low:.0f}–{high:.0f} %"
+    return f"{max(limits['lower'], 0.0):.1f}–{limits['upper']:.1f} a week"
 
 
 def _chart_from_check(cycle: Cycle, check: dict, dividers) -> Chart:
@@ -150,6 +170,15 @@ def cycle_page_context(
         "plan_missing": cycle_plan_missing(cycle) if cycle.phase == Phase.PLAN else [],
         "check": check,
         "check_preview": preview,
+        "signal_weeks": sorted(
+            {
+                dt.date.fromisoformat(s["week"])
+                for s in (check or {}).get("signals", [])
+                if s["direction"] == direction
+            }
+        ),
+        "verdict_explanation": VERDICT_EXPLANATIONS.get(check["verdict"], "") if check else "",
+        "baseline_limits_shown": _limits_shown(cycle.baseline_limits, conversion),
         "effect": _effect_view(check.get("effect") if check else None, conversion, direction),
         "did": _effect_view(check.get("did") if check else None, conversion, direction),
         "chart": the_chart,

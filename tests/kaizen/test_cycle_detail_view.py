@@ -6,8 +6,9 @@ import pytest
 from django.urls import reverse
 
 from funnel.models import Stage
-from kaizen.models import CycleNote
+from kaizen.models import CycleNote, DefinitionVersion
 from kaizen.services.cycles import cycle_check_run, cycle_commit, cycle_create
+from kaizen.services.definitions import definition_version_create
 from tests.kaizen.support import BASELINE_ROWS, DO_ROWS, stage_weeks, weeks_before_now
 
 
@@ -95,3 +96,19 @@ def test_history_lists_who_changed_what(login, manager, team, cycle):
 def test_missing_cycle_is_404(login, manager, team):
     url = reverse("kaizen:cycle_detail", kwargs={"slug": team.slug, "cycle_id": 999})
     assert login(manager).get(url).status_code == 404
+
+
+def test_a_definition_change_is_a_divider_on_the_chart(login, manager, team, cycle):
+    definition = cycle.stage.definition
+    v1 = definition.current_version
+    DefinitionVersion.objects.filter(id=v1.id).update(effective_from=weeks_before_now(52))
+    definition_version_create(
+        definition=definition,
+        by=manager,
+        meaning="The budget owner asked for a written proposal.",
+        criteria=v1.criteria,
+        effective_from=weeks_before_now(8),
+    )
+    content = login(manager).get(detail(team, cycle)).content.decode()
+    assert "kz-divider-definition" in content
+    assert "Definition changed — numbers either side differ in meaning" in content
