@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -99,6 +99,8 @@ def definition_agree_view(request: HttpRequest, slug: str, definition_slug: str)
     access = team_get_for_user(user=request.user, slug=slug, action=Action.RECORD)
     definition = definition_get(team=access.team, slug=definition_slug)
     current = definition.current_version
+    if current is None:
+        raise Http404("This definition has no version to agree to.")
     try:
         definition_agree(version=current, user=request.user)
     except ValidationError as error:

@@ -221,3 +221,16 @@ def test_beat_job_checks_cycles_whose_do_window_ended(team, manager, history):
     assert event.actor is None
     assert running.phase == Phase.DO and running.check_result is None
     assert cycles_check_due(today=TODAY) == []  # already checked
+
+
+def test_arrivals_cycle_uses_entries_to_the_first_stage(team, manager):
+    inquiry = Stage.objects.get(team=team, position=1)
+    stage_weeks(inquiry, weeks_ago(17), [(0, 0)] * 13, entered=10)
+    stage_weeks(inquiry, weeks_ago(4), [(0, 0)] * 4, entered=16)
+    cycle = plan(team, manager, None, metric="arrivals", title="Webinar series")
+    assert cycle.station == "market"
+    cycle = cycle_commit(cycle=cycle, by=manager, today=TODAY)
+    assert cycle.baseline_value == pytest.approx(10) and cycle.baseline_n == 13
+    result = cycle_check_run(cycle=cycle, by=manager, today=TODAY)
+    assert result.do_volume == 64 and result.enough_evidence
+    assert result.effect.estimate == pytest.approx(6)
