@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from funnel.models import Membership, Role
 from funnel.selectors import Action, team_get_for_user
 from kaizen.forms import DefinitionVersionForm
 from kaizen.selectors import (
@@ -27,7 +28,13 @@ def definition_list(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "access": access,
         "team": access.team,
-        "stage_definitions": [d for d in definitions if d.stages.all()],
+        "stage_definitions": sorted(
+            (d for d in definitions if d.stages.all()),
+            key=lambda d: min(s.position for s in d.stages.all()),
+        ),
+        "asked": Membership.objects.filter(
+            team=access.team, role__in=[Role.REP, Role.MANAGER]
+        ).count(),
         "other_definitions": [d for d in definitions if not d.stages.all()],
     }
     return render(request, "kaizen/definition_list.html", context)

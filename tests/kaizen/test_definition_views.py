@@ -17,7 +17,10 @@ def test_list_shows_stage_and_characteristic_definitions(
     with django_assert_max_num_queries(12):
         response = client.get(reverse("kaizen:definition_list", kwargs={"slug": team.slug}))
     assert response.status_code == 200
-    assert len(response.context["stage_definitions"]) == 6
+    stage_slugs = [d.slug for d in response.context["stage_definitions"]]
+    assert stage_slugs[:3] == ["stage-inquiry", "stage-engaged", "stage-qualified"]  # funnel order
+    assert len(stage_slugs) == 6
+    assert response.context["asked"] == 1  # the rep; no manager in this test
     assert response.context["other_definitions"]
     assert b"stage-proposal" in response.content
 
