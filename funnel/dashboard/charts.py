@@ -177,6 +177,8 @@ def xmr_svg(
     if floor_zero:
         low = max(0.0, low) if min(v for _, v in known) >= 0 else low
         low = min(low, 0.0) if low < (high - low) * 0.6 else low
+    if fmt is pct:  # a rate lives in 0–100 %, whatever the limits' arithmetic says
+        low, high = max(low, 0.0), min(high, 1.0)
     ticks = nice_ticks(low, high)
     tick_fmt = fmt if fmt is not per_week else (lambda t: f"{t:g}")
     y_min, y_max = ticks[0], ticks[-1]
