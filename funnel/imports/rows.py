@@ -397,7 +397,7 @@ def _deal_row(reader: _RowReader, number: int, cells: list[str], deal: str):
                 **attributes,
             )
         )
-    observed_at = closed if outcome else (created or latest or final_at)
+    observed_at = final_at if outcome else (created or latest or final_at)
     return events, reader.observations(number, cells, deal, observed_at)
 
 

@@ -279,3 +279,28 @@ def test_repeated_deal_ids(team, manager, policy):
         job.refresh_from_db()
         import_job_run(job=job)
         assert Deal.objects.get(external_id="R-1").status == "won"
+
+
+def test_undated_file_uses_the_default_date(team, manager):
+    # As the IBM win/loss sample: outcomes and categories, no dates at all.
+    content = b"Opportunity Number,Opportunity Result,Competitor Type\n1,Won,None\n2,Loss,Known\n"
+    mapping = {
+        "shape": "deals",
+        "columns": {
+            "Opportunity Number": "deal_id",
+            "Opportunity Result": "stage",
+            "Competitor Type": "new_characteristic",
+        },
+        "stage_values": {"Won": "won", "Loss": "lost"},
+        "default_date": "2015-04-01",
+    }
+    job = run(team, manager, content, mapping)
+    assert job.summary["observations"] == 2
+    assert set(Observation.objects.values_list("deal__external_id", "value", "observed_at")) == {
+        ("1", "None", utc(2015, 4, 1)),
+        ("2", "Known", utc(2015, 4, 1)),
+    }
+    assert set(Deal.objects.values_list("external_id", "status", "closed_at")) == {
+        ("1", "won", utc(2015, 4, 1)),
+        ("2", "lost", utc(2015, 4, 1)),
+    }
