@@ -136,3 +136,15 @@ def test_company_poll_changes_when_any_visible_team_recomputes(login, loaded, ex
 def test_team_without_snapshots_says_so(login, team, manager):
     html = login(manager).get(team_url()).content.decode()
     assert "Not computed yet" in html
+
+
+def test_poll_picks_up_a_new_cycle_without_a_recompute(login, team, manager):
+    from kaizen.models import Cycle
+
+    client = login(manager)
+    token = token_of(client.get(team_url()).content.decode())
+    assert client.get(team_url(), {"since": token}, **HTMX).status_code == 204
+    Cycle.objects.create(team=team, owner=manager, title="Call back within a day")
+    response = client.get(team_url(), {"since": token}, **HTMX)
+    assert response.status_code == 200
+    assert "Call back within a day" in response.content.decode()
