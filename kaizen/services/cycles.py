@@ -107,7 +107,7 @@ def cycle_create(*, team: Team, by: AbstractBaseUser, **plan: Any) -> Cycle:
 @transaction.atomic
 def cycle_plan_update(*, cycle: Cycle, by: AbstractBaseUser, **plan: Any) -> Cycle:
     """Edit the plan; refused once it is committed (the Check must not chase the data)."""
-    cycle = Cycle.objects.select_for_update().get(id=cycle.id)
+    cycle = Cycle.objects.select_for_update(of=("self",)).get(id=cycle.id)
     if cycle.phase != Phase.PLAN or cycle.is_committed:
         raise CycleError("The plan is committed: it and its baseline no longer change.")
     unknown = set(plan) - set(PLAN_FIELDS)
@@ -162,7 +162,11 @@ def cycle_commit(*, cycle: Cycle, by: AbstractBaseUser, today: dt.date | None = 
     """Plan -> Do: freeze the baseline. A Do start in the past is allowed (the team may have
     started already) but recorded as retrospective in the history."""
     today = today or timezone.localdate()
-    cycle = Cycle.objects.select_for_update().select_related("team", "stage").get(id=cycle.id)
+    cycle = (
+        Cycle.objects.select_for_update(of=("self",))
+        .select_related("team", "stage")
+        .get(id=cycle.id)
+    )
     if cycle.phase != Phase.PLAN or cycle.is_committed:
         raise CycleError("This plan is already committed.")
     missing = cycle_plan_missing(cycle)
@@ -232,7 +236,7 @@ def cycle_check_run(
     """Compute and store the Check; in Do, move to Check when there is enough evidence."""
     today = today or timezone.localdate()
     cycle = (
-        Cycle.objects.select_for_update()
+        Cycle.objects.select_for_update(of=("self",))
         .select_related("team", "stage", "comparison_team")
         .get(id=cycle.id)
     )
@@ -250,7 +254,7 @@ def cycle_check_run(
 
 @transaction.atomic
 def cycle_to_act(*, cycle: Cycle, by: AbstractBaseUser) -> Cycle:
-    cycle = Cycle.objects.select_for_update().get(id=cycle.id)
+    cycle = Cycle.objects.select_for_update(of=("self",)).get(id=cycle.id)
     if cycle.phase != Phase.CHECK:
         raise CycleError("Only a cycle in Check moves to Act.")
     if not (cycle.check_result and cycle.check_result.get("enough_evidence")):
@@ -291,7 +295,11 @@ def cycle_close(
     standard_work: str = "",
 ) -> Cycle:
     """Act -> closed with a decision and the learnings written down."""
-    cycle = Cycle.objects.select_for_update().select_related("team", "stage").get(id=cycle.id)
+    cycle = (
+        Cycle.objects.select_for_update(of=("self",))
+        .select_related("team", "stage")
+        .get(id=cycle.id)
+    )
     if cycle.phase != Phase.ACT:
         raise CycleError("Only a cycle in Act can be closed.")
     if decision not in ActDecision.values:
