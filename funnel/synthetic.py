@@ -81,8 +81,9 @@ def funnel_generate(shape: FunnelShape, *, now: dt.datetime) -> GeneratedFunnel:
         if i in shape.days_factor:
             leave = np.where(slowed, t[idx] + stay * shape.days_factor[i], leave)
         still_open = leave > end
-        p = np.where(leave >= change_from, conversion * shape.conversion_factor.get(i, 1.0),
-                     conversion)
+        p = np.where(
+            leave >= change_from, conversion * shape.conversion_factor.get(i, 1.0), conversion
+        )
         advances = rng.uniform(size=idx.size) < p
         lost = ~still_open & ~advances
         alive[idx[still_open | lost]] = False
