@@ -236,4 +236,3 @@ class Command(BaseCommand):
             f"ms; client p50 {statistics.median(r['client']):.1f} ms, "
             f"p95 {_pct(r['client'], 0.95):.1f} ms"
         )
-
