@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from scipy.stats import false_discovery_control, fisher_exact
+from scipy.stats import false_discovery_control
 
+from funnel.metrics.fisher import fisher_exact_two_sided
 from funnel.metrics.intervals import Rate, wilson_interval
 
 
@@ -75,13 +76,11 @@ def winnable_findings(
 
     compared = [i for i, (c, _, rest) in enumerate(rows) if min(c.closed, rest.n) >= min_deals]
     p_values = {
-        i: float(
-            fisher_exact(
-                [
-                    [rows[i][0].won, rows[i][0].closed - rows[i][0].won],
-                    [rows[i][2].successes, rows[i][2].failures],
-                ]
-            ).pvalue
+        i: fisher_exact_two_sided(
+            [
+                [rows[i][0].won, rows[i][0].closed - rows[i][0].won],
+                [rows[i][2].successes, rows[i][2].failures],
+            ]
         )
         for i in compared
     }

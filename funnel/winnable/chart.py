@@ -24,6 +24,7 @@ class Scale:
     low: float  # win rate at the left edge
     high: float  # win rate at the right edge
     ticks: tuple[Tick, ...]
+    step_pct: float  # distance between ticks, percent of the track (the CSS grid lines)
 
     def x(self, rate: float) -> float:
         """Percent of the track, clamped to it."""
@@ -66,7 +67,7 @@ def _scale(low: float, high: float) -> Scale:
     while value <= high + 1e-9:
         ticks.append(Tick(x=round((value - low) / span * 100, 2), label=f"{value * 100:.0f} %"))
         value += step
-    return Scale(low=low, high=high, ticks=tuple(ticks))
+    return Scale(low=low, high=high, ticks=tuple(ticks), step_pct=round(step / span * 100, 4))
 
 
 def chart_mark(rate: Rate, scale: Scale) -> Mark | None:

@@ -87,6 +87,32 @@ class RatePercent:
         rate = None if r.rate is None else 100 * r.rate
         return cls(rate, 100 * r.low, 100 * r.high, r.successes, r.n)
 
+    # Formatted here rather than with template filters: the page has a hundred of these, and
+    # f-strings cost a fraction of floatformat/intcomma.
+    @property
+    def text(self) -> str:
+        return "–" if self.rate is None else f"{self.rate:.1f} %"
+
+    @property
+    def short(self) -> str:
+        return "–" if self.rate is None else f"{self.rate:.0f} %"
+
+    @property
+    def interval(self) -> str:
+        return f"{self.low:.1f}–{self.high:.1f}"
+
+    @property
+    def interval_short(self) -> str:
+        return f"{self.low:.0f}–{self.high:.0f}"
+
+    @property
+    def n_text(self) -> str:
+        return f"{self.n:,}"
+
+    @property
+    def k_text(self) -> str:
+        return f"{self.k:,}"
+
 
 @dataclass(frozen=True)
 class ValueRow:
@@ -110,6 +136,15 @@ class ValueRow:
     def difference_points(self) -> float | None:
         d = self.finding.difference
         return None if d is None else 100 * d
+
+    @property
+    def difference_text(self) -> str:
+        d = self.difference_points
+        return "–" if d is None else f"{d:+.1f} pts"
+
+    @property
+    def won_amount_text(self) -> str:
+        return f"{self.won_amount:,.0f}"
 
     @property
     def p_text(self) -> str:
