@@ -232,8 +232,8 @@ def stage_events_ingest(
     if not events:
         return result
     with transaction.atomic():
-        deal_ids, created, updated = _deals_upsert(team=team, events=events, context=context)
-        result.deals_created, result.deals_updated = created, updated
+        deal_ids, created_ids, updated = _deals_upsert(team=team, events=events, context=context)
+        result.deals_created, result.deals_updated = len(created_ids), updated
         inserted = _events_insert(
             team=team, events=events, deal_ids=deal_ids, context=context, origin=origin, by=by
         )
@@ -242,7 +242,11 @@ def stage_events_ingest(
         result.duplicates = len(events) - result.accepted
         touched = {deal_id for deal_id, _ in inserted}
         if touched:
-            deals_refresh_positions(team=team, deal_ids=touched)
+            deals_refresh_positions(
+                team=team,
+                deal_ids=touched,
+                new_deal_logs=_new_deal_logs(events, inserted, created_ids, context),
+            )
             if schedule_recompute:
                 _recompute_on_commit(team)
     return result
@@ -269,7 +273,8 @@ def _deals_upsert(
     }
     deal_ids = {ext: deal["id"] for ext, deal in existing.items()}
     new = [ext for ext in latest if ext not in existing]
-    created = 0
+    # The deals this statement inserted (a concurrent batch may have created some of `new`).
+    created_ids: set[int] = set()
     if new:
         now = timezone.now()
         rows = []
@@ -301,7 +306,7 @@ def _deals_upsert(
             returning=("external_id", "id"),
         )
         deal_ids.update(inserted)
-        created = len(inserted)  # not len(new): a concurrent batch may have created some
+        created_ids.update(deal_id for _, deal_id in inserted)
         if len(inserted) < len(new):
             # A concurrent batch created some of these deals first; their rows stand.
             deal_ids.update(
@@ -316,7 +321,7 @@ def _deals_upsert(
             deal.update(attributes)
             changed.append((*(deal[k] for k in names), now, deal["id"]))
     rows_update(Deal, [*names, "updated_at"], changed)
-    return deal_ids, created, len(changed)
+    return deal_ids, created_ids, len(changed)
 
 
 def _merge_attributes(earlier: EventIn, later: EventIn) -> EventIn:
@@ -406,9 +411,49 @@ def _events_insert(
     )
 
 
-def deals_refresh_positions(*, team: Team, deal_ids: Iterable[int]) -> int:
-    """Re-derive the cached position and the passages of these deals from their event logs."""
-    deal_ids = sorted(set(deal_ids))
+def _new_deal_logs(
+    events: Sequence[EventIn],
+    inserted: list[tuple[int, str]],
+    created_ids: set[int],
+    context: _Context,
+) -> dict[int, list[dict]]:
+    """The whole event logs of the deals this batch created: only this batch's events.
+
+    Sorted by (occurred_at, batch order); ids are assigned in batch order, so this is the
+    (occurred_at, id) order the log is read in.
+    """
+    if not created_ids:
+        return {}
+    accepted = {event_id: deal_id for deal_id, event_id in inserted if deal_id in created_ids}
+    logs: dict[int, list[tuple]] = {}
+    for order, e in enumerate(events):
+        deal_id = accepted.pop(e.event_id.strip(), None)  # pop: a repeated id counts once
+        if deal_id is not None:
+            logs.setdefault(deal_id, []).append((e.occurred_at, order, e))
+    return {
+        deal_id: [
+            {
+                "stage_id": context.stages[e.stage] if e.stage else None,
+                "outcome": e.outcome or "",
+                "lost_reason": e.lost_reason or "",
+                "occurred_at": occurred_at,
+            }
+            for occurred_at, _, e in sorted(rows, key=lambda r: (r[0], r[1]))
+        ]
+        for deal_id, rows in logs.items()
+    }
+
+
+def deals_refresh_positions(
+    *, team: Team, deal_ids: Iterable[int], new_deal_logs: dict[int, list[dict]] | None = None
+) -> int:
+    """Re-derive the cached position and the passages of these deals from their event logs.
+
+    `new_deal_logs` holds the complete logs of deals the calling transaction created; they are
+    neither locked (the insert holds them) nor read back.
+    """
+    new_deal_logs = new_deal_logs or {}
+    deal_ids = sorted(set(deal_ids) - set(new_deal_logs))
     # Lock the deals first, so two writers touching one deal apply their passage deltas one
     # after the other, each reading the other's committed events.
     list(
@@ -417,7 +462,7 @@ def deals_refresh_positions(*, team: Team, deal_ids: Iterable[int]) -> int:
         .order_by("id")
         .values_list("id", flat=True)
     )
-    by_deal: dict[int, list[dict]] = {}
+    by_deal: dict[int, list[dict]] = dict(new_deal_logs)
     for start in range(0, len(deal_ids), 5000):
         # values_list and hand-built dicts: a third of the cost of .values() per row.
         rows = (
@@ -441,7 +486,7 @@ def deals_refresh_positions(*, team: Team, deal_ids: Iterable[int]) -> int:
         rows.append((*(position[name] for name in POSITION_FIELDS), now, deal_id))
     # Plain rows, not Deal instances: model construction cost more than the position itself.
     rows_update(Deal, [*POSITION_FIELDS, "updated_at"], rows)
-    deals_passages_refresh(team=team, deal_events=by_deal)
+    deals_passages_refresh(team=team, deal_events=by_deal, new_deal_ids=frozenset(new_deal_logs))
     return len(rows)
 
 

@@ -71,11 +71,15 @@ def _stage_maps(team: Team) -> tuple[dict[int, int], dict[int, int]]:
     return dict(stages), {position: stage_id for stage_id, position in stages}
 
 
-def deals_passages_refresh(*, team: Team, deal_events: dict[int, list[dict]]) -> Counter:
+def deals_passages_refresh(
+    *, team: Team, deal_events: dict[int, list[dict]], new_deal_ids: frozenset[int] = frozenset()
+) -> Counter:
     """Re-derive the passages of these deals and apply the change to StageFlow.
 
     `deal_events` maps each deal id to its whole event log sorted by (occurred_at, id), as dicts
-    with stage_id, outcome and occurred_at. Returns the StageFlow delta that was applied.
+    with stage_id, outcome and occurred_at. Deals in `new_deal_ids` were created by the calling
+    transaction, so they have no stored passages to read or remove. Returns the StageFlow delta
+    that was applied.
     """
     if not deal_events:
         return Counter()
@@ -93,14 +97,15 @@ def deals_passages_refresh(*, team: Team, deal_events: dict[int, list[dict]]) ->
                 stage_id, p.entered_at, p.left_at, p.result, p.skipped, zone
             ):
                 delta[key] += 1
-    deal_ids = list(deal_events)
-    old = DealPassage.objects.filter(deal_id__in=deal_ids).values_list(
-        "stage_id", "entered_at", "left_at", "result", "skipped"
-    )
-    for row in old:
-        for key in passage_flow_keys(*row, zone):
-            delta[key] -= 1
-    DealPassage.objects.filter(deal_id__in=deal_ids)._raw_delete(DealPassage.objects.db)
+    deal_ids = [deal_id for deal_id in deal_events if deal_id not in new_deal_ids]
+    if deal_ids:
+        old = DealPassage.objects.filter(deal_id__in=deal_ids).values_list(
+            "stage_id", "entered_at", "left_at", "result", "skipped"
+        )
+        for row in old:
+            for key in passage_flow_keys(*row, zone):
+                delta[key] -= 1
+        DealPassage.objects.filter(deal_id__in=deal_ids)._raw_delete(DealPassage.objects.db)
     rows_insert(DealPassage, PASSAGE_FIELDS, new_rows)
     stage_flow_apply(team_id=team.id, delta=delta)
     return delta
