@@ -344,9 +344,21 @@ def closed_deals_all_time(*, team_ids: list[int]) -> int:
 
 
 def characteristics_for_team(*, team: Team) -> QuerySet[Characteristic]:
+    """With `definition.versions_latest_first`, so the list shows the current meaning."""
+    from django.db.models import Prefetch
+
+    from kaizen.models import DefinitionVersion
+
     return (
         Characteristic.objects.filter(team=team)
         .select_related("definition")
+        .prefetch_related(
+            Prefetch(
+                "definition__versions",
+                queryset=DefinitionVersion.objects.order_by("-number"),
+                to_attr="versions_latest_first",
+            )
+        )
         .order_by("-is_active", "position", "name")
     )
 

@@ -175,10 +175,9 @@ def characteristic_active(request: HttpRequest, slug: str, characteristic_id: in
         state = "active again" if active else "deactivated"
         messages.success(request, f"{characteristic.name} is {state}.")
         return redirect("characteristic_list", slug=access.team.slug)
-    characteristic.closed_observed = characteristic_observed_counts(team=access.team).get(
-        characteristic.id, 0
-    )
-    context = {"access": access, "team": access.team, "c": characteristic}
+    row = characteristics_for_team(team=access.team).get(id=characteristic.id)
+    row.closed_observed = characteristic_observed_counts(team=access.team).get(row.id, 0)
+    context = {"access": access, "team": access.team, "c": row}
     response = render(request, CHARACTERISTICS + "#characteristic-row", context)
     patch_vary_headers(response, ["HX-Request"])
     return response

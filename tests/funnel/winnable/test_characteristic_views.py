@@ -43,7 +43,8 @@ def test_list_query_count(login, manager, team):
         Characteristic.objects.create(team=team, slug=f"x{i}", name=f"X {i}", kind="yes_no")
     with CaptureQueriesContext(connection) as after:
         client.get(_list(team))
-    assert len(after) == len(before) <= 6
+    # Session, user, team, membership, characteristics, their definitions' versions, counts.
+    assert len(after) == len(before) <= 7
 
 
 def test_manager_adds_a_choice_characteristic_with_a_new_definition(login, manager, team):
@@ -149,3 +150,14 @@ def test_deactivate_access(client, login, team, other_team, rep, executive, outs
     )
     c.refresh_from_db()
     assert c.is_active
+
+
+def test_list_shows_the_current_meaning_of_each_definition(login, manager, team):
+    from kaizen.models import DefinitionVersion
+
+    c = Characteristic.objects.get(team=team, slug="pain-quantified")
+    DefinitionVersion.objects.create(
+        definition=c.definition, number=2, meaning="Newer meaning.", effective_from="2026-01-01"
+    )
+    body = login(manager).get(_list(team)).content.decode()
+    assert "Newer meaning." in body and "v2" in body
