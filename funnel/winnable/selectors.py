@@ -18,7 +18,8 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Min, Q, QuerySet, Sum
+from django.db.models import Max, Min, Prefetch, Q, QuerySet, Sum
+from django.http import Http404
 
 from funnel.metrics.intervals import Rate, wilson_interval
 from funnel.metrics.winnable import ValueCount, Winnability, WinnableFinding, winnable_findings
@@ -30,7 +31,8 @@ from funnel.models import (
     WinnableCount,
     WinnableDimension,
 )
-from funnel.selectors import TeamAccess, team_accesses_for_user, team_get_for_user
+from funnel.selectors import Action, TeamAccess, team_accesses_for_user, team_get_for_user
+from kaizen.models import DefinitionVersion
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -345,10 +347,6 @@ def closed_deals_all_time(*, team_ids: list[int]) -> int:
 
 def characteristics_for_team(*, team: Team) -> QuerySet[Characteristic]:
     """With `definition.versions_latest_first`, so the list shows the current meaning."""
-    from django.db.models import Prefetch
-
-    from kaizen.models import DefinitionVersion
-
     return (
         Characteristic.objects.filter(team=team)
         .select_related("definition")
@@ -374,10 +372,10 @@ def characteristic_observed_counts(*, team: Team) -> dict[int, int]:
     )
 
 
-def characteristic_get_for_user(*, user: User, slug: str, characteristic_id: int, action):
+def characteristic_get_for_user(
+    *, user: User, slug: str, characteristic_id: int, action: Action
+) -> tuple[Characteristic, TeamAccess]:
     """A team's characteristic and the user's access; 404 for outsiders and unknown ids alike."""
-    from django.http import Http404
-
     access = team_get_for_user(user=user, slug=slug, action=action)
     characteristic = Characteristic.objects.filter(team=access.team, id=characteristic_id).first()
     if characteristic is None:
