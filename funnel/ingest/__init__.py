@@ -1,0 +1,131 @@
+"""Stage events in: the one service the API, the CSV import and the browser all write through.
+
+A batch is validated whole before anything is written; a batch with any bad event writes nothing
+and reports every problem by index and field. Event ids make ingestion idempotent: an id already
+stored (also one stored a moment ago by a concurrent replay of the same batch) counts as a
+duplicate, never twice. Each touched deal's cached position is re-derived from its whole event
+log, so events arriving out of order give the same result as in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from funnel.ingest.events import (
+    DEAL_INSERT_FIELDS,
+    FUTURE_TOLERANCE,
+    MAX_AMOUNT,
+    MAX_BATCH,
+    EventError,
+    EventIn,
+    IngestRejected,
+    IngestResult,
+    _team_context,
+    _validate,
+    stage_events_validate,
+)
+from funnel.ingest.writes import (
+    _deals_upsert,
+    _events_insert,
+    _new_deal_logs,
+    deal_update_positions,
+    deals_refresh_positions,
+)
+from funnel.models import Deal, Origin, Outcome, Stage, Team
+
+
+def stage_events_ingest(
+    *,
+    team: Team,
+    events: Sequence[EventIn],
+    origin: str,
+    by: AbstractBaseUser | None = None,
+    now: dt.datetime | None = None,
+    schedule_recompute: bool = True,
+    max_batch: int = MAX_BATCH,
+) -> IngestResult:
+    """Validate a batch whole, then store its new events and refresh the deals they touch.
+
+    Raises IngestRejected (nothing written) when any event is bad.
+    """
+    if origin not in Origin.values:
+        raise ValueError(f"Unknown origin {origin!r}.")
+    if len(events) > max_batch:
+        raise IngestRejected([EventError(max_batch, "events", f"At most {max_batch} a batch.")])
+    context = _team_context(team=team, events=events)
+    errors = _validate(events, context, now or timezone.now())
+    if errors:
+        raise IngestRejected(errors)
+    result = IngestResult()
+    if not events:
+        return result
+    with transaction.atomic():
+        deal_ids, created_ids, updated = _deals_upsert(team=team, events=events, context=context)
+        result.deals_created, result.deals_updated = len(created_ids), updated
+        inserted = _events_insert(
+            team=team, events=events, deal_ids=deal_ids, context=context, origin=origin, by=by
+        )
+        result.accepted_ids = [event_id for _, event_id in inserted]
+        result.accepted = len(inserted)
+        result.duplicates = len(events) - result.accepted
+        touched = {deal_id for deal_id, _ in inserted}
+        if touched:
+            deals_refresh_positions(
+                team=team,
+                deal_ids=touched,
+                new_deal_logs=_new_deal_logs(events, inserted, created_ids, context),
+            )
+            if schedule_recompute:
+                _recompute_on_commit(team)
+    return result
+
+
+def _recompute_on_commit(team: Team) -> None:
+    from funnel.tasks import team_metrics_recompute_schedule
+
+    team_id = team.id
+    transaction.on_commit(lambda: team_metrics_recompute_schedule(team_id=team_id))
+
+
+def deal_record_stage(
+    *,
+    deal: Deal,
+    stage: Stage | None = None,
+    outcome: str | None = None,
+    lost_reason: str = "",
+    occurred_at: dt.datetime | None = None,
+    by: AbstractBaseUser,
+) -> IngestResult:
+    """A rep or manager moves a deal in the browser: one event with origin ui."""
+    occurred_at = occurred_at or timezone.now()
+    event = EventIn(
+        event_id=f"ui-{deal.id}-{occurred_at.timestamp():.6f}",
+        deal_external_id=deal.external_id,
+        occurred_at=occurred_at,
+        stage=stage.slug if stage else None,
+        outcome=outcome,
+        lost_reason=lost_reason if outcome == Outcome.LOST else "",
+    )
+    return stage_events_ingest(team=deal.team, events=[event], origin=Origin.UI, by=by)
+
+
+__all__ = [
+    "DEAL_INSERT_FIELDS",
+    "FUTURE_TOLERANCE",
+    "MAX_AMOUNT",
+    "MAX_BATCH",
+    "EventError",
+    "EventIn",
+    "IngestRejected",
+    "IngestResult",
+    "deal_record_stage",
+    "deal_update_positions",
+    "deals_refresh_positions",
+    "stage_events_ingest",
+    "stage_events_validate",
+]

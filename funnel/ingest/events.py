@@ -1,0 +1,184 @@
+"""Stage events as senders describe them, and the validation of a whole batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import timezone
+
+from funnel.models import Membership, Outcome, Role, Stage, Team
+
+MAX_BATCH = 1000
+# Clocks differ; a CRM may stamp an event a little ahead of ours, but not days ahead.
+FUTURE_TOLERANCE = dt.timedelta(hours=24)
+MAX_AMOUNT = Decimal("999999999999.99")
+DEAL_FIELDS = ("account", "department", "source")
+DEAL_INSERT_FIELDS = (
+    "team_id",
+    "external_id",
+    "owner_id",
+    "amount",
+    *DEAL_FIELDS,
+    "status",
+    "lost_reason",
+    "created_at",
+    "updated_at",
+)
+POSITION_FIELDS = (
+    "status",
+    "lost_reason",
+    "current_stage_id",
+    "stage_entered_at",
+    "opened_at",
+    "closed_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EventIn:
+    """One stage event as a sender describes it; values already parsed, not yet validated."""
+
+    event_id: str
+    deal_external_id: str
+    occurred_at: dt.datetime
+    stage: str | None = None
+    outcome: str | None = None
+    lost_reason: str = ""
+    owner_email: str | None = None
+    account: str | None = None
+    department: str | None = None
+    source: str | None = None
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventError:
+    index: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "field": self.field, "message": self.message}
+
+
+class IngestRejected(Exception):
+    """The batch has bad events; nothing was written."""
+
+    def __init__(self, errors: Sequence[EventError]):
+        self.errors = list(errors)
+        super().__init__(f"{len(self.errors)} invalid event(s); nothing was written.")
+
+
+@dataclass(slots=True)
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    deals_created: int = 0
+    deals_updated: int = 0
+    accepted_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "deals_created": self.deals_created,
+            "deals_updated": self.deals_updated,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    stages: dict[str, int]
+    owners: dict[str, int]
+
+
+def _team_context(*, team: Team, events: Sequence[EventIn]) -> _Context:
+    stages = dict(Stage.objects.filter(team=team).values_list("slug", "id"))
+    emails = {e.owner_email.strip().lower() for e in events if e.owner_email}
+    owners: dict[str, int] = {}
+    if emails:
+        owners = dict(
+            Membership.objects.filter(
+                team=team, role__in=[Role.REP, Role.MANAGER], user__email__in=emails
+            ).values_list("user__email", "user_id")
+        )
+    return _Context(stages=stages, owners=owners)
+
+
+def _text_error(index: int, name: str, value: str | None, limit: int) -> EventError | None:
+    if value is not None and len(value) > limit:
+        return EventError(index, name, f"Must be at most {limit} characters.")
+    return None
+
+
+def stage_events_validate(
+    *, team: Team, events: Sequence[EventIn], now: dt.datetime | None = None
+) -> list[EventError]:
+    """Every problem in the batch, by event index and field. Empty when the batch is good."""
+    context = _team_context(team=team, events=events)
+    return _validate(events, context, now or timezone.now())
+
+
+def _validate(events: Sequence[EventIn], context: _Context, now: dt.datetime) -> list[EventError]:
+    errors: list[EventError] = []
+    latest_allowed = now + FUTURE_TOLERANCE
+    for i, e in enumerate(events):
+        if not e.event_id or not e.event_id.strip():
+            errors.append(EventError(i, "id", "An event id is required."))
+        elif len(e.event_id) > 120:
+            errors.append(EventError(i, "id", "Must be at most 120 characters."))
+        if not e.deal_external_id or not e.deal_external_id.strip():
+            errors.append(EventError(i, "deal.id", "A deal id is required."))
+        elif len(e.deal_external_id) > 100:
+            errors.append(EventError(i, "deal.id", "Must be at most 100 characters."))
+        if e.occurred_at.tzinfo is None or e.occurred_at.utcoffset() is None:
+            errors.append(
+                EventError(i, "occurred_at", "Give the time with its UTC offset, e.g. +00:00.")
+            )
+        elif e.occurred_at > latest_allowed:
+            errors.append(
+                EventError(
+                    i,
+                    "occurred_at",
+                    f"{e.occurred_at.isoformat()} is in the future (more than 24 hours ahead).",
+                )
+            )
+        if e.stage and e.outcome:
+            errors.append(EventError(i, "stage", "Give either a stage or an outcome, not both."))
+        elif not e.stage and not e.outcome:
+            errors.append(EventError(i, "stage", "Give a stage slug or an outcome (won, lost)."))
+        elif e.stage and e.stage not in context.stages:
+            known = ", ".join(context.stages) or "none"
+            errors.append(EventError(i, "stage", f"Unknown stage {e.stage!r}; known: {known}."))
+        elif e.outcome and e.outcome not in Outcome.values:
+            errors.append(
+                EventError(i, "outcome", f"Unknown outcome {e.outcome!r}; use won or lost.")
+            )
+        if e.lost_reason and e.outcome != Outcome.LOST:
+            errors.append(EventError(i, "lost_reason", "A lost reason goes with outcome lost."))
+        if e.owner_email and e.owner_email.strip().lower() not in context.owners:
+            errors.append(
+                EventError(
+                    i,
+                    "deal.owner",
+                    f"Unknown owner {e.owner_email!r}: not a rep or manager of this team.",
+                )
+            )
+        if e.amount is not None and (
+            not e.amount.is_finite() or e.amount < 0 or e.amount > MAX_AMOUNT
+        ):
+            errors.append(
+                EventError(i, "deal.amount", "Amount must be a number from 0 to 999,999,999,999.")
+            )
+        for name, value, limit in (
+            ("deal.account", e.account, 200),
+            ("deal.department", e.department, 120),
+            ("deal.source", e.source, 120),
+            ("lost_reason", e.lost_reason, 200),
+        ):
+            if error := _text_error(i, name, value, limit):
+                errors.append(error)
+    return errors
