@@ -8,6 +8,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from funnel.imports.forms import MappingForm, UploadForm
+from funnel.imports.parsing import csv_parse
 from funnel.imports.selectors import import_job_get_for_user, import_jobs_for_team
 from funnel.imports.service import (
     ImportRefused,
@@ -57,7 +58,8 @@ def import_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _mapping_form(job: ImportJob, data=None) -> MappingForm:
     facts = team_facts(team=job.team)
-    header = list(job.mapping.get("columns", {}))
+    # The file's own column order: PostgreSQL's jsonb does not keep the mapping's key order.
+    header = csv_parse(bytes(job.content), max_rows=1).header
     return MappingForm(
         data,
         header=header,

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
+from funnel.imports.parsing import csv_parse
 from funnel.imports.service import import_job_create
 from funnel.models import Deal, ImportJob, ImportStatus, StageEvent
 
@@ -107,7 +108,8 @@ def mapping_post(job, **overrides) -> dict:
         "on_repeated_deal": "error",
         "create_missing_owners": "on",
     }
-    for i, name in enumerate(job.mapping["columns"]):
+    # In the file's column order, as the form numbers them (jsonb keeps no key order).
+    for i, name in enumerate(csv_parse(bytes(job.content), max_rows=1).header):
         data[f"col_{i}"] = job.mapping["columns"][name]
     for j, label in enumerate(job.mapping["stage_values"]):
         data[f"sv_{j}"] = job.mapping["stage_values"][label]
