@@ -247,6 +247,21 @@ class WorkerProcess:
                 return
         raise RuntimeError(f"Celery worker did not answer ping in {timeout}s.\n{self.log_tail()}")
 
+    def wait_idle(self, timeout: float = 120.0) -> None:
+        """Until no message waits in the queue and the worker runs no task (or is dead)."""
+        import redis
+
+        from kaizen.celery import app
+
+        broker = redis.Redis.from_url(self.broker_url)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.is_alive():
+            # A solo-pool worker answers control messages only between tasks: no answer = busy.
+            active = app.control.inspect(destination=[self.hostname], timeout=1.0).active()
+            if broker.llen("celery") == 0 and active is not None and not any(active.values()):
+                return
+            time.sleep(0.2)
+
     def stop(self, timeout: float = 15.0) -> None:
         """Warm shutdown: the worker finishes (or requeues) its task, then exits."""
         if not self.is_alive():
@@ -313,10 +328,15 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
 
 @pytest.fixture
 def celery_worker(celery_worker_process, transactional_db):
-    """The running worker, brought back first if an earlier test killed it."""
+    """The running worker, brought back first if an earlier test killed it.
+
+    After the test it waits until the worker is idle: the database is flushed next, and a
+    trailing recompute still running then would deadlock with the flush.
+    """
     if not celery_worker_process.is_alive():
         celery_worker_process.start()
-    return celery_worker_process
+    yield celery_worker_process
+    celery_worker_process.wait_idle()
 
 
 def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.2, what: str = "condition"):
