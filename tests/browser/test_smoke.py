@@ -86,7 +86,7 @@ def test_login_page_and_a_wrong_password(new_page, live_server, rep, screenshots
 
 ROLE_TEXT = {
     "rep": ["Your open deals", "Record stage changes and observations"],
-    "manager": ["Definitions and stage targets", "PDCA cycles", "Import CRM data"],
+    "manager": ["Operational definitions", "PDCA cycles", "Import CRM data"],
     "executive": ["Executive view across 2 teams", "Bottleneck dashboard across all teams"],
 }
 

@@ -83,8 +83,9 @@ def test_rep_figures_by_station_add_up_to_open_deals(login, rep, team, north_dea
 
 def test_manager_sees_what_managers_do(login, manager, team):
     body = login(manager).get(URL).content.decode()
-    assert "Definitions and stage targets" in body
+    assert "Operational definitions" in body and "Stage targets" in body
     assert "PDCA cycles" in body and "Import CRM data" in body
+    assert "The bottleneck dashboard" in body and "What makes deals winnable" in body
     assert "Your open deals" not in body
 
 
@@ -112,13 +113,13 @@ def test_manager_is_linked_to_deals_and_imports(login, manager, team):
     assert {"team_overview", "deal_list", "import_list"} <= link_names(body)
 
 
-def test_features_not_built_are_described_not_linked(login, manager, executive, team):
-    body = login(manager).get(URL).content.decode()
-    assert "PDCA cycles" in body
+def test_executive_is_linked_to_the_company_dashboard_and_analysis(login, executive, team):
     body = login(executive).get(URL).content.decode()
-    # There is no page for the cross-team bottleneck dashboard yet: described, not linked.
-    assert "Bottleneck dashboard across all teams" in body and "Not yet available" in body
-    assert link_names(body) <= {"home", "team_overview", "cycle_board"}
+    assert "Bottleneck dashboard across all teams" in body and "Not yet available" not in body
+    names = link_names(body)
+    assert {"company_dashboard", "winnable_company", "team_dashboard"} <= names
+    # Nothing that changes data is offered to an executive.
+    assert not names & {"import_list", "stage_targets", "deal_list"}
 
 
 def test_executive_sees_every_team_including_ones_they_are_not_in(
