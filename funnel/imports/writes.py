@@ -1,0 +1,145 @@
+"""What an import writes besides stage events: owners it may create, characteristics it
+creates for new columns, and the observations of mapped columns (deduplicated, so a re-import adds
+nothing)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection
+from django.db.models import Max
+from django.utils import timezone
+
+from funnel.bulk import rows_insert
+from funnel.imports.rows import (
+    ImportPlan,
+    ObservationIn,
+)
+from funnel.models import (
+    Characteristic,
+    CharacteristicKind,
+    Deal,
+    Observation,
+    Origin,
+    Role,
+    Team,
+)
+from funnel.services import membership_add
+
+
+def import_owners_create(*, team: Team, owners: dict[str, str]) -> list[str]:
+    """Add owners the file names but the team lacks, as reps: ["Full Name <email>", ...]."""
+    created = []
+    for name, email in sorted(owners.items()):
+        display = "" if "@" in name else name
+        membership_add(team=team, email=email, role=Role.REP, name=display)
+        created.append(f"{display} <{email}>" if display else email)
+    return created
+
+
+def import_characteristics_prepare(*, team: Team, plan: ImportPlan) -> dict[str, int]:
+    """Characteristic ids by slug; new ones (kind choice) are created with the file's values."""
+    existing = {c.slug: c for c in Characteristic.objects.filter(team=team)}
+    position = Characteristic.objects.filter(team=team).aggregate(p=Max("position"))["p"] or 0
+    for slug, (name, values) in plan.new_characteristics.items():
+        current = existing.get(slug)
+        if current is None:
+            position += 1
+            existing[slug] = Characteristic.objects.create(
+                team=team,
+                slug=slug,
+                name=name[:120],
+                kind=CharacteristicKind.CHOICE,
+                choices=values,
+                position=position,
+            )
+        elif current.kind == CharacteristicKind.CHOICE and current.choices:
+            missing = [v for v in values if v not in current.choices]
+            if missing:
+                current.choices = [*current.choices, *missing]
+                current.save(update_fields=["choices"])
+    return {slug: c.id for slug, c in existing.items()}
+
+
+def observations_record(
+    *,
+    team: Team,
+    observations: Sequence[ObservationIn],
+    characteristic_ids: dict[str, int],
+    by: AbstractBaseUser | None,
+) -> int:
+    """Append the observations not already stored (same deal, characteristic, value, time)."""
+    unique: dict[tuple, ObservationIn] = {}
+    for o in observations:
+        key = (o.deal_external_id, characteristic_ids[o.characteristic], o.value, o.observed_at)
+        unique.setdefault(key, o)
+    if not unique:
+        return 0
+    by_id = by.pk if by is not None else None
+    if connection.vendor == "postgresql":
+        return _observations_insert_set_based(team=team, unique=unique, by_id=by_id)
+    deal_ids = dict(
+        Deal.objects.filter(team=team, external_id__in={k[0] for k in unique}).values_list(
+            "external_id", "id"
+        )
+    )
+    stored = set(
+        Observation.objects.filter(
+            deal_id__in=list(deal_ids.values()),
+            characteristic_id__in={k[1] for k in unique},
+        ).values_list("deal_id", "characteristic_id", "value", "observed_at")
+    )
+    now = timezone.now()
+    rows = []
+    for (external_id, characteristic_id, value, observed_at), o in unique.items():
+        deal_id = deal_ids[external_id]
+        if (deal_id, characteristic_id, value, observed_at) not in stored:
+            row = (deal_id, characteristic_id, value, o.value_number, by_id, observed_at, now)
+            rows.append((*row, "", Origin.CSV))
+    rows_insert(Observation, OBSERVATION_FIELDS, rows)
+    return len(rows)
+
+
+OBSERVATION_FIELDS = (
+    "deal_id",
+    "characteristic_id",
+    "value",
+    "value_number",
+    "observed_by_id",
+    "observed_at",
+    "recorded_at",
+    "evidence",
+    "origin",
+)
+
+
+def _observations_insert_set_based(*, team: Team, unique: dict, by_id: int | None) -> int:
+    """One statement: find each deal by its external id, skip what is stored, insert the rest."""
+    keys = list(unique)
+    sql = f"""
+        INSERT INTO {Observation._meta.db_table} ({", ".join(OBSERVATION_FIELDS)})
+        SELECT d.id, v.characteristic_id, v.value, v.value_number, %s, v.observed_at, now(),
+               '', %s
+        FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::float8[], %s::timestamptz[])
+             AS v(external_id, characteristic_id, value, value_number, observed_at)
+        JOIN {Deal._meta.db_table} d ON d.team_id = %s AND d.external_id = v.external_id
+        WHERE NOT EXISTS (
+            SELECT 1 FROM {Observation._meta.db_table} o
+            WHERE o.deal_id = d.id AND o.characteristic_id = v.characteristic_id
+              AND o.observed_at = v.observed_at AND o.value = v.value
+        )
+    """
+    params = [
+        by_id,
+        Origin.CSV.value,
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] for k in keys],
+        [unique[k].value_number for k in keys],
+        [k[3] for k in keys],
+        team.id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
