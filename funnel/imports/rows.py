@@ -10,97 +10,25 @@ importing the same file again, or a later export of the same CRM, adds only what
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from django.utils.text import slugify
 
-from funnel.imports.mapping import StageRef
 from funnel.imports.parsing import CsvTable, DateParser, amount_parse
+from funnel.imports.plan import (
+    DATE_FORMAT_LABELS,
+    NO_WORDS,
+    YES_WORDS,
+    CharacteristicFacts,
+    ImportPlan,
+    ObservationIn,
+    RowError,
+    TeamFacts,
+    event_id_for,
+    imported_owner_email,
+)
 from funnel.ingest import FUTURE_TOLERANCE, MAX_AMOUNT, EventIn
-
-DATE_FORMAT_LABELS = {"iso": "YYYY-MM-DD", "dmy": "day/month/year", "mdy": "month/day/year"}
-_YES = {"yes", "y", "true", "1", "ja", "oui", "si"}
-_NO = {"no", "n", "false", "0", "nein", "non"}
-
-
-@dataclass(frozen=True, slots=True)
-class CharacteristicFacts:
-    slug: str
-    name: str
-    kind: str
-    choices: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class TeamFacts:
-    """What the conversion needs to know about the team, as plain values."""
-
-    stages: tuple[StageRef, ...]
-    characteristics: dict[str, CharacteristicFacts]
-    owners: dict[str, str]  # lower-cased email and full name -> the member's email
-    now: dt.datetime
-    tz: dt.tzinfo
-
-
-@dataclass(frozen=True, slots=True)
-class ObservationIn:
-    deal_external_id: str
-    characteristic: str  # slug
-    value: str
-    value_number: float | None
-    observed_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "message": self.message}
-
-
-@dataclass(slots=True)
-class ImportPlan:
-    rows: list[tuple[int, list[EventIn], list[ObservationIn]]] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    owners_to_create: dict[str, str] = field(default_factory=dict)  # full name -> email
-    new_characteristics: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
-    skipped_rows: int = 0
-
-    @property
-    def event_count(self) -> int:
-        return sum(len(events) for _, events, _ in self.rows)
-
-    @property
-    def observation_count(self) -> int:
-        return sum(len(obs) for _, _, obs in self.rows)
-
-
-_ISO: dict[dt.datetime, str] = {}
-
-
-def event_id_for(deal: str, what: str, occurred_at: dt.datetime) -> str:
-    # An export repeats a few hundred distinct dates; format each once.
-    iso = _ISO.get(occurred_at)
-    if iso is None:
-        if len(_ISO) > 100_000:
-            _ISO.clear()
-        # In UTC: the same instant gives the same id however the file wrote its offset.
-        iso = _ISO[occurred_at] = occurred_at.astimezone(dt.UTC).isoformat()
-    event_id = f"csv:{deal}:{what}:{iso}"
-    if len(event_id) > 120:
-        event_id = "csv:" + hashlib.sha256(event_id.encode()).hexdigest()[:48]
-    return event_id
-
-
-def imported_owner_email(name: str) -> str:
-    local = ".".join(slugify(part) for part in name.split() if slugify(part)) or "owner"
-    return f"{local}@imported.invalid"
 
 
 class _Columns:
@@ -277,8 +205,8 @@ class _RowReader:
         facts = self.facts.characteristics[slug]
         if facts.kind == "yes_no":
             key = text.lower()
-            if key in _YES or key in _NO:
-                return ("yes" if key in _YES else "no"), None
+            if key in YES_WORDS or key in NO_WORDS:
+                return ("yes" if key in YES_WORDS else "no"), None
             self.error(row, i, f"{text!r} is not yes or no.")
         elif facts.kind == "number":
             number = amount_parse(text, decimal_comma=self.mapping["decimal_comma"])

@@ -21,12 +21,8 @@ from funnel.imports.mapping import (
     stage_value_guess,
 )
 from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse, header_signature
-from funnel.imports.rows import (
-    CharacteristicFacts,
-    ImportPlan,
-    TeamFacts,
-    import_plan,
-)
+from funnel.imports.plan import CharacteristicFacts, ImportPlan, TeamFacts
+from funnel.imports.rows import import_plan
 from funnel.imports.writes import (
     import_characteristics_prepare,
     import_owners_create,

@@ -12,10 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from funnel.bulk import rows_insert
-from funnel.imports.rows import (
-    ImportPlan,
-    ObservationIn,
-)
+from funnel.imports.plan import ImportPlan, ObservationIn
 from funnel.models import (
     Characteristic,
     CharacteristicKind,
