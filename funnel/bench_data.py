@@ -112,12 +112,14 @@ def funnel_copy(
         current = stage_id[stage[last_stage_event]].tolist()
         entered, opened = at_text[last_stage_event].tolist(), at_text[starts].tolist()
         closed_text = np.where(closed, at_text[ends], "\\N").tolist()
+        last_text = at_text[ends].tolist()
         status_list, ids = status.tolist(), deal_id.tolist()
 
         def deal_lines(a: int, b: int) -> list[str]:
             return [
                 f"{ids[i]}\t{team.id}\t{prefix}-{i:07d}\t\t\t\t{status_list[i]}\t\t{current[i]}\t"
-                f"{entered[i]}\t{opened[i]}\t{closed_text[i]}\t{now_text}\t{now_text}\n"
+                f"{entered[i]}\t{opened[i]}\t{closed_text[i]}\t{last_text[i]}\t{now_text}\t"
+                f"{now_text}\n"
                 for i in range(a, b)
             ]
 
@@ -137,6 +139,7 @@ def funnel_copy(
                 "stage_entered_at",
                 "opened_at",
                 "closed_at",
+                "last_event_at",
                 "created_at",
                 "updated_at",
             ),  # fmt: skip

@@ -1,10 +1,11 @@
 """Deal passages and the weekly stage-flow counts, kept exact as events arrive.
 
-Every write that adds events for some deals calls `deals_passages_refresh` in its own
-transaction: the deals' passages are re-derived from their whole event logs (so an event arriving
-out of order repairs what it changes), compared with the stored ones, and only the difference is
-applied to StageFlow. The recompute then reads a few thousand StageFlow rows, never the raw log.
-`team_flow_rebuild` re-derives everything from the log: the nightly drift repair.
+Ingestion marks the deals a batch touched (PendingDeal). The team's recompute drains the marks
+(`team_pending_drain`): each marked deal's passages are re-derived from its whole event log (so
+an event arriving out of order repairs what it changes), compared with the stored ones, and only
+the difference is applied to StageFlow. The recompute then reads a few thousand StageFlow rows,
+never the raw log. `team_flow_rebuild` re-derives everything from the log: the nightly drift
+repair.
 """
 
 from __future__ import annotations
@@ -17,9 +18,19 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.db import connection, transaction
 
-from funnel.bulk import rows_insert
+from funnel.bulk import among, rows_insert
 from funnel.metrics.accounting import DealJourney, StagePassage, stage_passages
-from funnel.models import DealPassage, FlowKind, Stage, StageEvent, StageFlow, Team
+from funnel.models import (
+    Deal,
+    DealPassage,
+    FlowKind,
+    PendingDeal,
+    RecomputeState,
+    Stage,
+    StageEvent,
+    StageFlow,
+    Team,
+)
 
 NO_DAYS = -1  # entries, and stages a deal skipped, have no days in stage
 MAX_DAYS = 32767
@@ -99,13 +110,13 @@ def deals_passages_refresh(
                 delta[key] += 1
     deal_ids = [deal_id for deal_id in deal_events if deal_id not in new_deal_ids]
     if deal_ids:
-        old = DealPassage.objects.filter(deal_id__in=deal_ids).values_list(
+        old = DealPassage.objects.filter(deal_id__in=among(deal_ids)).values_list(
             "stage_id", "entered_at", "left_at", "result", "skipped"
         )
         for row in old:
             for key in passage_flow_keys(*row, zone):
                 delta[key] -= 1
-        DealPassage.objects.filter(deal_id__in=deal_ids)._raw_delete(DealPassage.objects.db)
+        DealPassage.objects.filter(deal_id__in=among(deal_ids))._raw_delete(DealPassage.objects.db)
     rows_insert(DealPassage, PASSAGE_FIELDS, new_rows)
     stage_flow_apply(team_id=team.id, delta=delta)
     return delta
@@ -148,9 +159,48 @@ def stage_flow_apply(*, team_id: int, delta: Counter) -> None:
         cursor.execute(f"DELETE FROM {table} WHERE team_id = %s AND count = 0", [team_id])
 
 
+def team_lock(team: Team) -> RecomputeState:
+    """Take the team's recompute lock for the rest of the transaction."""
+    RecomputeState.objects.bulk_create([RecomputeState(team=team)], ignore_conflicts=True)
+    return RecomputeState.objects.select_for_update().get(team=team)
+
+
+def team_pending_drain(*, team: Team, chunk: int = 5000) -> int:
+    """Take in the events of every deal marked pending: re-derive its passages, apply the
+    StageFlow delta, delete the mark. Returns how many deals it re-derived.
+
+    Each chunk is one transaction under the team lock. The deals are locked before their marks
+    are deleted and their logs read: a batch still writing to one of them holds its lock, so
+    its events are read once it commits, and its mark (which it inserts after locking the deal)
+    is never deleted unread.
+    """
+    done = 0
+    while True:
+        with transaction.atomic():
+            team_lock(team)
+            ids = list(
+                PendingDeal.objects.filter(team=team)
+                .order_by("deal_id")
+                .values_list("deal_id", flat=True)[:chunk]
+            )
+            if not ids:
+                return done
+            locked = list(
+                Deal.objects.select_for_update()
+                .filter(id__in=among(ids))
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+            PendingDeal.objects.filter(deal_id__in=among(ids))._raw_delete(PendingDeal.objects.db)
+            deals_passages_refresh(team=team, deal_events=dict(_deal_event_logs(locked)))
+        done += len(locked)
+        if len(ids) < chunk:
+            return done
+
+
 def _deal_event_logs(deal_ids: Sequence[int]) -> Iterable[tuple[int, list[dict]]]:
     rows = (
-        StageEvent.objects.filter(deal_id__in=deal_ids)
+        StageEvent.objects.filter(deal_id__in=among(deal_ids))
         .order_by("deal_id", "occurred_at", "id")
         .values_list("deal_id", "stage_id", "outcome", "occurred_at")
     )
@@ -167,7 +217,11 @@ def _deal_event_logs(deal_ids: Sequence[int]) -> Iterable[tuple[int, list[dict]]
 
 @transaction.atomic
 def team_flow_rebuild(*, team: Team, chunk: int = 20000) -> int:
-    """Re-derive every passage and StageFlow count of a team from its event log."""
+    """Re-derive every passage and StageFlow count of a team from its event log.
+
+    Pending marks stay: draining one later re-derives that deal against these passages again.
+    """
+    team_lock(team)
     DealPassage.objects.filter(team=team)._raw_delete(DealPassage.objects.db)
     StageFlow.objects.filter(team=team)._raw_delete(StageFlow.objects.db)
     zone = _zone()
@@ -199,6 +253,7 @@ def team_flow_from_passages(*, team: Team) -> None:
     table = StageFlow._meta.db_table
     passages = DealPassage._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
+        team_lock(team)
         # Room for the hash aggregates (tens of thousands of cells at a million deals) in memory.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DELETE FROM {table} WHERE team_id = %s", [team.id])

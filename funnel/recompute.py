@@ -1,13 +1,14 @@
 """The recompute: from the weekly stage-flow counts to the snapshots the dashboards read.
 
-It reads StageFlow (kept exact at ingestion) and the open deals' ages, runs the pure metrics,
-and replaces the team's StageMetric rows and its latest BottleneckStatus, all in one transaction
-under a per-team lock, so it is idempotent and two runs for one team never interleave.
+It drains the deals ingestion marked pending into the passages and StageFlow (by delta, see
+funnel.passages), reads StageFlow and the open deals' ages, runs the pure metrics, and replaces
+the team's StageMetric rows and its latest BottleneckStatus, each step in a transaction under a
+per-team lock, so it is idempotent and two runs for one team never interleave.
 
 Scheduling is debounced per team through RecomputeState.queued: a write enqueues a run only when
 none is waiting; a run clears the flag as it starts, so writes during a run enqueue exactly one
-trailing run. Broker messages are hints: `teams_sweep` re-enqueues any team whose events are
-newer than its watermark (a lost message, a killed worker).
+trailing run. Broker messages are hints: `teams_sweep` re-enqueues any team that is behind (a
+lost message, a killed worker).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -32,6 +34,7 @@ from funnel.models import (
     Deal,
     DealStatus,
     FlowKind,
+    PendingDeal,
     RecomputeState,
     Stage,
     StageEvent,
@@ -40,6 +43,7 @@ from funnel.models import (
     Team,
     Verdict,
 )
+from funnel.passages import team_lock, team_pending_drain
 from funnel.winnable.services import team_winnable_recompute
 
 SETTINGS = VerdictSettings()
@@ -58,18 +62,29 @@ def team_recompute_request(*, team_id: int) -> bool:
     """Enqueue a recompute for the team unless one is already waiting. True if enqueued."""
     from funnel.tasks import team_metrics_recompute
 
-    RecomputeState.objects.bulk_create([RecomputeState(team_id=team_id)], ignore_conflicts=True)
-    claimed = RecomputeState.objects.filter(team_id=team_id, queued=False).update(
-        queued=True, requested_at=timezone.now()
-    )
+    table = RecomputeState._meta.db_table
+    now = timezone.now()
+    if connection.vendor == "sqlite":
+        now = connection.ops.adapt_datetimefield_value(now)
+    # One statement after every write: create the row queued, or claim it if none is waiting.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (team_id, queued, requested_at, watermark, runs, winnable_stale) "
+            "VALUES (%s, %s, %s, 0, 0, %s) ON CONFLICT (team_id) DO UPDATE "
+            f"SET queued = %s, requested_at = excluded.requested_at WHERE NOT {table}.queued "
+            "RETURNING id",
+            [team_id, True, now, False, True],
+        )
+        claimed = cursor.fetchone() is not None
     if claimed:
         team_metrics_recompute.delay(team_id)
     return bool(claimed)
 
 
 def teams_sweep(*, now: dt.datetime | None = None) -> list[int]:
-    """Re-enqueue teams whose events are newer than their watermark and that no live request
-    covers. The database is the truth; a lost broker message only delays a run until here."""
+    """Re-enqueue teams that are behind (events newer than their watermark, deals pending, or
+    winnable counts a throttled run left stale) and that no live request covers. The database
+    is the truth; a lost broker message only delays a run until here."""
     from funnel.tasks import team_metrics_recompute
 
     now = now or timezone.now()
@@ -77,7 +92,12 @@ def teams_sweep(*, now: dt.datetime | None = None) -> list[int]:
     for team_id in Team.objects.values_list("id", flat=True):
         RecomputeState.objects.bulk_create([RecomputeState(team_id=team_id)], ignore_conflicts=True)
         state = RecomputeState.objects.get(team_id=team_id)
-        if team_last_event_id(team_id=team_id) <= state.watermark:
+        behind = (
+            team_last_event_id(team_id=team_id) > state.watermark
+            or PendingDeal.objects.filter(team_id=team_id).exists()
+            or (state.winnable_stale and _winnable_due(state, now))
+        )
+        if not behind:
             continue
         fresh_request = (
             state.queued and state.requested_at and now - state.requested_at < (STALE_REQUEST)
@@ -169,29 +189,44 @@ def verdict_figures(verdict: BottleneckVerdict, stages: list[Stage]) -> dict:
     return figures
 
 
-def team_recompute(*, team: Team, now: dt.datetime | None = None) -> BottleneckStatus:
+def team_recompute(
+    *, team: Team, now: dt.datetime | None = None, winnable: bool | None = None
+) -> BottleneckStatus:
     """Recompute the team's snapshots and verdict; idempotent, one run per team at a time.
 
-    The verdict and stage snapshots commit first, so dashboards see them at once; the winnable
-    counts (a scan of every closed deal: seconds at a million deals) and the company roll-up
-    follow in their own transactions, the winnable ones under the same per-team lock.
+    First the pending deals are drained into the passages and StageFlow; then the verdict and
+    stage snapshots commit, so dashboards see them at once; then the winnable counts (a scan of
+    every closed deal: seconds at a million deals), at most every WINNABLE_REFRESH_SECONDS unless
+    `winnable` forces or skips them, and the company roll-up.
     """
     now = now or timezone.now()
-    status = _team_snapshots_recompute(team=team, now=now)
+    # Read before the drain: every event up to this id has its pending mark committed, so the
+    # drain below takes it in. A batch still open with a lower id marks its deals, schedules its
+    # own run on commit, and the sweeper re-runs any team with marks left.
+    watermark = team_last_event_id(team_id=team.id)
+    team_pending_drain(team=team)
+    status = _team_snapshots_recompute(team=team, now=now, watermark=watermark)
     with transaction.atomic():
-        RecomputeState.objects.select_for_update().get(team=team)
-        team_winnable_recompute(team=team)
+        state = team_lock(team)
+        due = winnable if winnable is not None else _winnable_due(state, now)
+        if due:
+            team_winnable_recompute(team=team)
+        RecomputeState.objects.filter(id=state.id).update(
+            winnable_at=now if due else state.winnable_at,
+            winnable_stale=not due,
+        )
     company_recompute(now=now)
     return status
 
 
+def _winnable_due(state: RecomputeState, now: dt.datetime) -> bool:
+    every = dt.timedelta(seconds=settings.WINNABLE_REFRESH_SECONDS)
+    return state.winnable_at is None or now - state.winnable_at >= every
+
+
 @transaction.atomic
-def _team_snapshots_recompute(*, team: Team, now: dt.datetime) -> BottleneckStatus:
-    RecomputeState.objects.bulk_create([RecomputeState(team=team)], ignore_conflicts=True)
-    state = RecomputeState.objects.select_for_update().get(team=team)
-    # Everything counted below was committed no later than this id's event, or after it: an
-    # understated watermark only makes the sweeper run once more.
-    watermark = team_last_event_id(team_id=team.id)
+def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -> BottleneckStatus:
+    state = team_lock(team)
     stages = list(Stage.objects.filter(team=team).order_by("position"))
     stage_weeks = _stage_weeks(team, stages)
     recent_from = week_start(now.date()) - dt.timedelta(weeks=SETTINGS.recent_weeks)

@@ -39,7 +39,7 @@ def teams_full_rebuild_task() -> None:
     """Nightly: re-derive every team's passages and counts from the log, then recompute."""
     for team in Team.objects.all():
         team_flow_rebuild(team=team)
-        team_recompute(team=team)
+        team_recompute(team=team, winnable=True)
 
 
 @shared_task

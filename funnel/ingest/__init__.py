@@ -3,8 +3,10 @@
 A batch is validated whole before anything is written; a batch with any bad event writes nothing
 and reports every problem by index and field. Event ids make ingestion idempotent: an id already
 stored (also one stored a moment ago by a concurrent replay of the same batch) counts as a
-duplicate, never twice. Each touched deal's cached position is re-derived from its whole event
-log, so events arriving out of order give the same result as in order.
+duplicate, never twice. Each touched deal's cached position follows from its whole event log
+(extended when the new events come after it, re-read when one arrives out of order), so events
+arriving out of order give the same result as in order. The touched deals are marked pending;
+the team's recompute derives their passages and flow counts (funnel.passages).
 """
 
 from __future__ import annotations
@@ -29,13 +31,7 @@ from funnel.ingest.events import (
     _validate,
     stage_events_validate,
 )
-from funnel.ingest.writes import (
-    _deals_upsert,
-    _events_insert,
-    _new_deal_logs,
-    deal_update_positions,
-    deals_refresh_positions,
-)
+from funnel.ingest.writes import BatchWriter, deal_update_positions
 from funnel.models import Deal, Origin, Outcome, Stage, Team
 
 
@@ -65,21 +61,17 @@ def stage_events_ingest(
     if not events:
         return result
     with transaction.atomic():
-        deal_ids, created_ids, updated = _deals_upsert(team=team, events=events, context=context)
-        result.deals_created, result.deals_updated = len(created_ids), updated
-        inserted = _events_insert(
-            team=team, events=events, deal_ids=deal_ids, context=context, origin=origin, by=by
-        )
+        writer = BatchWriter(team=team, events=events, context=context)
+        writer.deals_lock_upsert()
+        inserted = writer.events_insert(origin=origin, by=by)
+        result.deals_created = len(writer.created)
         result.accepted_ids = [event_id for _, event_id in inserted]
         result.accepted = len(inserted)
         result.duplicates = len(events) - result.accepted
-        touched = {deal_id for deal_id, _ in inserted}
+        touched = writer.positions_apply(inserted)
+        result.deals_updated = writer.updated
         if touched:
-            deals_refresh_positions(
-                team=team,
-                deal_ids=touched,
-                new_deal_logs=_new_deal_logs(events, inserted, created_ids, context),
-            )
+            writer.pending_mark(touched)
             if schedule_recompute:
                 _recompute_on_commit(team)
     return result
@@ -125,7 +117,6 @@ __all__ = [
     "IngestResult",
     "deal_record_stage",
     "deal_update_positions",
-    "deals_refresh_positions",
     "stage_events_ingest",
     "stage_events_validate",
 ]

@@ -34,6 +34,7 @@ POSITION_FIELDS = (
     "stage_entered_at",
     "opened_at",
     "closed_at",
+    "last_event_at",
 )
 
 

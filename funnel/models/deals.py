@@ -14,7 +14,9 @@ class DealStatus(models.TextChoices):
 
 
 class Deal(models.Model):
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="deals")
+    # No single-column indexes on team and owner: (team, external_id) and (owner, status) lead
+    # with them, and each index costs every position update of every ingested batch.
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="deals", db_index=False)
     external_id = models.CharField(max_length=100, help_text="The CRM's id of the deal.")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -22,6 +24,7 @@ class Deal(models.Model):
         null=True,
         blank=True,
         related_name="owned_deals",
+        db_index=False,
     )
     account = models.CharField(max_length=200, blank=True)
     department = models.CharField(
@@ -32,12 +35,25 @@ class Deal(models.Model):
     # Everything below is derived from the event log and cached here.
     status = models.CharField(max_length=8, choices=DealStatus.choices, default=DealStatus.OPEN)
     lost_reason = models.CharField(max_length=200, blank=True)
+    # Not indexed: a batch moves most of its deals to another stage, and with no index on the
+    # columns a position changes, PostgreSQL updates the row in place (a HOT update; the table
+    # keeps room for it, see migration 0006) instead of adding an entry to every index.
     current_stage = models.ForeignKey(
-        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="current_deals"
+        Stage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="current_deals",
+        db_index=False,
     )
     stage_entered_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True, help_text="First event's time.")
     closed_at = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Latest event's time: a new event at or after it extends the log in order.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -56,7 +72,6 @@ class Deal(models.Model):
         ]
         indexes = [
             models.Index(fields=["team", "status"], name="deal_team_status"),
-            models.Index(fields=["team", "current_stage"], name="deal_team_stage"),
             models.Index(fields=["owner", "status"], name="deal_owner_status"),
         ]
 
@@ -106,10 +121,20 @@ class StageEvent(AppendOnly):
     position, so the order in which events arrive never changes the result.
     """
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="stage_events")
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="events")
+    # Every index costs each of millions of inserts. None on team and deal alone: (team,
+    # event_id), (team, id) and (deal, occurred_at, id) lead with them. None on stage and
+    # recorded_by: only deleting a stage or a user looks events up by them, rarely, and may scan.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="stage_events", db_index=False
+    )
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="events", db_index=False)
     stage = models.ForeignKey(
-        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        Stage,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     outcome = models.CharField(max_length=8, choices=Outcome.choices, blank=True)
     lost_reason = models.CharField(max_length=200, blank=True)
@@ -125,6 +150,7 @@ class StageEvent(AppendOnly):
         null=True,
         blank=True,
         related_name="recorded_stage_events",
+        db_index=False,
     )
 
     class Meta:

@@ -47,6 +47,26 @@ class DealPassage(models.Model):
         return f"deal {self.deal_id} in stage {self.stage_id}: {self.result}"
 
 
+class PendingDeal(models.Model):
+    """A deal with events that its passages and the StageFlow counts have not taken in yet.
+
+    Ingestion marks every deal a batch touched, in the batch's own transaction, so a mark is
+    never lost: it commits with the events. The team's recompute drains the marks under the
+    team lock, re-deriving each deal while holding its row lock (which every writer takes before
+    adding events), and deletes the mark in the same transaction. A queue of hints, so no
+    database foreign keys: they would cost every batch a check per row, and the drain skips a
+    mark whose deal is gone.
+    """
+
+    deal = models.OneToOneField(
+        Deal, on_delete=models.CASCADE, primary_key=True, related_name="+", db_constraint=False
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+
+    def __str__(self) -> str:
+        return f"deal {self.deal_id} pending"
+
+
 class FlowKind(models.TextChoices):
     ENTERED = "entered", "Entered"
     ADVANCED = "advanced", "Advanced"
@@ -92,6 +112,12 @@ class RecomputeState(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     watermark = models.BigIntegerField(default=0, help_text="Last stage event id included.")
     runs = models.PositiveIntegerField(default=0)
+    winnable_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the winnable counts were last rebuilt."
+    )
+    winnable_stale = models.BooleanField(
+        default=False, help_text="A run since then skipped the winnable rebuild (throttled)."
+    )
 
     def __str__(self) -> str:
         return f"team {self.team_id} recompute through event {self.watermark}"

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funnel.ingest import EventIn, stage_events_ingest
-from funnel.models import Deal, DealPassage, StageFlow
-from funnel.passages import team_flow_from_passages, team_flow_rebuild
+from funnel.models import Deal, DealPassage, PendingDeal, StageFlow
+from funnel.passages import team_flow_from_passages, team_flow_rebuild, team_pending_drain
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +28,12 @@ def ev(event_id, deal, days, stage=None, outcome=None):
     )
 
 
+def ingest(team, events):
+    """Ingest a batch, then drain its pending deals as the team's recompute does."""
+    stage_events_ingest(team=team, origin="api", events=events)
+    team_pending_drain(team=team)
+
+
 def flow(team):
     return Counter(
         {
@@ -40,10 +46,9 @@ def flow(team):
 def test_hand_worked_example(team):
     # Deal A: inquiry Mon wk1, qualified Thu wk1 (skips engaged), won Tue wk2.
     # Deal B: inquiry Mon wk1, lost Wed wk1.
-    stage_events_ingest(
-        team=team,
-        origin="api",
-        events=[
+    ingest(
+        team,
+        [
             ev("a1", "A", 0, stage="inquiry"),
             ev("a2", "A", 3, stage="qualified"),
             ev("a3", "A", 8, outcome="won"),
@@ -74,12 +79,12 @@ def test_hand_worked_example(team):
 
 
 def test_a_late_event_repairs_the_counts_it_changes(team):
-    stage_events_ingest(team=team, origin="api", events=[ev("a2", "A", 3, stage="engaged")])
+    ingest(team, [ev("a2", "A", 3, stage="engaged")])
     before = flow(team)
     assert before[("inquiry", WEEK1, "entered", -1)] == 1  # skipped inquiry, entered on day 3
     assert before[("inquiry", WEEK1, "advanced", -1)] == 1
     # The inquiry event arrives late: inquiry now has a real stay of 3 days.
-    stage_events_ingest(team=team, origin="api", events=[ev("a1", "A", 0, stage="inquiry")])
+    ingest(team, [ev("a1", "A", 0, stage="inquiry")])
     after = flow(team)
     assert after[("inquiry", WEEK1, "advanced", 3)] == 1
     assert after[("inquiry", WEEK1, "advanced", -1)] == 0
@@ -110,8 +115,46 @@ def test_incremental_counts_equal_a_rebuild_from_the_log(team, specs, data):
     for start, stop in zip([0, *cuts], [*cuts, len(order)], strict=True):
         if order[start:stop]:
             stage_events_ingest(team=team, origin="api", events=order[start:stop])
+            if data.draw(st.booleans()):  # the recompute may run between any two batches
+                team_pending_drain(team=team)
+    team_pending_drain(team=team)
+    assert not PendingDeal.objects.filter(team=team).exists()
     incremental = flow(team)
     team_flow_rebuild(team=team)
     assert flow(team) == incremental
     team_flow_from_passages(team=team)
     assert flow(team) == incremental
+
+
+def test_ingest_marks_the_deals_and_the_drain_takes_them_in_once(team, other_team):
+    stage_events_ingest(
+        team=team,
+        origin="api",
+        events=[ev("a1", "A", 0, stage="inquiry"), ev("b1", "B", 0, stage="inquiry")],
+    )
+    stage_events_ingest(team=other_team, origin="api", events=[ev("c1", "C", 0, stage="inquiry")])
+    marked = set(PendingDeal.objects.filter(team=team).values_list("deal__external_id", flat=True))
+    assert marked == {"A", "B"}
+    assert flow(team) == Counter()  # nothing counted before the recompute drains
+    assert team_pending_drain(team=team) == 2
+    assert flow(team)[("inquiry", WEEK1, "entered", -1)] == 2
+    assert team_pending_drain(team=team) == 0  # drained once; a second run changes nothing
+    assert flow(team)[("inquiry", WEEK1, "entered", -1)] == 2
+    assert PendingDeal.objects.filter(team=other_team).count() == 1  # other teams untouched
+
+
+def test_a_replayed_batch_marks_nothing(team):
+    batch = [ev("a1", "A", 0, stage="inquiry")]
+    ingest(team, batch)
+    stage_events_ingest(team=team, origin="api", events=batch)
+    assert not PendingDeal.objects.filter(team=team).exists()
+
+
+def test_the_drain_works_in_chunks(team):
+    ingest(team, [ev(f"e{i}", f"D{i}", i % 5, stage="inquiry") for i in range(7)])
+    stage_events_ingest(
+        team=team, origin="api", events=[ev(f"f{i}", f"D{i}", 6, stage="engaged") for i in range(7)]
+    )
+    assert team_pending_drain(team=team, chunk=3) == 7
+    assert flow(team)[("engaged", WEEK1, "entered", -1)] == 7
+    assert sum(n for (_, _, kind, _), n in flow(team).items() if kind == "advanced") == 7

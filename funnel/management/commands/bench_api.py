@@ -9,9 +9,12 @@ the end unless --keep is given. Meant for PostgreSQL; the floor is 10,000 events
 
 from __future__ import annotations
 
+import cProfile
 import datetime as dt
+import io
 import json
 import os
+import pstats
 import random
 import secrets
 import statistics
@@ -56,6 +59,13 @@ class Command(BaseCommand):
         parser.add_argument("--new-share", type=float, default=0.3, help="Share of new deals.")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark team.")
+        parser.add_argument(
+            "--profile",
+            type=int,
+            default=0,
+            metavar="N",
+            help="Profile the timed requests (cProfile) and print the N costliest functions.",
+        )
 
     def handle(self, *args, **o) -> None:
         if connection.vendor != "postgresql":
@@ -93,8 +103,18 @@ class Command(BaseCommand):
         ]
         load_before = os.getloadavg()
         cpu_before = time.process_time()
+        profiler = cProfile.Profile() if o["profile"] else None
+        if profiler:
+            profiler.enable()
         times, accepted = _post_all(batches, token)
         cpu = time.process_time() - cpu_before
+        if profiler:
+            profiler.disable()
+            text = io.StringIO()
+            stats = pstats.Stats(profiler, stream=text)
+            stats.sort_stats("tottime").print_stats(o["profile"])
+            stats.sort_stats("cumulative").print_stats("funnel|bulk", o["profile"])
+            self.stdout.write(text.getvalue())
         self._report(times, accepted, o["batch_size"], load_before, os.getloadavg(), cpu)
 
     def _report(self, times, accepted, size, load_before, load_after, cpu) -> None:
@@ -221,7 +241,7 @@ def _deals_preload(team, stages, owners, count, rng) -> dict[str, int]:
                         )
                     )
                 entered = opened + dt.timedelta(days=7 * (level - 1))
-                positions.append((stages[level - 1][1], entered, opened, ids[ext]))
+                positions.append((stages[level - 1][1], entered, opened, entered, ids[ext]))
             rows_insert(
                 StageEvent,
                 (
@@ -238,7 +258,11 @@ def _deals_preload(team, stages, owners, count, rng) -> dict[str, int]:
                 ),
                 event_rows,
             )
-            rows_update(Deal, ("current_stage_id", "stage_entered_at", "opened_at"), positions)
+            rows_update(
+                Deal,
+                ("current_stage_id", "stage_entered_at", "opened_at", "last_event_at"),
+                positions,
+            )
     return levels
 
 

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             started = time.perf_counter()
             if rebuild:
                 team_flow_rebuild(team=t)
-            status = team_recompute(team=t)
+            status = team_recompute(team=t, winnable=True)
             where = f" at {status.stage.name} ({status.station})" if status.stage else ""
             gap = f", gap {status.gap_per_week:.2f} won deals/week" if status.gap_per_week else ""
             self.stdout.write(
