@@ -179,7 +179,14 @@ def _event(spec):
 def _positions(team):
     return sorted(
         Deal.objects.filter(team=team).values_list(
-            "external_id", "status", "current_stage__slug", "stage_entered_at", "closed_at"
+            "external_id",
+            "status",
+            "lost_reason",
+            "current_stage__slug",
+            "stage_entered_at",
+            "opened_at",
+            "closed_at",
+            "last_event_at",
         )
     )
 
@@ -206,9 +213,9 @@ def test_any_arrival_order_with_duplicates_gives_the_same_positions(team, specs,
     Deal.objects.filter(team=team).delete()
     shuffled = data.draw(st.permutations(events))
     with_dupes = shuffled + data.draw(st.lists(st.sampled_from(events), max_size=5))
-    cut = data.draw(st.integers(0, len(with_dupes)))
-    ingest(team, with_dupes[:cut])
-    ingest(team, with_dupes[cut:])
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(with_dupes)), max_size=4)))
+    for start, stop in zip([0, *cuts], [*cuts, len(with_dupes)], strict=True):
+        ingest(team, with_dupes[start:stop])
     assert _positions(team) == expected
     assert StageEvent.objects.filter(team=team).count() == len(events)
 
@@ -245,3 +252,57 @@ def test_permutations_of_a_small_history_all_agree(team):
         results.add(tuple(_positions(team)))
     assert len(results) == 1
     assert next(iter(results))[0][1] == "won"
+
+
+def _reference_positions(events):
+    """Positions worked out straight from the definition, apart from the service's code."""
+    out = []
+    for deal in sorted({e.deal_external_id for e in events}):
+        log = sorted((e for e in events if e.deal_external_id == deal), key=lambda e: e.occurred_at)
+        last = log[-1]
+        stages = [e for e in log if e.stage]
+        entered = None
+        for i, e in enumerate(stages):
+            if i == 0 or e.stage != stages[i - 1].stage:
+                entered = e
+        out.append(
+            (
+                deal,
+                last.outcome or "open",
+                last.lost_reason if last.outcome == "lost" else "",
+                entered.stage if entered else None,
+                entered.occurred_at if entered else None,
+                log[0].occurred_at,
+                last.occurred_at if last.outcome else None,
+                last.occurred_at,
+            )
+        )
+    return out
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    specs=st.lists(event_strategy, min_size=1, max_size=14, unique_by=lambda s: s[0]),
+    data=st.data(),
+)
+def test_positions_equal_a_reference_in_order_and_out_of_order(team, specs, data):
+    # Distinct instants per deal: "latest occurred_at" is unambiguous.
+    seen, unique = set(), []
+    for spec in specs:
+        if (spec[1], spec[2]) not in seen:
+            seen.add((spec[1], spec[2]))
+            unique.append(spec)
+    events = [_event(s) for s in unique]
+    Deal.objects.filter(team=team).delete()
+    # In time order batch after batch (each deal's position extended), or shuffled (some
+    # deals re-read from their whole log).
+    if data.draw(st.booleans()):
+        order = sorted(events, key=lambda e: e.occurred_at)
+    else:
+        order = data.draw(st.permutations(events))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(order)), max_size=5)))
+    for start, stop in zip([0, *cuts], [*cuts, len(order)], strict=True):
+        ingest(team, order[start:stop])
+    assert _positions(team) == _reference_positions(events)

@@ -8,8 +8,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from funnel import recompute
-from funnel.ingest import stage_events_ingest
-from funnel.models import BottleneckStatus, RecomputeState, StageEvent, StageMetric
+from funnel.ingest import EventIn, stage_events_ingest
+from funnel.models import (
+    BottleneckStatus,
+    PendingDeal,
+    RecomputeState,
+    StageEvent,
+    StageMetric,
+    WinnableCount,
+    WinnableDimension,
+)
 from funnel.recompute import team_recompute, team_recompute_request, teams_sweep
 from funnel.synthetic import FunnelShape, funnel_events, funnel_generate
 from kaizen.celery import app
@@ -143,6 +151,57 @@ def test_sweeper_re_enqueues_a_team_whose_message_was_lost(team, monkeypatch):
     assert teams_sweep(now=later) == [team.id]
     team_recompute(team=team)
     assert teams_sweep(now=later + dt.timedelta(minutes=5)) == []  # up to date: nothing to do
+
+
+def test_sweeper_re_enqueues_a_team_with_pending_deals_below_its_watermark(team, monkeypatch):
+    sent = []
+    monkeypatch.setattr(
+        "funnel.tasks.team_metrics_recompute.delay", lambda team_id: sent.append(team_id)
+    )
+    load(team, FunnelShape(weeks=3, arrivals_per_week=5, seed=9))
+    team_recompute(team=team)
+    later = timezone.now() + recompute.STALE_REQUEST + dt.timedelta(seconds=1)
+    assert teams_sweep(now=later) == []
+    # A batch that took a lower event id committed after the run read its watermark: only
+    # its pending mark tells.
+    PendingDeal.objects.create(deal=team.deals.first(), team=team)
+    assert teams_sweep(now=later) == [team.id]
+    team_recompute(team=team)
+    assert not PendingDeal.objects.filter(team=team).exists()
+
+
+def test_winnable_counts_are_rebuilt_at_most_every_interval(team, monkeypatch, settings):
+    settings.WINNABLE_REFRESH_SECONDS = 300
+    monkeypatch.setattr("funnel.tasks.team_metrics_recompute.delay", lambda team_id: None)
+    closed = dict(dimension=WinnableDimension.ALL)
+
+    def won(deal, at):
+        stage_events_ingest(
+            team=team,
+            origin="api",
+            events=[
+                EventIn(
+                    event_id=f"{deal}-won", deal_external_id=deal, occurred_at=at, outcome="won"
+                )
+            ],
+            schedule_recompute=False,
+        )
+
+    won("W1", NOW - dt.timedelta(days=3))
+    team_recompute(team=team, now=NOW)
+    assert sum(WinnableCount.objects.filter(team=team, **closed).values_list("won", flat=True)) == 1
+    won("W2", NOW - dt.timedelta(days=2))
+    team_recompute(team=team, now=NOW + dt.timedelta(seconds=60))  # throttled: verdict only
+    assert sum(WinnableCount.objects.filter(team=team, **closed).values_list("won", flat=True)) == 1
+    assert RecomputeState.objects.get(team=team).winnable_stale is True
+    # The sweeper catches up once the interval has passed, and the run rebuilds them.
+    assert teams_sweep(now=NOW + dt.timedelta(seconds=120)) == []
+    assert teams_sweep(now=NOW + dt.timedelta(seconds=301)) == [team.id]
+    team_recompute(team=team, now=NOW + dt.timedelta(seconds=301))
+    assert sum(WinnableCount.objects.filter(team=team, **closed).values_list("won", flat=True)) == 2
+    state = RecomputeState.objects.get(team=team)
+    assert state.winnable_stale is False
+    assert state.winnable_at == NOW + dt.timedelta(seconds=301)
 
 
 def test_writes_schedule_a_recompute_that_runs_on_commit_in_eager_mode(
