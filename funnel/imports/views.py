@@ -7,18 +7,17 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from funnel.imports.facts import characteristic_refs, team_facts
 from funnel.imports.forms import MappingForm, UploadForm
 from funnel.imports.parsing import csv_parse
 from funnel.imports.selectors import import_job_get_for_user, import_jobs_for_team
 from funnel.imports.service import (
     ImportRefused,
-    characteristic_refs,
     import_job_create,
     import_job_queue,
     import_job_validate,
     import_max_bytes,
     import_preview,
-    team_facts,
 )
 from funnel.models import ImportJob, ImportStatus
 from funnel.selectors import Action, team_get_for_user

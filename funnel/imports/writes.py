@@ -4,6 +4,8 @@ nothing)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Sequence
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -11,7 +13,7 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
-from funnel.bulk import rows_insert
+from funnel.bulk import JSON_ROWS, rows_insert
 from funnel.imports.plan import ImportPlan, ObservationIn
 from funnel.models import (
     Characteristic,
@@ -112,31 +114,44 @@ OBSERVATION_FIELDS = (
 
 
 def _observations_insert_set_based(*, team: Team, unique: dict, by_id: int | None) -> int:
-    """One statement: find each deal by its external id, skip what is stored, insert the rest."""
-    keys = list(unique)
+    """One statement: find each deal by its external id, skip what is stored, insert the rest.
+
+    The rows travel as one JSON document (json.dumps is C; arrays are quoted in Python). Each
+    row finds its deal and a stored twin through LATERAL ... LIMIT 1, index probes the planner
+    cannot turn into hash joins over every deal of the team and every stored observation (which
+    it chose from stale statistics: 130 ms for 5,000 rows at 200,000 deals, growing with the
+    team; the probes take about 25 ms whatever its size)."""
+    iso: dict[dt.datetime, str] = {}
+    rows = []
+    for external_id, characteristic_id, value, observed_at in unique:
+        at = iso.get(observed_at)
+        if at is None:
+            at = iso[observed_at] = observed_at.isoformat()
+        number = unique[(external_id, characteristic_id, value, observed_at)].value_number
+        rows.append((external_id, characteristic_id, value, number, at))
+    observation, deal = Observation._meta.db_table, Deal._meta.db_table
     sql = f"""
-        INSERT INTO {Observation._meta.db_table} ({", ".join(OBSERVATION_FIELDS)})
+        INSERT INTO {observation} ({", ".join(OBSERVATION_FIELDS)})
         SELECT d.id, v.characteristic_id, v.value, v.value_number, %s, v.observed_at, now(),
                '', %s
-        FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::float8[], %s::timestamptz[])
-             AS v(external_id, characteristic_id, value, value_number, observed_at)
-        JOIN {Deal._meta.db_table} d ON d.team_id = %s AND d.external_id = v.external_id
-        WHERE NOT EXISTS (
-            SELECT 1 FROM {Observation._meta.db_table} o
+        FROM (
+            SELECT (r.v->>0)::varchar AS external_id, (r.v->>1)::bigint AS characteristic_id,
+                   (r.v->>2)::varchar AS value, (r.v->>3)::float8 AS value_number,
+                   (r.v->>4)::timestamptz AS observed_at
+            FROM {JSON_ROWS}
+        ) v
+        CROSS JOIN LATERAL (
+            SELECT id FROM {deal} WHERE team_id = %s AND external_id = v.external_id LIMIT 1
+        ) d
+        LEFT JOIN LATERAL (
+            SELECT 1 AS stored FROM {observation} o
             WHERE o.deal_id = d.id AND o.characteristic_id = v.characteristic_id
               AND o.observed_at = v.observed_at AND o.value = v.value
-        )
+            LIMIT 1
+        ) o ON true
+        WHERE o.stored IS NULL
     """
-    params = [
-        by_id,
-        Origin.CSV.value,
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-        [k[2] for k in keys],
-        [unique[k].value_number for k in keys],
-        [k[3] for k in keys],
-        team.id,
-    ]
+    document = json.dumps(rows, allow_nan=False)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [by_id, Origin.CSV.value, document, team.id])
         return cursor.rowcount

@@ -1,0 +1,52 @@
+"""The task body: progress once a chunk, where its time went, only new observations added."""
+
+import gc
+
+from funnel.imports.service import import_job_create, import_job_run, import_job_validate
+from funnel.models import Observation
+from tests.funnel.imports.test_service import EXCEL_MAPPING
+
+
+def validated_job(team, by, content):
+    job = import_job_create(team=team, uploaded_by=by, filename="file.csv", content=content)
+    assert import_job_validate(job=job, mapping=EXCEL_MAPPING).errors == []
+    job.refresh_from_db()
+    return job
+
+
+def test_progress_once_a_chunk_and_timings_cover_the_run(team, manager, named_rep, csv_bytes):
+    job = validated_job(team, manager, csv_bytes("deals_excel_semicolon.csv"))
+    seen = []
+    job = import_job_run(job=job, chunk_rows=3, on_progress=lambda j: seen.append(j.processed_rows))
+    assert seen == [3, 4]  # rows 2-4, then row 5
+    seconds = job.summary["seconds"]
+    parts = {name: value for name, value in seconds.items() if name != "total"}
+    assert {"read", "check", "events", "observations", "progress", "commit"} <= set(parts)
+    assert abs(sum(parts.values()) - seconds["total"]) < 0.01  # rounding only
+
+
+def test_garbage_collection_is_restored(team, manager, named_rep, csv_bytes):
+    assert gc.isenabled()
+    import_job_run(job=validated_job(team, manager, csv_bytes("deals_excel_semicolon.csv")))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        import_job_run(job=validated_job(team, manager, csv_bytes("deals_excel_semicolon.csv")))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_reimport_adds_only_changed_observations(team, manager, named_rep, csv_bytes):
+    content = csv_bytes("deals_excel_semicolon.csv")
+    import_job_run(job=validated_job(team, manager, content))
+    assert Observation.objects.count() == 3
+    changed = content.replace(b";Known;", b";Unknown;")  # D-2's competitor, same date
+    job = import_job_run(job=validated_job(team, manager, changed))
+    assert job.summary["observations"] == 1
+    assert sorted(Observation.objects.values_list("deal__external_id", "value")) == [
+        ("D-1", "None"),
+        ("D-2", "Known"),
+        ("D-2", "Unknown"),
+        ("D-4", "Unknown"),
+    ]
