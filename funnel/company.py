@@ -17,6 +17,7 @@ from funnel.metrics.accounting import StageWeek
 from funnel.metrics.intervals import wilson_interval
 from funnel.metrics.verdict import StageSpec, bottleneck_verdict
 from funnel.models import BottleneckStatus, Stage, StageEvent, StageMetric, Verdict
+from funnel.snapshots import stage_metrics_sync
 
 
 def company_recompute(*, now: dt.datetime | None = None) -> BottleneckStatus | None:
@@ -62,8 +63,7 @@ def company_recompute(*, now: dt.datetime | None = None) -> BottleneckStatus | N
                     conversion_high=rate.high,
                 )
             )
-        StageMetric.objects.filter(team__isnull=True).delete()
-        StageMetric.objects.bulk_create(rows, batch_size=2000)
+        stage_metrics_sync(team_id=None, rows=rows)
         ordered = [stages[p] for p in sorted(stages)]
         verdict = bottleneck_verdict(
             stages=[

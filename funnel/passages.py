@@ -82,41 +82,49 @@ def _stage_maps(team: Team) -> tuple[dict[int, int], dict[int, int]]:
     return dict(stages), {position: stage_id for stage_id, position in stages}
 
 
-def deals_passages_refresh(
-    *, team: Team, deal_events: dict[int, list[dict]], new_deal_ids: frozenset[int] = frozenset()
-) -> Counter:
+def deals_passages_refresh(*, team: Team, deal_events: dict[int, list[dict]]) -> Counter:
     """Re-derive the passages of these deals and apply the change to StageFlow.
 
     `deal_events` maps each deal id to its whole event log sorted by (occurred_at, id), as dicts
-    with stage_id, outcome and occurred_at. Deals in `new_deal_ids` were created by the calling
-    transaction, so they have no stored passages to read or remove. Returns the StageFlow delta
-    that was applied.
+    with stage_id, outcome and occurred_at. Only passages that changed are rewritten (a deal
+    moving on changes two: the stage it left and the one it entered). Returns the StageFlow
+    delta that was applied.
     """
     if not deal_events:
         return Counter()
     zone = _zone()
     positions, stage_at = _stage_maps(team)
     ordered = sorted(positions.values())
+    stored: dict[tuple[int, int], tuple[int, tuple]] = {
+        (deal_id, stage_id): (passage_id, rest)
+        for passage_id, deal_id, stage_id, *rest in DealPassage.objects.filter(
+            deal_id__in=among(list(deal_events))
+        ).values_list("id", "deal_id", "stage_id", "entered_at", "left_at", "result", "skipped")
+    }
     delta: Counter = Counter()
     new_rows: list[tuple] = []
+    gone: list[int] = []
     for deal_id, events in deal_events.items():
         journey = journey_from_events(events, positions)
         for p in stage_passages(journey, stage_positions=ordered):
             stage_id = stage_at[p.stage_position]
-            new_rows.append(_passage_row(team.id, deal_id, stage_id, p))
-            for key in passage_flow_keys(
-                stage_id, p.entered_at, p.left_at, p.result, p.skipped, zone
-            ):
+            values = (p.entered_at, p.left_at, p.result, p.skipped)
+            old = stored.pop((deal_id, stage_id), None)
+            if old is not None:
+                if tuple(old[1]) == values:
+                    continue
+                gone.append(old[0])
+                for key in passage_flow_keys(stage_id, *old[1], zone):
+                    delta[key] -= 1
+            new_rows.append((team.id, deal_id, stage_id, *values))
+            for key in passage_flow_keys(stage_id, *values, zone):
                 delta[key] += 1
-    deal_ids = [deal_id for deal_id in deal_events if deal_id not in new_deal_ids]
-    if deal_ids:
-        old = DealPassage.objects.filter(deal_id__in=among(deal_ids)).values_list(
-            "stage_id", "entered_at", "left_at", "result", "skipped"
-        )
-        for row in old:
-            for key in passage_flow_keys(*row, zone):
-                delta[key] -= 1
-        DealPassage.objects.filter(deal_id__in=among(deal_ids))._raw_delete(DealPassage.objects.db)
+    for (_, stage_id), (passage_id, rest) in stored.items():  # stages no longer passed
+        gone.append(passage_id)
+        for key in passage_flow_keys(stage_id, *rest, zone):
+            delta[key] -= 1
+    if gone:
+        DealPassage.objects.filter(id__in=among(gone))._raw_delete(DealPassage.objects.db)
     rows_insert(DealPassage, PASSAGE_FIELDS, new_rows)
     stage_flow_apply(team_id=team.id, delta=delta)
     return delta

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from funnel.company import company_recompute
 from funnel.metrics.accounting import StageWeek, week_start
-from funnel.metrics.flow import days_in_stage, stage_flow
+from funnel.metrics.flow import days_in_stage_counts, stage_flow
 from funnel.metrics.intervals import wilson_interval
 from funnel.metrics.verdict import BottleneckVerdict, StageSpec, VerdictSettings, bottleneck_verdict
 from funnel.models import (
@@ -44,6 +44,7 @@ from funnel.models import (
     Verdict,
 )
 from funnel.passages import team_lock, team_pending_drain
+from funnel.snapshots import stage_metrics_sync
 from funnel.winnable.services import team_winnable_recompute
 
 SETTINGS = VerdictSettings()
@@ -126,21 +127,16 @@ def _stage_weeks(team: Team, stages: list[Stage]) -> list[StageWeek]:
     return [StageWeek(p, w, *counts) for (p, w), counts in sorted(cells.items())]
 
 
-def _left_days(team: Team, since: dt.date) -> dict[int, dict[dt.date, np.ndarray]]:
-    """Days in stage of the deals that left each stage, by week, from `since` on."""
+def _left_days(team: Team, since: dt.date) -> dict[int, dict[dt.date, list[tuple[int, int]]]]:
+    """Days in stage of the deals that left each stage, by week, from `since` on, as
+    (days, how many deals) histograms."""
     hist: dict[int, dict[dt.date, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     rows = StageFlow.objects.filter(
         team=team, week__gte=since, kind__in=[FlowKind.ADVANCED, FlowKind.LOST], days__gte=0
     ).values_list("stage_id", "week", "days", "count")
     for stage_id, week, days, count in rows:
         hist[stage_id][week].append((days, count))
-    return {
-        stage_id: {
-            week: np.repeat([d for d, _ in cells], [c for _, c in cells]).astype(float)
-            for week, cells in weeks.items()
-        }
-        for stage_id, weeks in hist.items()
-    }
+    return hist
 
 
 def _open_ages(team: Team, now: dt.datetime) -> dict[int, np.ndarray]:
@@ -234,11 +230,16 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     ages = _open_ages(team, now)
     flows = []
     for stage in stages:
-        recent_days = [days for week, days in left.get(stage.id, {}).items() if week >= recent_from]
+        recent = [
+            cell
+            for week, cells in left.get(stage.id, {}).items()
+            if week >= recent_from
+            for cell in cells
+        ]
         flows.append(
             stage_flow(
                 stage_position=stage.position,
-                left_days=np.concatenate(recent_days) if recent_days else [],
+                left_days=np.repeat([d for d, _ in recent], [c for _, c in recent]).astype(float),
                 open_age_days=ages.get(stage.id, []),
                 target_days=stage.target_days,
             )
@@ -275,7 +276,7 @@ def _stage_metrics_replace(*, team, stages, stage_weeks, left) -> None:
     for row in stage_weeks:
         stage = by_position[row.stage_position]
         rate = wilson_interval(row.advanced, row.advanced + row.lost)
-        days = days_in_stage(left.get(stage.id, {}).get(row.week_start, []))
+        days = days_in_stage_counts(left.get(stage.id, {}).get(row.week_start, []))
         rows.append(
             StageMetric(
                 team=team,
@@ -293,8 +294,7 @@ def _stage_metrics_replace(*, team, stages, stage_weeks, left) -> None:
                 days_p85=days.p85,
             )
         )
-    StageMetric.objects.filter(team=team).delete()
-    StageMetric.objects.bulk_create(rows, batch_size=2000)
+    stage_metrics_sync(team_id=team.id, rows=rows)
 
 
 def _status_record(*, team, stages, verdict, watermark, now) -> BottleneckStatus:

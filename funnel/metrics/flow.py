@@ -34,6 +34,36 @@ def days_in_stage(durations: Sequence[float] | np.ndarray) -> DaysInStage:
     return DaysInStage(n=int(values.size), median=float(median), p85=float(p85))
 
 
+def days_in_stage_counts(cells: Iterable[tuple[float, int]]) -> DaysInStage:
+    """days_in_stage of a histogram: (days, how many deals) pairs, without expanding it.
+
+    The same linear interpolation between order statistics as numpy's default percentile.
+    """
+    ordered = sorted((float(days), int(count)) for days, count in cells if count > 0)
+    n = sum(count for _, count in ordered)
+    if n == 0:
+        return DaysInStage(n=0, median=None, p85=None)
+
+    def order_statistic(k: int) -> float:  # the k-th smallest value, 0-based
+        seen = 0
+        for days, count in ordered:
+            seen += count
+            if k < seen:
+                return days
+        return ordered[-1][0]
+
+    def percentile(q: float) -> float:
+        position = q * (n - 1)
+        low = int(position)
+        fraction = position - low
+        value = order_statistic(low)
+        if fraction:
+            value += (order_statistic(low + 1) - value) * fraction
+        return value
+
+    return DaysInStage(n=n, median=percentile(0.50), p85=percentile(0.85))
+
+
 @dataclass(frozen=True, slots=True)
 class StageFlow:
     """Flow of one stage: how long deals take in it, how many wait in it, how many too long.

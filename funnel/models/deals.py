@@ -124,12 +124,22 @@ class StageEvent(AppendOnly):
     # Every index costs each of millions of inserts. None on team and deal alone: (team,
     # event_id), (team, id) and (deal, occurred_at, id) lead with them. None on stage and
     # recorded_by: only deleting a stage or a user looks events up by them, rarely, and may scan.
+    #
+    # The database checks each event's deal at commit; team and stage carry no database
+    # constraint (a check per row of every batch): the one write path, funnel.ingest, takes the
+    # team from the deal's and accepts only that team's stage slugs, and the ORM still cascades
+    # a team's deletion and protects a stage that has events.
     team = models.ForeignKey(
-        Team, on_delete=models.CASCADE, related_name="stage_events", db_index=False
+        Team,
+        on_delete=models.CASCADE,
+        related_name="stage_events",
+        db_index=False,
+        db_constraint=False,
     )
     deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="events", db_index=False)
     stage = models.ForeignKey(
         Stage,
+        db_constraint=False,
         on_delete=models.PROTECT,
         null=True,
         blank=True,

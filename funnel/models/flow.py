@@ -26,9 +26,17 @@ class DealPassage(models.Model):
     with `skipped` set, entered and left when it reached the later stage.
     """
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
-    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="passages")
-    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="+")
+    # Derived rows rewritten by every drain: indexed only as read, (deal, stage) and (team,
+    # stage); the database checks the deal, the drain takes team and stage from it.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, related_name="passages", db_index=False
+    )
+    stage = models.ForeignKey(
+        Stage, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     entered_at = models.DateTimeField()
     left_at = models.DateTimeField(null=True, blank=True)
     result = models.CharField(max_length=8, choices=PassageResult.choices)

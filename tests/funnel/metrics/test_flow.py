@@ -2,6 +2,7 @@ import math
 import statistics
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 from funnel.metrics.accounting import DealJourney
 from funnel.metrics.flow import (
     days_in_stage,
+    days_in_stage_counts,
     funnel_flow,
     stage_durations_from_journeys,
     stage_flow,
@@ -98,3 +100,24 @@ def test_flow_matches_a_hand_written_percentile(left, ages, target):
     assert flow.aged_after_days == pytest.approx(expected)
     assert flow.aged_wip == sum(age > flow.aged_after_days for age in ages)
     assert 0 <= flow.aged_wip <= flow.wip == len(ages)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 400), st.integers(0, 30)), min_size=0, max_size=40),
+)
+def test_days_from_a_histogram_equal_numpy_on_the_expanded_values(cells):
+    expanded = np.repeat([d for d, _ in cells], [c for _, c in cells]).astype(float)
+    got = days_in_stage_counts(cells)
+    assert got.n == expanded.size
+    if expanded.size == 0:
+        assert got.median is None and got.p85 is None
+        return
+    median, p85 = np.percentile(expanded, [50, 85])
+    assert got.median == pytest.approx(median, rel=1e-12, abs=1e-12)
+    assert got.p85 == pytest.approx(p85, rel=1e-12, abs=1e-12)
+
+
+def test_days_from_a_histogram_by_hand():
+    # 1, 2, 2, 2, 10: median 2; p85 at position 3.4 -> 2 + (10 - 2) * 0.4 = 5.2
+    got = days_in_stage_counts([(2, 3), (10, 1), (1, 1), (7, 0)])
+    assert (got.n, got.median, got.p85) == (5, 2.0, pytest.approx(5.2))
