@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal
 
+import psycopg
 from django.db import connection
 from django.db.models import Model
 from django.db.models.expressions import RawSQL
@@ -90,6 +91,19 @@ def _columns(model: type[Model], names: Sequence[str]) -> list[tuple[str, str]]:
     return out
 
 
+def _document_execute(sql: str, document: str, *, fetch: bool) -> list[tuple]:
+    """Run a statement whose one parameter is a JSON document, bound server-side.
+
+    Django's cursors bind client-side: the document (hundreds of kilobytes for a batch) would be
+    escaped into the statement text in Python. A plain psycopg cursor on the same connection and
+    transaction sends it apart; errors are Django's as with any other cursor.
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [document])
+        return cursor.fetchall() if fetch else []
+
+
 def rows_insert(
     model: type[Model],
     fields: Sequence[str],
@@ -120,7 +134,8 @@ def rows_insert(
             if document is not None:
                 # ORDER BY keeps the rows' order, so ids follow it as they did with unnest.
                 select = f"SELECT {_json_select(columns)} FROM {JSON_ROWS} ORDER BY r.n"
-                cursor.execute(f"INSERT INTO {table} ({names}) {select}{tail}", [document])
+                sql = f"INSERT INTO {table} ({names}) {select}{tail}"
+                return _document_execute(sql, document, fetch=bool(returning))
             else:
                 arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
                 sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){tail}"
@@ -161,7 +176,7 @@ def rows_update(
                     f"UPDATE {table} AS t SET {assignments} FROM {JSON_ROWS} "
                     f"WHERE t.{key_column} = (r.v->>{key_at})::{key_type}"
                 )
-                cursor.execute(sql, [document])
+                _document_execute(sql, document, fetch=False)
                 return
             aliases = [f"v{i}" for i in range(len(columns))]
             assignments = ", ".join(

@@ -69,7 +69,7 @@ def stage_events_ingest(
         result.accepted = len(inserted)
         result.duplicates = len(events) - result.accepted
         touched = writer.positions_apply(inserted)
-        result.deals_updated = writer.updated
+        result.deals_updated = len(writer.retitled)
         if touched:
             writer.pending_mark(touched)
             if schedule_recompute:

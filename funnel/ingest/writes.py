@@ -36,6 +36,7 @@ NEW_DEAL_FIELDS = (
     *(f for f in POSITION_FIELDS if f not in ("status", "lost_reason")),
 )
 UPDATE_FIELDS = (*ATTRIBUTE_FIELDS, *POSITION_FIELDS, "updated_at")
+MOVE_FIELDS = (*POSITION_FIELDS, "updated_at")
 EVENT_FIELDS = (
     "team_id",
     "deal_id",
@@ -61,7 +62,7 @@ class BatchWriter:
         self.deals: dict[str, dict] = {}  # external id -> the deal's row as it will be written
         self.created: set[int] = set()  # ids of the deals this batch inserted
         self.changed: set[int] = set()  # ids of stored deals whose row must be written
-        self.updated = 0  # stored deals whose attributes the batch changed
+        self.retitled: set[int] = set()  # stored deals whose attributes the batch changed
         # Each deal's events in this batch, in log order: (occurred_at, batch order).
         self.logs: dict[str, list[tuple]] = {}
         for order, e in enumerate(events):
@@ -105,7 +106,7 @@ class BatchWriter:
             if any(deal[k] != v for k, v in attributes.items()):
                 deal.update(attributes)
                 self.changed.add(deal["id"])
-                self.updated += 1
+                self.retitled.add(deal["id"])
 
     def _stored_lock(self, external_ids: list[str]) -> dict[str, dict]:
         rows = (
@@ -140,6 +141,8 @@ class BatchWriter:
     @staticmethod
     def _unique(log: list[tuple]) -> list[tuple]:
         """The log without repeated event ids (the first of a repeated id in batch order)."""
+        if len(log) == 1:
+            return log
         first: dict[str, int] = {}
         for _, order, e in log:
             first.setdefault(e.event_id.strip(), order)
@@ -210,13 +213,10 @@ class BatchWriter:
         by_id = {deal["id"]: (ext, deal) for ext, deal in self.deals.items()}
         for deal_id in touched:
             ext, deal = by_id[deal_id]
-            log = [
-                item
-                for item in self._unique(self.logs[ext])
-                if item[2].event_id.strip() in accepted
-            ]
+            unique = self._unique(self.logs[ext])
+            log = [item for item in unique if item[2].event_id.strip() in accepted]
             if deal_id in self.created:
-                if len(log) < len(self._unique(self.logs[ext])):
+                if len(log) < len(unique):
                     # Some of its events carried ids already stored for other deals.
                     deal.update(deal_position_from_events(self._event_rows(log)))
                     self.changed.add(deal_id)
@@ -234,14 +234,20 @@ class BatchWriter:
         if reread:
             for deal_id, events in _event_logs(reread).items():
                 by_id[deal_id][1].update(deal_position_from_events(events))
-        rows_update(
-            Deal,
-            UPDATE_FIELDS,
-            [
-                (*(by_id[deal_id][1][name] for name in UPDATE_FIELDS[:-1]), self.now, deal_id)
-                for deal_id in sorted(self.changed)
-            ],
-        )
+        # Most deals only move: their update carries the position alone (a smaller document,
+        # fewer columns to cast); the few with new attributes get a second statement.
+        for fields, ids in (
+            (MOVE_FIELDS, self.changed - self.retitled),
+            (UPDATE_FIELDS, self.retitled),
+        ):
+            rows_update(
+                Deal,
+                fields,
+                [
+                    (*(by_id[deal_id][1][name] for name in fields[:-1]), self.now, deal_id)
+                    for deal_id in sorted(ids)
+                ],
+            )
         return touched
 
     def pending_mark(self, deal_ids: set[int]) -> None:

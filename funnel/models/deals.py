@@ -37,7 +37,8 @@ class Deal(models.Model):
     lost_reason = models.CharField(max_length=200, blank=True)
     # Not indexed: a batch moves most of its deals to another stage, and with no index on the
     # columns a position changes, PostgreSQL updates the row in place (a HOT update; the table
-    # keeps room for it, see migration 0006) instead of adding an entry to every index.
+    # keeps room for it, see migration 0006) instead of adding an entry to every index. No
+    # database check either: it caches the stage of an event, which ingestion checked.
     current_stage = models.ForeignKey(
         Stage,
         on_delete=models.PROTECT,
@@ -45,6 +46,7 @@ class Deal(models.Model):
         blank=True,
         related_name="current_deals",
         db_index=False,
+        db_constraint=False,
     )
     stage_entered_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True, help_text="First event's time.")
