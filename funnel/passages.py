@@ -153,9 +153,15 @@ def stage_flow_apply(*, team_id: int, delta: Counter) -> None:
                 "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::varchar[], "
                 "%s::smallint[], %s::int[]) "
                 "ON CONFLICT (team_id, stage_id, week, kind, days) "
-                "DO UPDATE SET count = funnel_stageflow.count + EXCLUDED.count",
+                "DO UPDATE SET count = funnel_stageflow.count + EXCLUDED.count "
+                "RETURNING id, count",
                 [list(col) for col in zip(*rows, strict=True)],
             )
+            # Only the cells just changed can have reached 0.
+            emptied = [cell_id for cell_id, count in cursor.fetchall() if count == 0]
+            if emptied:
+                cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [emptied])
+            return
         else:
             cursor.executemany(
                 f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
@@ -212,8 +218,10 @@ def _deal_event_logs(deal_ids: Sequence[int]) -> Iterable[tuple[int, list[dict]]
         .order_by("deal_id", "occurred_at", "id")
         .values_list("deal_id", "stage_id", "outcome", "occurred_at")
     )
+    # A drain's worth in one fetch (cheaper than the chunked iterator); a rebuild streams.
+    rows = list(rows) if len(deal_ids) <= 20000 else rows.iterator(chunk_size=20000)
     current, events = None, []
-    for deal_id, stage_id, outcome, occurred_at in rows.iterator(chunk_size=20000):
+    for deal_id, stage_id, outcome, occurred_at in rows:
         if deal_id != current:
             if events:
                 yield current, events

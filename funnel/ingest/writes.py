@@ -79,7 +79,9 @@ class BatchWriter:
         deadlock over their stored deals), so its position is read with every committed event.
         """
         self.deals = self._stored_lock(list(self.logs))
-        new = [ext for ext in self.logs if ext not in self.deals]
+        # Sorted: two batches creating the same deals insert them in the same order, so one
+        # waits for the other instead of each waiting on a deal the other inserted.
+        new = sorted(ext for ext in self.logs if ext not in self.deals)
         if new:
             rows = {ext: self._new_row(ext) for ext in new}
             inserted = rows_insert(
