@@ -111,11 +111,14 @@ def rows_insert(
     *,
     conflict: Sequence[str] | None = None,
     returning: Sequence[str] = (),
+    then: str | None = None,
 ) -> list[tuple]:
     """INSERT many rows, skipping those that hit the unique `conflict` columns.
 
     Returns the `returning` columns of the rows this statement actually inserted, which stays
-    exact while a concurrent transaction inserts the same keys.
+    exact while a concurrent transaction inserts the same keys. `then` (PostgreSQL, with
+    `returning`) is a statement run in the same round trip that reads those rows as `inserted`;
+    the caller runs its equivalent itself on other databases.
     """
     if not rows:
         return []
@@ -135,6 +138,8 @@ def rows_insert(
                 # ORDER BY keeps the rows' order, so ids follow it as they did with unnest.
                 select = f"SELECT {_json_select(columns)} FROM {JSON_ROWS} ORDER BY r.n"
                 sql = f"INSERT INTO {table} ({names}) {select}{tail}"
+                if then and returning:
+                    sql = f"WITH inserted AS ({sql}), followed AS ({then}) SELECT * FROM inserted"
                 return _document_execute(sql, document, fetch=bool(returning))
             else:
                 arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)

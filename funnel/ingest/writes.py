@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import connection
 from django.utils import timezone
 
 from funnel.bulk import among, rows_insert, rows_update
@@ -63,6 +64,7 @@ class BatchWriter:
         self.created: set[int] = set()  # ids of the deals this batch inserted
         self.changed: set[int] = set()  # ids of stored deals whose row must be written
         self.retitled: set[int] = set()  # stored deals whose attributes the batch changed
+        self.marked = False  # the touched deals are marked pending
         # Each deal's events in this batch, in log order: (occurred_at, batch order).
         self.logs: dict[str, list[tuple]] = {}
         for order, e in enumerate(events):
@@ -193,12 +195,19 @@ class BatchWriter:
                     by_id,
                 )
             )
+        # On PostgreSQL the touched deals are marked pending in the same round trip.
+        pending = PendingDeal._meta.db_table
+        self.marked = connection.vendor == "postgresql"
         return rows_insert(
             StageEvent,
             EVENT_FIELDS,
             rows,
             conflict=("team_id", "event_id"),
             returning=("deal_id", "event_id"),
+            then=(
+                f"INSERT INTO {pending} (deal_id, team_id) SELECT DISTINCT deal_id, {team_id:d} "
+                "FROM inserted ORDER BY 1 ON CONFLICT (deal_id) DO NOTHING"
+            ),
         )
 
     # -- positions -----------------------------------------------------------------------------
@@ -254,6 +263,8 @@ class BatchWriter:
 
     def pending_mark(self, deal_ids: set[int]) -> None:
         """Mark the deals for the recompute: it derives their passages and flow counts."""
+        if self.marked:
+            return  # done with the events' insert
         rows_insert(
             PendingDeal,
             ("deal_id", "team_id"),
