@@ -173,9 +173,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT}
 # The winnable analysis scans every closed deal (seconds at a million): a recompute refreshes it
 # at most this often, and the sweeper catches up on what a throttled run left stale.
-WINNABLE_REFRESH_SECONDS = int(
-    os.environ.get("WINNABLE_REFRESH_SECONDS", 0 if TESTING else 300)
-)
+WINNABLE_REFRESH_SECONDS = int(os.environ.get("WINNABLE_REFRESH_SECONDS", 0 if TESTING else 300))
 CELERY_BEAT_SCHEDULE = {
     # Broker messages are hints; the database is the truth: re-enqueue stale teams.
     "teams-sweep": {"task": "funnel.tasks.teams_sweep_task", "schedule": 60.0},
