@@ -107,6 +107,7 @@ class Command(BaseCommand):
         celery_app.conf.task_always_eager = False
         # The task body runs in a worker, which imported the task module when it started.
         import funnel.tasks  # noqa: F401
+
         started = time.perf_counter()
         job = import_job_create(
             team=team_obj, uploaded_by=None, filename="bench.csv", content=content
