@@ -29,7 +29,7 @@ sync: uv
 run: export DEBUG := 1
 run: sync
 	$(UV) run python manage.py migrate --noinput
-	$(UV) run python manage.py seed_demo
+	$(UV) run python manage.py seed_demo --url http://$(HOST_PORT)/
 	$(UV) run python manage.py runserver $(HOST_PORT)
 
 # Extra pytest arguments: make test PYTEST_ARGS="-k worker -x"

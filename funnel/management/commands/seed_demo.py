@@ -53,8 +53,11 @@ class Command(BaseCommand):
             help="Deals for the Enterprise team (Mid-Market gets proportionally fewer); "
             f"default {DEMO_TEAMS[0].deals}.",
         )
+        parser.add_argument(
+            "--url", default=URL, help=f"Where the app will be served, for the message; {URL}."
+        )
 
-    def handle(self, *args, reset: bool, deals: int | None, **options) -> None:
+    def handle(self, *args, reset: bool, deals: int | None, url: str, **options) -> None:
         started = time.monotonic()
         anchor = demo_anchor()
         scale = deals / DEMO_TEAMS[0].deals if deals else 1.0
@@ -85,7 +88,7 @@ class Command(BaseCommand):
         for team in Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS]):
             status = team_recompute(team=team)
             self.stdout.write(f"{team.name}: {status.get_verdict_display().lower()}.")
-        self._print_logins()
+        self._print_logins(url)
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
 
     def _delete_demo_teams(self) -> None:
@@ -171,7 +174,7 @@ class Command(BaseCommand):
         team_flow_rebuild(team=team)
         return len(created), len(events), len(observations)
 
-    def _print_logins(self) -> None:
+    def _print_logins(self, url: str) -> None:
         names = {p.slug: p.name for p in DEMO_TEAMS}
         header = ("role", "team", "name", "email", "password")
         table = [
@@ -187,7 +190,7 @@ class Command(BaseCommand):
         widths = [max(len(str(row[i])) for row in [header, *table]) for i in range(len(header))]
         line = "  ".join(f"{{:<{w}}}" for w in widths)
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS(f"Demo logins — open {URL}"))
+        self.stdout.write(self.style.SUCCESS(f"Demo logins — open {url}"))
         self.stdout.write(line.format(*header).rstrip())
         self.stdout.write(line.format(*("-" * w for w in widths)))
         for row in table:
