@@ -1,0 +1,143 @@
+"""Two chunk writers for a large import on PostgreSQL.
+
+An import chunk spends about half its time in Python and half waiting for PostgreSQL, so one
+writer leaves a core idle. Two writers on their own connections each take the rows of half the
+deals (split by a hash of the deal id, so a deal's rows stay together and in file order, and the
+writers never wait for each other's deal locks) and write them in chunks, each chunk one
+transaction as with one writer. Progress is added after each chunk commits.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection, connections, transaction
+from django.db.models import F
+
+from funnel.imports.plan import ObservationIn
+from funnel.imports.writes import observations_record
+from funnel.ingest import EventIn, stage_events_ingest
+from funnel.models import ImportJob, Origin
+
+Row = tuple[int, list[EventIn], list[ObservationIn]]
+WRITERS = 2
+
+
+def writers_usable(rows: int, chunk_rows: int) -> bool:
+    """Two writers pay off for more than one chunk, on PostgreSQL, outside a transaction (each
+    writer's connection must see what the caller committed)."""
+    return (
+        connection.vendor == "postgresql" and not connection.in_atomic_block and rows > chunk_rows
+    )
+
+
+def rows_by_deal(rows: Sequence[Row], parts: int) -> list[list[Row]]:
+    """The rows split into `parts` lists by deal, each in file order."""
+    out: list[list[Row]] = [[] for _ in range(parts)]
+    for row in rows:
+        _, events, observations = row
+        deal = events[0].deal_external_id if events else observations[0].deal_external_id
+        out[zlib.crc32(deal.encode()) % parts].append(row)
+    return out
+
+
+@dataclass
+class WriterTotals:
+    accepted: int = 0
+    duplicates: int = 0
+    deals_created: int = 0
+    deals_updated: int = 0
+    observations: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, other: WriterTotals) -> None:
+        for name in ("accepted", "duplicates", "deals_created", "deals_updated", "observations"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, value in other.seconds.items():
+            self.seconds[name] = self.seconds.get(name, 0.0) + value
+
+
+def rows_write_parallel(
+    *,
+    job: ImportJob,
+    rows: Sequence[Row],
+    characteristic_ids: dict[str, int],
+    chunk_rows: int,
+    on_chunk: Callable[[], None] | None = None,
+) -> WriterTotals:
+    """Write the rows with WRITERS threads; raises the first writer's error after all stop."""
+    parts = rows_by_deal(rows, WRITERS)
+    results = [WriterTotals() for _ in parts]
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    progress = threading.Lock()
+
+    def work(k: int) -> None:
+        try:
+            for start in range(0, len(parts[k]), chunk_rows):
+                if stop.is_set():
+                    return
+                chunk = parts[k][start : start + chunk_rows]
+                _chunk_write(job, chunk, characteristic_ids, results[k])
+                if on_chunk is not None:
+                    with progress:
+                        on_chunk()
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+            stop.set()
+        finally:
+            connections.close_all()  # this thread's connection
+
+    threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(len(parts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    total = WriterTotals()
+    for result in results:
+        total.add(result)
+    return total
+
+
+def _chunk_write(
+    job: ImportJob, chunk: list[Row], characteristic_ids: dict[str, int], into: WriterTotals
+) -> None:
+    clock = time.perf_counter()
+    events = [event for _, row_events, _ in chunk for event in row_events]
+    with transaction.atomic():
+        with connection.cursor() as cursor:  # as with one writer: see service.py
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        result = stage_events_ingest(
+            team=job.team,
+            events=events,
+            origin=Origin.CSV,
+            by=job.uploaded_by,
+            schedule_recompute=False,
+            max_batch=max(1, len(events)),
+        )
+        written = time.perf_counter()
+        into.observations += observations_record(
+            team=job.team,
+            observations=[o for _, _, row_obs in chunk for o in row_obs],
+            characteristic_ids=characteristic_ids,
+            by=job.uploaded_by,
+        )
+        observed = time.perf_counter()
+    committed = time.perf_counter()
+    # Progress after the commit, as an increment: the two writers never wait on the job's row.
+    ImportJob.objects.filter(id=job.id).update(processed_rows=F("processed_rows") + len(chunk))
+    for name in ("accepted", "duplicates", "deals_created", "deals_updated"):
+        setattr(into, name, getattr(into, name) + getattr(result, name))
+    for name, seconds in (
+        ("events", written - clock),
+        ("observations", observed - written),
+        ("commit", committed - observed),
+        ("progress", time.perf_counter() - committed),
+    ):
+        into.seconds[name] = into.seconds.get(name, 0.0) + seconds
