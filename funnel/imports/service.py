@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from funnel.imports.facts import mapping_for_table, stage_values_fill, team_facts
 from funnel.imports.mapping import mapping_complete
+from funnel.imports.parallel import rows_write_parallel, writers_usable
 from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse, header_signature
 from funnel.imports.plan import ImportPlan
 from funnel.imports.rows import import_plan
-from funnel.imports.writers import rows_write_parallel, writers_usable
 from funnel.imports.writes import (
     import_characteristics_prepare,
     import_owners_create,
