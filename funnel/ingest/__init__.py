@@ -31,7 +31,7 @@ from funnel.ingest.events import (
     _validate,
     stage_events_validate,
 )
-from funnel.ingest.writes import BatchWriter, deal_update_positions
+from funnel.ingest.writes import BatchWriter, DealsCreatedConcurrently, deal_update_positions
 from funnel.models import Deal, Origin, Outcome, Stage, Team
 
 
@@ -57,9 +57,31 @@ def stage_events_ingest(
     errors = _validate(events, context, now or timezone.now())
     if errors:
         raise IngestRejected(errors)
-    result = IngestResult()
     if not events:
-        return result
+        return IngestResult()
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            return _batch_write(
+                team=team,
+                events=events,
+                context=context,
+                origin=origin,
+                by=by,
+                schedule_recompute=schedule_recompute,
+            )
+        except DealsCreatedConcurrently:
+            # Rolled back, locks released; the deals exist now and are locked in id order with
+            # the others on the next attempt.
+            if attempt == WRITE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+WRITE_ATTEMPTS = 5
+
+
+def _batch_write(*, team, events, context, origin, by, schedule_recompute: bool) -> IngestResult:
+    result = IngestResult()
     with transaction.atomic():
         writer = BatchWriter(team=team, events=events, context=context)
         writer.deals_lock_upsert()

@@ -52,6 +52,10 @@ EVENT_FIELDS = (
 )
 
 
+class DealsCreatedConcurrently(Exception):
+    """Another batch created some of this batch's new deals while it ran; write it again."""
+
+
 class BatchWriter:
     """Writes one validated batch inside the caller's transaction."""
 
@@ -101,8 +105,10 @@ class BatchWriter:
                 self.deals[ext] = rows[ext]
                 self.created.add(deal_id)
             if len(inserted) < len(new):
-                # A concurrent batch created some of them first: lock and read them as stored.
-                self.deals.update(self._stored_lock([ext for ext in new if ext not in self.deals]))
+                # A concurrent batch created some of these deals first. Locking them now, out of
+                # id order behind the locks already held, could deadlock with another writer
+                # or the drain: start again instead (the caller rolls back and retries).
+                raise DealsCreatedConcurrently()
         for ext, deal in self.deals.items():
             if deal["id"] in self.created:
                 continue
@@ -303,4 +309,4 @@ def deal_update_positions(deals: list[Deal]) -> None:
     )
 
 
-__all__ = ["BatchWriter", "deal_update_positions"]
+__all__ = ["BatchWriter", "DealsCreatedConcurrently", "deal_update_positions"]

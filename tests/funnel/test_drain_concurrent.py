@@ -1,4 +1,5 @@
-"""Batches and the recompute's drain running at once lose nothing (real PostgreSQL)."""
+"""Batches and the recompute's drain running at once lose nothing and never deadlock (real
+PostgreSQL)."""
 
 import datetime as dt
 import random
@@ -9,7 +10,8 @@ import pytest
 from django.db import connection
 
 from funnel.ingest import EventIn, stage_events_ingest
-from funnel.models import PendingDeal, StageFlow
+from funnel.ingest.writes import BatchWriter
+from funnel.models import Deal, PendingDeal, StageEvent, StageFlow
 from funnel.passages import team_flow_rebuild, team_pending_drain
 
 pytestmark = pytest.mark.integration
@@ -27,19 +29,21 @@ def _flow(team):
 def test_batches_during_drains_end_in_the_rebuilt_counts(transactional_db, team):
     assert connection.vendor == "postgresql"
     rng = random.Random(5)
-    # 40 deals; every batch touches many of them, in and out of time order.
+    # Every batch touches many deals, in and out of time order; the range of deal ids grows
+    # batch by batch, so the writers keep creating the same new deals at the same time.
+    writers = 4
     batches = [
         [
             EventIn(
                 event_id=f"w{w}-b{b}-e{i}",
-                deal_external_id=f"D{rng.randrange(40)}",
+                deal_external_id=f"D{rng.randrange(10 + 8 * b)}",
                 occurred_at=T0 + dt.timedelta(hours=rng.randrange(24 * 60)),
                 stage=rng.choice(STAGES),
             )
             for i in range(60)
         ]
-        for w in range(3)
         for b in range(6)
+        for w in range(writers)
     ]
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -62,12 +66,12 @@ def test_batches_during_drains_end_in_the_rebuilt_counts(transactional_db, team)
         finally:
             connection.close()
 
-    writers = [threading.Thread(target=write, args=(batches[w::3],)) for w in range(3)]
+    threads = [threading.Thread(target=write, args=(batches[w::writers],)) for w in range(writers)]
     drainer = threading.Thread(target=drain)
     drainer.start()
-    for thread in writers:
+    for thread in threads:
         thread.start()
-    for thread in writers:
+    for thread in threads:
         thread.join(timeout=120)
     stop.set()
     drainer.join(timeout=120)
@@ -78,3 +82,56 @@ def test_batches_during_drains_end_in_the_rebuilt_counts(transactional_db, team)
     team_flow_rebuild(team=team)
     assert kept == _flow(team)
     assert sum(n for (_, _, kind, _), n in kept.items() if kind == "entered") > 0
+
+
+def test_a_batch_whose_new_deal_another_batch_created_meanwhile_starts_again(
+    transactional_db, team, monkeypatch
+):
+    """Locking such a deal behind the locks already held could deadlock with another writer or
+    the drain; the batch rolls back and runs again, finding the deal stored."""
+    assert connection.vendor == "postgresql"
+    original = BatchWriter._new_row
+    others: list[threading.Thread] = []
+
+    def other_batch() -> None:
+        try:
+            stage_events_ingest(
+                team=team,
+                origin="api",
+                schedule_recompute=False,
+                events=[
+                    EventIn(
+                        event_id="other-1", deal_external_id="X", occurred_at=T0, stage="inquiry"
+                    )
+                ],
+            )
+        finally:
+            connection.close()
+
+    def new_row(self, ext):
+        if not others:  # the first time only: another batch creates X and commits, right now
+            others.append(threading.Thread(target=other_batch))
+            others[0].start()
+            others[0].join(timeout=60)
+        return original(self, ext)
+
+    monkeypatch.setattr(BatchWriter, "_new_row", new_row)
+    result = stage_events_ingest(
+        team=team,
+        origin="api",
+        schedule_recompute=False,
+        events=[
+            EventIn(
+                event_id="mine-1",
+                deal_external_id="X",
+                occurred_at=T0 + dt.timedelta(days=1),
+                stage="engaged",
+            )
+        ],
+    )
+    assert (result.accepted, result.deals_created) == (1, 0)
+    deal = Deal.objects.get(team=team, external_id="X")
+    assert deal.current_stage.slug == "engaged"
+    assert deal.opened_at == T0
+    assert StageEvent.objects.filter(deal=deal).count() == 2
+    assert set(PendingDeal.objects.filter(team=team).values_list("deal_id", flat=True)) == {deal.id}
