@@ -176,6 +176,16 @@ def _event(spec):
     return ev(event_id, deal=deal, days=day, stage=step)
 
 
+def _events_at_distinct_instants(specs):
+    """One event per deal and instant, so "latest occurred_at" is unambiguous."""
+    seen, events = set(), []
+    for spec in specs:
+        if (spec[1], spec[2]) not in seen:
+            seen.add((spec[1], spec[2]))
+            events.append(_event(spec))
+    return events
+
+
 def _positions(team):
     return sorted(
         Deal.objects.filter(team=team).values_list(
@@ -199,13 +209,7 @@ def _positions(team):
     data=st.data(),
 )
 def test_any_arrival_order_with_duplicates_gives_the_same_positions(team, specs, data):
-    # Distinct instants per deal, so "latest occurred_at" is unambiguous whatever the arrival.
-    seen, unique = set(), []
-    for spec in specs:
-        if (spec[1], spec[2]) not in seen:
-            seen.add((spec[1], spec[2]))
-            unique.append(spec)
-    events = [_event(s) for s in unique]
+    events = _events_at_distinct_instants(specs)
     Deal.objects.filter(team=team).delete()
     ingest(team, events)
     expected = _positions(team)
@@ -288,13 +292,7 @@ def _reference_positions(events):
     data=st.data(),
 )
 def test_positions_equal_a_reference_in_order_and_out_of_order(team, specs, data):
-    # Distinct instants per deal: "latest occurred_at" is unambiguous.
-    seen, unique = set(), []
-    for spec in specs:
-        if (spec[1], spec[2]) not in seen:
-            seen.add((spec[1], spec[2]))
-            unique.append(spec)
-    events = [_event(s) for s in unique]
+    events = _events_at_distinct_instants(specs)
     Deal.objects.filter(team=team).delete()
     # In time order batch after batch (each deal's position extended), or shuffled (some
     # deals re-read from their whole log).

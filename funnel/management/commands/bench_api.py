@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from funnel.bulk import rows_insert, rows_update
 from funnel.ingest import DEAL_INSERT_FIELDS
+from funnel.ingest.writes import EVENT_FIELDS
 from funnel.models import (
     ApiToken,
     Deal,
@@ -250,18 +251,7 @@ def _deals_preload(team, stages, owners, count, rng) -> dict[str, int]:
                 positions.append((stages[level - 1][1], entered, opened, entered, ids[ext]))
             rows_insert(
                 StageEvent,
-                (
-                    "team_id",
-                    "deal_id",
-                    "stage_id",
-                    "outcome",
-                    "lost_reason",
-                    "occurred_at",
-                    "recorded_at",
-                    "event_id",
-                    "origin",
-                    "recorded_by_id",
-                ),
+                EVENT_FIELDS,
                 event_rows,
             )
             rows_update(

@@ -27,6 +27,7 @@ from funnel.imports.service import (
     import_job_run,
     import_job_validate,
 )
+from funnel.ingest.writes import EVENT_FIELDS
 from funnel.models import Deal, ImportJob, Role, Stage, StageEvent, Team
 from funnel.services import membership_add, team_create
 from kaizen.celery import app as celery_app
@@ -209,19 +210,20 @@ class Command(BaseCommand):
                 )
                 rows_insert(
                     StageEvent,
-                    (
-                        "team_id",
-                        "deal_id",
-                        "stage_id",
-                        "outcome",
-                        "lost_reason",
-                        "occurred_at",
-                        "recorded_at",
-                        "event_id",
-                        "origin",
-                    ),
+                    EVENT_FIELDS,
                     [
-                        (team.id, deal_id, stage_id, "", "", now, now, f"pre-{deal_id}", "seed")
+                        (
+                            team.id,
+                            deal_id,
+                            stage_id,
+                            "",
+                            "",
+                            now,
+                            now,
+                            f"pre-{deal_id}",
+                            "seed",
+                            None,
+                        )
                         for (deal_id,) in created
                     ],
                     conflict=("team_id", "event_id"),
