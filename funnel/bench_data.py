@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from funnel.ingest import EventIn
+from funnel.ingest.writes import EVENT_FIELDS
 from funnel.models import (
     BottleneckStatus,
     Deal,
@@ -162,17 +163,7 @@ def funnel_copy(
         _copy(
             cursor,
             StageEvent._meta.db_table,
-            (
-                "team_id",
-                "deal_id",
-                "stage_id",
-                "outcome",
-                "lost_reason",
-                "occurred_at",
-                "recorded_at",
-                "event_id",
-                "origin",
-            ),  # fmt: skip
+            EVENT_FIELDS[:-1],  # all but recorded_by_id
             _blocks(n_events, event_lines),
         )
 

@@ -20,12 +20,7 @@ import os
 import resource
 import secrets
 import statistics
-import subprocess
-import sys
 import time
-import tracemalloc
-from collections.abc import Callable
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -39,6 +34,7 @@ from funnel.bench_data import (
     tables_analyze,
     team_bench_delete,
 )
+from funnel.bench_measure import Cpu, Worker, cpu_text, load_text, ms, p95, traced
 from funnel.ingest import stage_events_ingest
 from funnel.models import BottleneckStatus, StageEvent, StageFlow, Team
 from funnel.passages import team_flow_from_passages, team_pending_drain
@@ -48,57 +44,6 @@ from funnel.synthetic import FunnelShape, funnel_generate
 
 TARGETS = {"full": 5.5, "incremental": 0.250, "freshness_p95": 2.0}  # seconds, at 1M deals
 POLL = 0.020
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.0f} ms"
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
-
-
-def _load() -> str:
-    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
-class _Cpu:
-    """CPU seconds of this process and of its database backend (a local PostgreSQL's /proc):
-    on a loaded machine, wall time stretches with the queue, CPU time much less. Parallel
-    query workers are other processes and not counted."""
-
-    def __init__(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            self.path = Path(f"/proc/{cursor.fetchone()[0]}/stat")
-        self.tick = os.sysconf("SC_CLK_TCK")
-
-    def backend(self) -> float:
-        try:
-            fields = self.path.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")  # the database runs elsewhere
-        return (int(fields[11]) + int(fields[12])) / self.tick
-
-    def now(self) -> tuple[float, float]:
-        return time.process_time(), self.backend()
-
-
-def _cpu_text(samples: list[tuple[float, float]]) -> str:
-    own = statistics.median(s[0] for s in samples)
-    backend = statistics.median(s[1] for s in samples)
-    return f"CPU median: Python {_ms(own)} + database {_ms(backend)}"
-
-
-def _traced(step: Callable[[], object]) -> int:
-    """Peak bytes Python allocated while `step` ran."""
-    tracemalloc.start()
-    try:
-        step()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 class Command(BaseCommand):
@@ -126,7 +71,7 @@ class Command(BaseCommand):
             )
         slug = f"bench-{secrets.token_hex(4)}"
         team = team_create(slug=slug, name=f"Benchmark {slug}")
-        self.out(f"database {connection.settings_dict['NAME']}, team {slug}, load {_load()}")
+        self.out(f"database {connection.settings_dict['NAME']}, team {slug}, load {load_text()}")
         try:
             self._run(team, o)
         finally:
@@ -172,7 +117,7 @@ class Command(BaseCommand):
 
     def _full(self, team: Team, repeat: int) -> dict:
         flow, recompute, cpu = [], [], []
-        meter = _Cpu()
+        meter = Cpu()
         for _ in range(repeat):
             c0 = meter.now()
             t0 = time.perf_counter()
@@ -184,29 +129,29 @@ class Command(BaseCommand):
             cpu.append((c1[0] - c0[0], c1[1] - c0[1]))
             flow.append(t1 - t0)
             recompute.append(t2 - t1)
-            self.out(f"full recompute: flow {_ms(t1 - t0)} + recompute {_ms(t2 - t1)}")
+            self.out(f"full recompute: flow {ms(t1 - t0)} + recompute {ms(t2 - t1)}")
         totals = [a + b for a, b in zip(flow, recompute, strict=True)]
-        peak_flow = _traced(lambda: team_flow_from_passages(team=team))
-        peak_recompute = _traced(lambda: team_recompute(team=team, winnable=False))
+        peak_flow = traced(lambda: team_flow_from_passages(team=team))
+        peak_recompute = traced(lambda: team_recompute(team=team, winnable=False))
         # The winnable counts (issue 6) are rebuilt by a recompute at most every
         # WINNABLE_REFRESH_SECONDS; timed apart. This run also sets their clock for the rest.
         t0 = time.perf_counter()
         team_recompute(team=team, winnable=True)
         winnable = time.perf_counter() - t0 - statistics.median(recompute)
-        self.out(f"winnable counts rebuild: about {_ms(winnable)} (on top of a recompute)")
+        self.out(f"winnable counts rebuild: about {ms(winnable)} (on top of a recompute)")
         return {
             "winnable": winnable,
             "total": statistics.median(totals),
             "flow": statistics.median(flow),
             "recompute": statistics.median(recompute),
             "peak": max(peak_flow, peak_recompute),
-            "cpu": _cpu_text(cpu),
-            "load": _load(),
+            "cpu": cpu_text(cpu),
+            "load": load_text(),
         }
 
     def _incremental(self, team: Team, maker: BatchMaker, batches: int, size: int) -> dict:
         ingest, drain, recompute, peaks, cpu = [], [], [], [], []
-        meter = _Cpu()
+        meter = Cpu()
         for n in range(batches + 1):  # the first is a warm-up
             events = maker.batch(size)
             c0 = meter.now()
@@ -233,7 +178,7 @@ class Command(BaseCommand):
                 recompute.append(t3 - t2)
         events = maker.batch(size)
         peaks.append(
-            _traced(
+            traced(
                 lambda: stage_events_ingest(
                     team=team, events=events, origin="api", schedule_recompute=False
                 )
@@ -249,14 +194,14 @@ class Command(BaseCommand):
             )
         )
         return {
-            "ingest": (statistics.median(ingest), _p95(ingest)),
-            "drain": (statistics.median(drain), _p95(drain)),
-            "update": (statistics.median(update), _p95(update)),
-            "recompute": (statistics.median(recompute), _p95(recompute)),
-            "total": (statistics.median(totals), _p95(totals)),
+            "ingest": (statistics.median(ingest), p95(ingest)),
+            "drain": (statistics.median(drain), p95(drain)),
+            "update": (statistics.median(update), p95(update)),
+            "recompute": (statistics.median(recompute), p95(recompute)),
+            "total": (statistics.median(totals), p95(totals)),
             "peak": max(peaks),
-            "cpu": _cpu_text(cpu),
-            "load": _load(),
+            "cpu": cpu_text(cpu),
+            "load": load_text(),
         }
 
     def _check_flow(self, team: Team) -> None:
@@ -277,7 +222,7 @@ class Command(BaseCommand):
         app.conf.task_always_eager = False
         settings.CELERY_TASK_ALWAYS_EAGER = False
         app.control.purge()
-        worker = _Worker(o["broker"])
+        worker = Worker(o["broker"])
         worker.start()
         try:
             lags = []
@@ -288,9 +233,9 @@ class Command(BaseCommand):
             self.out("freshness (ms): " + ", ".join(f"{v * 1000:.0f}" for v in lags))
             return {
                 "p50": statistics.median(lags),
-                "p95": _p95(lags),
+                "p95": p95(lags),
                 "worker_rss": worker.peak_rss(),
-                "load": _load(),
+                "load": load_text(),
             }
         finally:
             worker.stop()
@@ -317,14 +262,14 @@ class Command(BaseCommand):
             f"full recompute (median): {full['total']:.2f} s = flow from passages "
             f"{full['flow']:.2f} s + recompute {full['recompute']:.2f} s; "
             f"target {TARGETS['full']} s [load {full['load']}]; {full['cpu']}",
-            f"incremental 1,000 events: ingest median {_ms(inc['ingest'][0])}, "
-            f"p95 {_ms(inc['ingest'][1])} (ingest {inc['cpu']}); drain into passages and "
-            f"StageFlow median {_ms(inc['drain'][0])}, p95 {_ms(inc['drain'][1])}",
-            f"  update applied (ingest + drain): median {_ms(inc['update'][0])}, "
-            f"p95 {_ms(inc['update'][1])}; target {_ms(TARGETS['incremental'])}",
-            f"  then verdict and snapshots: median {_ms(inc['recompute'][0])}, "
-            f"p95 {_ms(inc['recompute'][1])}; all three: median {_ms(inc['total'][0])}, "
-            f"p95 {_ms(inc['total'][1])} [load {inc['load']}]",
+            f"incremental 1,000 events: ingest median {ms(inc['ingest'][0])}, "
+            f"p95 {ms(inc['ingest'][1])} (ingest {inc['cpu']}); drain into passages and "
+            f"StageFlow median {ms(inc['drain'][0])}, p95 {ms(inc['drain'][1])}",
+            f"  update applied (ingest + drain): median {ms(inc['update'][0])}, "
+            f"p95 {ms(inc['update'][1])}; target {ms(TARGETS['incremental'])}",
+            f"  then verdict and snapshots: median {ms(inc['recompute'][0])}, "
+            f"p95 {ms(inc['recompute'][1])}; all three: median {ms(inc['total'][0])}, "
+            f"p95 {ms(inc['total'][1])} [load {inc['load']}]",
             f"winnable counts rebuild (at most every {settings.WINNABLE_REFRESH_SECONDS} s, "
             f"after a recompute): {full['winnable']:.2f} s",
             f"peak memory: tracemalloc full recompute {full['peak'] / 2**20:.1f} MiB, "
@@ -333,70 +278,9 @@ class Command(BaseCommand):
         ]
         if fresh:
             lines += [
-                f"freshness (commit -> BottleneckStatus): p50 {_ms(fresh['p50'])}, "
-                f"p95 {_ms(fresh['p95'])}; target p95 {TARGETS['freshness_p95']} s; "
+                f"freshness (commit -> BottleneckStatus): p50 {ms(fresh['p50'])}, "
+                f"p95 {ms(fresh['p95'])}; target p95 {TARGETS['freshness_p95']} s; "
                 f"worker max RSS {fresh['worker_rss']} [load {fresh['load']}]"
             ]
         for line in lines:
             self.out(line)
-
-
-class _Worker:
-    """A real `celery -A kaizen worker --pool=solo` on this database and the given broker."""
-
-    def __init__(self, broker: str):
-        self.hostname = f"bench-{os.getpid()}@{os.uname().nodename}"
-        db = connection.settings_dict
-        port = f":{db['PORT']}" if db.get("PORT") else ""
-        auth = f"{db['USER']}@" if db.get("USER") else ""
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": f"postgres://{auth}{db.get('HOST') or ''}{port}/{db['NAME']}",
-            "CELERY_BROKER_URL": broker,
-            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
-            "PYTHONUNBUFFERED": "1",
-        }
-        if db.get("PASSWORD"):
-            self.env["PGPASSWORD"] = db["PASSWORD"]
-        self.process: subprocess.Popen | None = None
-        self.log = Path(f"/tmp/bench_recompute_worker_{os.getpid()}.log")
-
-    def start(self, timeout: float = 120) -> None:
-        from kaizen.celery import app
-
-        command = [
-            sys.executable, "-m", "celery", "-A", "kaizen", "worker", "--pool=solo",
-            "--concurrency=1", "--loglevel=WARNING", "--hostname", self.hostname,
-            "--without-mingle", "--without-gossip",
-        ]  # fmt: skip
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=settings.BASE_DIR, env=self.env, stdout=log, stderr=log
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise CommandError(f"the worker exited early; see {self.log}")
-            if app.control.ping(destination=[self.hostname], timeout=0.5):
-                return
-        raise CommandError(f"the worker did not answer within {timeout} s; see {self.log}")
-
-    def peak_rss(self) -> str:
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return "unknown"
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return f"{int(line.split()[1]) / 1024:,.0f} MiB"
-        return "unknown"
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
