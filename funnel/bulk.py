@@ -104,6 +104,13 @@ def _document_execute(sql: str, document: str, *, fetch: bool) -> list[tuple]:
         return cursor.fetchall() if fetch else []
 
 
+def _followed(sql: str, then: str | None, returning: Sequence[str]) -> str:
+    """The insert with `then` run on its returned rows (as `inserted`) in the same statement."""
+    if not (then and returning):
+        return sql
+    return f"WITH inserted AS ({sql}), followed AS ({then}) SELECT * FROM inserted"
+
+
 def rows_insert(
     model: type[Model],
     fields: Sequence[str],
@@ -137,13 +144,12 @@ def rows_insert(
             if document is not None:
                 # ORDER BY keeps the rows' order, so ids follow it as they did with unnest.
                 select = f"SELECT {_json_select(columns)} FROM {JSON_ROWS} ORDER BY r.n"
-                sql = f"INSERT INTO {table} ({names}) {select}{tail}"
-                if then and returning:
-                    sql = f"WITH inserted AS ({sql}), followed AS ({then}) SELECT * FROM inserted"
+                sql = _followed(f"INSERT INTO {table} ({names}) {select}{tail}", then, returning)
                 return _document_execute(sql, document, fetch=bool(returning))
             else:
                 arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
                 sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){tail}"
+                sql = _followed(sql, then, returning)
                 cursor.execute(sql, [list(col) for col in zip(*rows, strict=True)])
             if returning:
                 results.extend(cursor.fetchall())

@@ -31,8 +31,12 @@ from funnel.ingest.events import (
     _validate,
     stage_events_validate,
 )
-from funnel.ingest.writes import BatchWriter, DealsCreatedConcurrently, deal_update_positions
+from funnel.ingest.writes import BatchWriter, DealsCreatedConcurrently
 from funnel.models import Deal, Origin, Outcome, Stage, Team
+
+# A batch starts again when another created one of its new deals meanwhile (see BatchWriter);
+# each attempt finds more of them stored, so a few are plenty.
+WRITE_ATTEMPTS = 5
 
 
 def stage_events_ingest(
@@ -75,9 +79,6 @@ def stage_events_ingest(
             if attempt == WRITE_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
-
-
-WRITE_ATTEMPTS = 5
 
 
 def _batch_write(*, team, events, context, origin, by, schedule_recompute: bool) -> IngestResult:
@@ -138,7 +139,6 @@ __all__ = [
     "IngestRejected",
     "IngestResult",
     "deal_record_stage",
-    "deal_update_positions",
     "stage_events_ingest",
     "stage_events_validate",
 ]

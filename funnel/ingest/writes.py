@@ -299,14 +299,4 @@ def _event_logs(deal_ids: list[int]) -> dict[int, list[dict]]:
     return logs
 
 
-def deal_update_positions(deals: list[Deal]) -> None:
-    """Write the cached position fields of many deals in one statement."""
-    now = timezone.now()
-    rows_update(
-        Deal,
-        [*POSITION_FIELDS, "updated_at"],
-        [(*(getattr(d, name) for name in POSITION_FIELDS), now, d.id) for d in deals],
-    )
-
-
-__all__ = ["BatchWriter", "DealsCreatedConcurrently", "deal_update_positions"]
+__all__ = ["BatchWriter", "DealsCreatedConcurrently"]
