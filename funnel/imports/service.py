@@ -13,22 +13,26 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from funnel.imports.chunks import (
+    chunk_write,
+    commit_without_waiting_for_disk,
+    rows_write_parallel,
+    writers_usable,
+)
 from funnel.imports.facts import mapping_for_table, stage_values_fill, team_facts
 from funnel.imports.mapping import mapping_complete
-from funnel.imports.parallel import rows_write_parallel, writers_usable
 from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse, header_signature
 from funnel.imports.plan import ImportPlan
 from funnel.imports.rows import import_plan
 from funnel.imports.writes import (
     import_characteristics_prepare,
     import_owners_create,
-    observations_record,
 )
-from funnel.ingest import IngestRejected, IngestResult, stage_events_ingest
-from funnel.models import ImportJob, ImportMapping, ImportStatus, Origin, Team
+from funnel.ingest import IngestRejected, IngestResult
+from funnel.models import ImportJob, ImportMapping, ImportStatus, Team
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 CHUNK_ROWS = 5000
@@ -316,32 +320,18 @@ def _run_chunks(
 def _write_sequential(
     *, job, table, plan: ImportPlan, characteristic_ids, size: int, on_progress, laps: _Laps
 ) -> tuple[IngestResult, int]:
-    team, by = job.team, job.uploaded_by
     total = IngestResult()
     observations = 0
     numbers = [number for number, _ in table.rows]  # ascending, as in the file
     for start in range(0, len(plan.rows), size):
         chunk = plan.rows[start : start + size]
-        events = [event for _, row_events, _ in chunk for event in row_events]
         with transaction.atomic():
-            _commit_without_waiting_for_disk()
+            commit_without_waiting_for_disk()
             laps.lap("chunks")
-            result = stage_events_ingest(
-                team=team,
-                events=events,
-                origin=Origin.CSV,
-                by=by,
-                schedule_recompute=False,
-                max_batch=max(1, len(events)),
+            result, added = chunk_write(
+                job=job, chunk=chunk, characteristic_ids=characteristic_ids, lap=laps.lap
             )
-            laps.lap("events")
-            observations += observations_record(
-                team=team,
-                observations=[o for _, _, row_obs in chunk for o in row_obs],
-                characteristic_ids=characteristic_ids,
-                by=by,
-            )
-            laps.lap("observations")
+            observations += added
             # Rows up to the chunk's last, counting rows skipped as repeats and blank-free gaps.
             _job_update(job, processed_rows=bisect_right(numbers, chunk[-1][0]))
             laps.lap("progress")
@@ -357,16 +347,6 @@ def _write_sequential(
 def _job_refreshed(job: ImportJob) -> ImportJob:
     job.processed_rows = ImportJob.objects.values_list("processed_rows", flat=True).get(id=job.id)
     return job
-
-
-def _commit_without_waiting_for_disk() -> None:
-    """A chunk's commit need not wait for its WAL to reach the disk: the job's final status is
-    written with an ordinary (synchronous) commit, which flushes every earlier chunk first. A
-    database crash before that loses only chunks of an unfinished job, together with their
-    progress, and importing the file again adds exactly what is missing."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def _recompute_on_commit(team: Team) -> None:

@@ -1,4 +1,4 @@
-"""Two chunk writers for a large import on PostgreSQL.
+"""Writing an import's rows in chunks, each one transaction: with one writer, or with two.
 
 An import chunk spends about half its time in Python and half waiting for PostgreSQL, so one
 writer leaves a core idle. Two writers on their own connections each take the rows of half the
@@ -20,7 +20,7 @@ from django.db.models import F
 
 from funnel.imports.plan import ObservationIn
 from funnel.imports.writes import observations_record
-from funnel.ingest import EventIn, stage_events_ingest
+from funnel.ingest import EventIn, IngestResult, stage_events_ingest
 from funnel.models import ImportJob, Origin
 
 Row = tuple[int, list[EventIn], list[ObservationIn]]
@@ -105,39 +105,64 @@ def rows_write_parallel(
     return total
 
 
+def commit_without_waiting_for_disk() -> None:
+    """A chunk's commit need not wait for its WAL to reach the disk: the job's final status is
+    written with an ordinary (synchronous) commit, which flushes every earlier chunk first. A
+    database crash before that loses only chunks of an unfinished job, together with their
+    progress, and importing the file again adds exactly what is missing."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def chunk_write(
+    *,
+    job: ImportJob,
+    chunk: Sequence[Row],
+    characteristic_ids: dict[str, int],
+    lap: Callable[[str], None] = lambda part: None,
+) -> tuple[IngestResult, int]:
+    """One chunk's events and observations, in the caller's transaction; `lap` is told when
+    each part is done. Returns the ingest result and the observations added."""
+    events = [event for _, row_events, _ in chunk for event in row_events]
+    result = stage_events_ingest(
+        team=job.team,
+        events=events,
+        origin=Origin.CSV,
+        by=job.uploaded_by,
+        schedule_recompute=False,
+        max_batch=max(1, len(events)),
+    )
+    lap("events")
+    observations = observations_record(
+        team=job.team,
+        observations=[o for _, _, row_obs in chunk for o in row_obs],
+        characteristic_ids=characteristic_ids,
+        by=job.uploaded_by,
+    )
+    lap("observations")
+    return result, observations
+
+
 def _chunk_write(
     job: ImportJob, chunk: list[Row], characteristic_ids: dict[str, int], into: WriterTotals
 ) -> None:
-    clock = time.perf_counter()
-    events = [event for _, row_events, _ in chunk for event in row_events]
+    clock = [time.perf_counter()]
+
+    def lap(part: str) -> None:
+        now = time.perf_counter()
+        into.seconds[part] = into.seconds.get(part, 0.0) + now - clock[0]
+        clock[0] = now
+
     with transaction.atomic():
-        with connection.cursor() as cursor:  # as with one writer: see service.py
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        result = stage_events_ingest(
-            team=job.team,
-            events=events,
-            origin=Origin.CSV,
-            by=job.uploaded_by,
-            schedule_recompute=False,
-            max_batch=max(1, len(events)),
+        commit_without_waiting_for_disk()
+        result, observations = chunk_write(
+            job=job, chunk=chunk, characteristic_ids=characteristic_ids, lap=lap
         )
-        written = time.perf_counter()
-        into.observations += observations_record(
-            team=job.team,
-            observations=[o for _, _, row_obs in chunk for o in row_obs],
-            characteristic_ids=characteristic_ids,
-            by=job.uploaded_by,
-        )
-        observed = time.perf_counter()
-    committed = time.perf_counter()
+    lap("commit")
     # Progress after the commit, as an increment: the two writers never wait on the job's row.
     ImportJob.objects.filter(id=job.id).update(processed_rows=F("processed_rows") + len(chunk))
+    lap("progress")
+    into.observations += observations
     for name in ("accepted", "duplicates", "deals_created", "deals_updated"):
         setattr(into, name, getattr(into, name) + getattr(result, name))
-    for name, seconds in (
-        ("events", written - clock),
-        ("observations", observed - written),
-        ("commit", committed - observed),
-        ("progress", time.perf_counter() - committed),
-    ):
-        into.seconds[name] = into.seconds.get(name, 0.0) + seconds
