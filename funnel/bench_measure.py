@@ -53,6 +53,19 @@ class Cpu:
         return time.process_time(), self.backend()
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy since boot (all cores; /proc/stat), or NaN.
+    Over a run on an otherwise idle machine, this less the process's own CPU is the database's
+    (its backends, the WAL writer, autovacuum), however many connections did the work."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except OSError:
+        return float("nan")
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_text(samples: list[tuple[float, float]]) -> str:
     own = statistics.median(s[0] for s in samples)
     backend = statistics.median(s[1] for s in samples)

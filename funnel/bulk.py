@@ -215,3 +215,48 @@ def among(values: Sequence, cast: str = "bigint") -> RawSQL:
     if connection.vendor == "postgresql":
         return RawSQL(f"SELECT (jsonb_array_elements_text(%s::jsonb))::{cast}", [document])
     return RawSQL("SELECT value FROM json_each(%s)", [document])
+
+
+# Below this many rows the set-based INSERT costs as little as a COPY, and can skip conflicts.
+COPY_MIN_ROWS = 200
+
+
+def copy_usable(rows: int) -> bool:
+    return connection.vendor == "postgresql" and rows >= COPY_MIN_ROWS
+
+
+def ids_reserve(model: type[Model], count: int) -> list[int]:
+    """`count` new primary keys from the table's sequence (PostgreSQL), ascending."""
+    table = model._meta.db_table
+    column = model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
+            [table, column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def rows_copy(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence]) -> None:
+    """COPY rows into the table (PostgreSQL), in the caller's transaction.
+
+    The fastest way in: no statement per row and no JSON to unpack on the server; the binary
+    format, with every column's type declared, has psycopg's C dumpers write each value (a
+    datetime costs a tenth of what its text form does, which was most of the import's Python
+    time). It cannot skip a conflict: a row hitting a unique key fails the whole COPY with an
+    IntegrityError, so it is for rows the caller knows to be new (and retries otherwise).
+    """
+    if not rows:
+        return
+    columns = _columns(model, fields)
+    names = ", ".join(column for column, _ in columns)
+    types = [db_type.split("(")[0].strip() for _, db_type in columns]
+    connection.ensure_connection()
+    with (
+        connection.wrap_database_errors,
+        psycopg.Cursor(connection.connection) as cursor,
+        cursor.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.set_types(types)
+        for row in rows:
+            copy.write_row(row)

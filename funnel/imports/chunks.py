@@ -139,6 +139,7 @@ def chunk_write(
         observations=[o for _, _, row_obs in chunk for o in row_obs],
         characteristic_ids=characteristic_ids,
         by=job.uploaded_by,
+        new_deals=result.created_deals,
     )
     lap("observations")
     return result, observations

@@ -107,6 +107,14 @@ class _RowReader:
         self.stage_values = {k.strip(): v for k, v in mapping["stage_values"].items()}
         self.new_values: dict[str, set[str]] = {s: set() for s in self.columns.new_characteristics}
         self.errors: list[RowError] = []
+        # Where the deal's attributes are, found once (every row reads them).
+        index = self.columns.index
+        self.text_columns = [
+            (name, index[name], limit)
+            for name, limit in (("account", 200), ("source", 120), ("department", 120))
+            if name in index
+        ]
+        self.amount_column = index.get("amount")
 
     def error(self, row: int, target_or_index: str | int, message: str) -> None:
         if isinstance(target_or_index, int):
@@ -146,13 +154,13 @@ class _RowReader:
 
     def attributes(self, row: int, cells: list[str]) -> dict:
         values: dict = {}
-        for name, limit in (("account", 200), ("source", 120), ("department", 120)):
-            text = self.cell(cells, name)
+        for name, i, limit in self.text_columns:
+            text = cells[i].strip()
             if len(text) > limit:
                 self.error(row, name, f"Must be at most {limit} characters.")
             elif text:
                 values[name] = text
-        if text := self.cell(cells, "amount"):
+        if self.amount_column is not None and (text := cells[self.amount_column].strip()):
             amount = amount_parse(text, decimal_comma=self.mapping["decimal_comma"])
             if amount is None:
                 self.error(row, "amount", f"{text!r} is not an amount.")

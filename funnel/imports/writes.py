@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
-from funnel.bulk import JSON_ROWS, rows_insert
+from funnel.bulk import JSON_ROWS, copy_usable, rows_copy, rows_insert
 from funnel.imports.plan import ImportPlan, ObservationIn
 from funnel.models import (
     Characteristic,
@@ -67,8 +67,13 @@ def observations_record(
     observations: Sequence[ObservationIn],
     characteristic_ids: dict[str, int],
     by: AbstractBaseUser | None,
+    new_deals: dict[str, int] | None = None,
 ) -> int:
-    """Append the observations not already stored (same deal, characteristic, value, time)."""
+    """Append the observations not already stored (same deal, characteristic, value, time).
+
+    `new_deals` (external id -> id) are deals created in this transaction: none of their
+    observations can be stored, so they go in without the lookup.
+    """
     unique: dict[tuple, ObservationIn] = {}
     for o in observations:
         key = (o.deal_external_id, characteristic_ids[o.characteristic], o.value, o.observed_at)
@@ -76,8 +81,28 @@ def observations_record(
     if not unique:
         return 0
     by_id = by.pk if by is not None else None
+    added = 0
+    if new_deals:
+        fresh = [key for key in unique if key[0] in new_deals]
+        if copy_usable(len(fresh)):
+            now = timezone.now()
+            rows_copy(
+                Observation,
+                OBSERVATION_FIELDS,
+                [
+                    (new_deals[ext], kind, value, unique[key].value_number, by_id, at, now)
+                    + ("", Origin.CSV.value)
+                    for key in fresh
+                    for ext, kind, value, at in (key,)
+                ],
+            )
+            added = len(fresh)
+            for key in fresh:
+                del unique[key]
+            if not unique:
+                return added
     if connection.vendor == "postgresql":
-        return _observations_insert_set_based(team=team, unique=unique, by_id=by_id)
+        return added + _observations_insert_set_based(team=team, unique=unique, by_id=by_id)
     deal_ids = dict(
         Deal.objects.filter(team=team, external_id__in={k[0] for k in unique}).values_list(
             "external_id", "id"

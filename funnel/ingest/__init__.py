@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from funnel.ingest.events import (
@@ -63,6 +63,7 @@ def stage_events_ingest(
         raise IngestRejected(errors)
     if not events:
         return IngestResult()
+    copy = True
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
             return _batch_write(
@@ -72,22 +73,34 @@ def stage_events_ingest(
                 origin=origin,
                 by=by,
                 schedule_recompute=schedule_recompute,
+                copy=copy,
             )
         except DealsCreatedConcurrently:
             # Rolled back, locks released; the deals exist now and are locked in id order with
             # the others on the next attempt.
             if attempt == WRITE_ATTEMPTS:
                 raise
+        except IntegrityError:
+            # A COPY met a deal or an event id stored meanwhile (or before, for another deal):
+            # rolled back; the set-based INSERT skips what is stored.
+            if not copy:
+                raise
+            copy = False
     raise AssertionError("unreachable")
 
 
-def _batch_write(*, team, events, context, origin, by, schedule_recompute: bool) -> IngestResult:
+def _batch_write(
+    *, team, events, context, origin, by, schedule_recompute: bool, copy: bool
+) -> IngestResult:
     result = IngestResult()
     with transaction.atomic():
-        writer = BatchWriter(team=team, events=events, context=context)
+        writer = BatchWriter(team=team, events=events, context=context, copy=copy)
         writer.deals_lock_upsert()
         inserted = writer.events_insert(origin=origin, by=by)
         result.deals_created = len(writer.created)
+        result.created_deals = {
+            ext: deal["id"] for ext, deal in writer.deals.items() if deal["id"] in writer.created
+        }
         result.accepted_ids = [event_id for _, event_id in inserted]
         result.accepted = len(inserted)
         result.duplicates = len(events) - result.accepted

@@ -12,6 +12,7 @@ from django.utils import timezone
 from funnel.models import Membership, Outcome, Role, Stage, Team
 
 MAX_BATCH = 1000
+OUTCOMES = frozenset(Outcome.values)  # the enum's .values builds a new list on every call
 # Clocks differ; a CRM may stamp an event a little ahead of ours, but not days ahead.
 FUTURE_TOLERANCE = dt.timedelta(hours=24)
 MAX_AMOUNT = Decimal("999999999999.99")
@@ -38,7 +39,9 @@ POSITION_FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
+# building an import's events cost three times as much (3 µs an event). Treat it as a value.
+@dataclass(slots=True)
 class EventIn:
     """One stage event as a sender describes it; values already parsed, not yet validated."""
 
@@ -80,6 +83,7 @@ class IngestResult:
     deals_created: int = 0
     deals_updated: int = 0
     accepted_ids: list[str] = field(default_factory=list)
+    created_deals: dict[str, int] = field(default_factory=dict)  # external id -> id
 
     def as_dict(self) -> dict:
         return {
@@ -109,10 +113,8 @@ def _team_context(*, team: Team, events: Sequence[EventIn]) -> _Context:
     return _Context(stages=stages, owners=owners)
 
 
-def _text_error(index: int, name: str, value: str | None, limit: int) -> EventError | None:
-    if value is not None and len(value) > limit:
-        return EventError(index, name, f"Must be at most {limit} characters.")
-    return None
+def _too_long(index: int, name: str, limit: int) -> EventError:
+    return EventError(index, name, f"Must be at most {limit} characters.")
 
 
 def stage_events_validate(
@@ -154,7 +156,7 @@ def _validate(events: Sequence[EventIn], context: _Context, now: dt.datetime) ->
         elif e.stage and e.stage not in context.stages:
             known = ", ".join(context.stages) or "none"
             errors.append(EventError(i, "stage", f"Unknown stage {e.stage!r}; known: {known}."))
-        elif e.outcome and e.outcome not in Outcome.values:
+        elif e.outcome and e.outcome not in OUTCOMES:
             errors.append(
                 EventError(i, "outcome", f"Unknown outcome {e.outcome!r}; use won or lost.")
             )
@@ -174,12 +176,13 @@ def _validate(events: Sequence[EventIn], context: _Context, now: dt.datetime) ->
             errors.append(
                 EventError(i, "deal.amount", "Amount must be a number from 0 to 999,999,999,999.")
             )
-        for name, value, limit in (
-            ("deal.account", e.account, 200),
-            ("deal.department", e.department, 120),
-            ("deal.source", e.source, 120),
-            ("lost_reason", e.lost_reason, 200),
-        ):
-            if error := _text_error(i, name, value, limit):
-                errors.append(error)
+        # Spelled out rather than looped over: this runs for every event of every batch.
+        if e.account is not None and len(e.account) > 200:
+            errors.append(_too_long(i, "deal.account", 200))
+        if e.department is not None and len(e.department) > 120:
+            errors.append(_too_long(i, "deal.department", 120))
+        if e.source is not None and len(e.source) > 120:
+            errors.append(_too_long(i, "deal.source", 120))
+        if e.lost_reason is not None and len(e.lost_reason) > 200:
+            errors.append(_too_long(i, "lost_reason", 200))
     return errors

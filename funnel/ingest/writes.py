@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from operator import itemgetter
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection
 from django.utils import timezone
 
-from funnel.bulk import among, rows_insert, rows_update
+from funnel.bulk import among, copy_usable, ids_reserve, rows_copy, rows_insert, rows_update
 from funnel.ingest.events import DEAL_FIELDS, DEAL_INSERT_FIELDS, POSITION_FIELDS, EventIn, _Context
 from funnel.models import Deal, DealStatus, PendingDeal, StageEvent, Team
 from funnel.services import deal_position_extend, deal_position_from_events
@@ -29,7 +30,9 @@ NO_POSITION = {
     "last_event_at": None,
 }
 
+CENT = Decimal("0.01")
 ATTRIBUTE_FIELDS = ("owner_id", "amount", *DEAL_FIELDS)
+assert DEAL_FIELDS == ("account", "department", "source")  # BatchWriter._attributes names them
 DEAL_READ = ("id", "external_id", *ATTRIBUTE_FIELDS, *POSITION_FIELDS)
 # New deals are inserted with their position: their whole log is in the batch.
 NEW_DEAL_FIELDS = (
@@ -59,8 +62,14 @@ class DealsCreatedConcurrently(Exception):
 class BatchWriter:
     """Writes one validated batch inside the caller's transaction."""
 
-    def __init__(self, *, team: Team, events: Sequence[EventIn], context: _Context):
+    def __init__(
+        self, *, team: Team, events: Sequence[EventIn], context: _Context, copy: bool = True
+    ):
         self.team = team
+        # New deals and their events may go in by COPY (PostgreSQL, large batches). A COPY
+        # cannot skip a conflict: if another batch stored one of them first, it fails with an
+        # IntegrityError and the caller writes the batch again with copy=False.
+        self.copy = copy
         self.events = events
         self.context = context
         self.now = timezone.now()
@@ -69,12 +78,14 @@ class BatchWriter:
         self.changed: set[int] = set()  # ids of stored deals whose row must be written
         self.retitled: set[int] = set()  # stored deals whose attributes the batch changed
         self.marked = False  # the touched deals are marked pending
+        self.copied = False  # the new deals' events went in by COPY: every one was accepted
         # Each deal's events in this batch, in log order: (occurred_at, batch order).
         self.logs: dict[str, list[tuple]] = {}
         for order, e in enumerate(events):
             self.logs.setdefault(e.deal_external_id, []).append((e.occurred_at, order, e))
         for log in self.logs.values():
-            log.sort(key=lambda item: (item[0], item[1]))
+            if len(log) > 1:
+                log.sort(key=lambda item: (item[0], item[1]))
 
     # -- deals ---------------------------------------------------------------------------------
 
@@ -88,7 +99,21 @@ class BatchWriter:
         # Sorted: two batches creating the same deals insert them in the same order, so one
         # waits for the other instead of each waiting on a deal the other inserted.
         new = sorted(ext for ext in self.logs if ext not in self.deals)
-        if new:
+        if new and self.copy and copy_usable(len(new)):
+            rows = {ext: self._new_row(ext) for ext in new}
+            ids = ids_reserve(Deal, len(new))  # ascending, so in the order of the sorted ids
+            for (ext, row), deal_id in zip(rows.items(), ids, strict=True):
+                row["id"] = deal_id
+                self.deals[ext] = row
+                self.created.add(deal_id)
+            values = itemgetter(*NEW_DEAL_FIELDS[2:])
+            team_id = self.team.id
+            rows_copy(
+                Deal,
+                ("id", *NEW_DEAL_FIELDS),
+                [(row["id"], team_id, ext, *values(row)) for ext, row in rows.items()],
+            )
+        elif new:
             rows = {ext: self._new_row(ext) for ext in new}
             inserted = rows_insert(
                 Deal,
@@ -130,15 +155,19 @@ class BatchWriter:
     def _attributes(self, ext: str) -> dict:
         """The attributes the batch sends for a deal; the latest event's value of each wins."""
         attributes: dict = {}
+        owners = self.context.owners
         for _, _, e in self.logs[ext]:
             if e.owner_email:
-                attributes["owner_id"] = self.context.owners[e.owner_email.strip().lower()]
+                attributes["owner_id"] = owners[e.owner_email.strip().lower()]
             if e.amount is not None:
-                attributes["amount"] = e.amount.quantize(Decimal("0.01"))
-            for name in DEAL_FIELDS:
-                value = getattr(e, name)
-                if value is not None:
-                    attributes[name] = value.strip()
+                attributes["amount"] = e.amount.quantize(CENT)
+            # DEAL_FIELDS, spelled out: this runs for every deal of every batch.
+            if e.account is not None:
+                attributes["account"] = e.account.strip()
+            if e.department is not None:
+                attributes["department"] = e.department.strip()
+            if e.source is not None:
+                attributes["source"] = e.source.strip()
         return attributes
 
     def _new_row(self, ext: str) -> dict:
@@ -201,10 +230,24 @@ class BatchWriter:
                     by_id,
                 )
             )
+        inserted: list[tuple[int, str]] = []
+        created = [row for row in rows if row[1] in self.created]
+        if self.copy and copy_usable(len(created)):
+            # The new deals' events, and their pending marks: none can be stored already (an
+            # event id stored for another deal fails the COPY; the batch is written again).
+            rows_copy(StageEvent, EVENT_FIELDS, created)
+            rows_copy(
+                PendingDeal,
+                ("deal_id", "team_id"),
+                [(deal_id, team_id) for deal_id in sorted({row[1] for row in created})],
+            )
+            inserted = [(row[1], row[7]) for row in created]
+            rows = [row for row in rows if row[1] not in self.created]
+            self.copied = True
         # On PostgreSQL the touched deals are marked pending in the same round trip.
         pending = PendingDeal._meta.db_table
         self.marked = connection.vendor == "postgresql"
-        return rows_insert(
+        return inserted + rows_insert(
             StageEvent,
             EVENT_FIELDS,
             rows,
@@ -229,6 +272,8 @@ class BatchWriter:
         reread: list[int] = []
         by_id = {deal["id"]: (ext, deal) for ext, deal in self.deals.items()}
         for deal_id in touched:
+            if self.copied and deal_id in self.created:
+                continue  # inserted with the position of its whole log, all of it accepted
             ext, deal = by_id[deal_id]
             unique = self._unique(self.logs[ext])
             log = [item for item in unique if item[2].event_id.strip() in accepted]

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from django.db import connection
 
+from funnel import bulk
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.ingest.writes import BatchWriter
 from funnel.models import Deal, PendingDeal, StageEvent, StageFlow
@@ -26,8 +27,14 @@ def _flow(team):
     )
 
 
-def test_batches_during_drains_end_in_the_rebuilt_counts(transactional_db, team):
+@pytest.mark.parametrize("copy_min_rows", [bulk.COPY_MIN_ROWS, 1], ids=["insert", "copy"])
+def test_batches_during_drains_end_in_the_rebuilt_counts(
+    transactional_db, team, monkeypatch, copy_min_rows
+):
+    """With copy_min_rows 1, every batch's new deals go in by COPY, and a batch whose new deal
+    another batch created meanwhile falls back to the INSERT."""
     assert connection.vendor == "postgresql"
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", copy_min_rows)
     rng = random.Random(5)
     # Every batch touches many deals, in and out of time order; the range of deal ids grows
     # batch by batch, so the writers keep creating the same new deals at the same time.

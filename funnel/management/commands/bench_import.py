@@ -12,6 +12,7 @@ import cProfile
 import csv
 import datetime as dt
 import io
+import os
 import pstats
 import random
 import time
@@ -20,6 +21,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from funnel.bench_measure import machine_busy
 from funnel.bulk import rows_insert
 from funnel.imports.service import (
     CHUNK_ROWS,
@@ -128,8 +130,11 @@ class Command(BaseCommand):
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
+        cpu_before = time.process_time(), machine_busy()
         job = import_job_run(job=job, chunk_rows=chunk_rows)
         finished = time.perf_counter()
+        own_cpu = time.process_time() - cpu_before[0]
+        machine_cpu = machine_busy() - cpu_before[1]
         if profiler is not None:
             profiler.disable()
         s = job.summary
@@ -160,6 +165,11 @@ class Command(BaseCommand):
             for name, seconds in inside.items():
                 label = PART_LABELS.get(name.removeprefix("writers_"), name)
                 self.stdout.write(f"      {label:<44} {seconds:6.3f} s")
+        self.stdout.write(
+            f"  CPU during the import: this process {own_cpu:.2f} s, the rest of the machine "
+            f"(the database, on an idle machine) {machine_cpu - own_cpu:.2f} s, of "
+            f"{run_seconds * (os.cpu_count() or 1):.2f} s on {os.cpu_count()} cores"
+        )
         total = finished - started
         self.stdout.write(f"  end to end: {total:6.2f} s  ->  {rows / total:,.0f} rows/s")
         verdict = "meets" if rows / run_seconds >= FLOOR_ROWS_PER_SECOND else "BELOW"

@@ -1,0 +1,161 @@
+"""Large batches put their new deals, events and pending marks in by COPY (real PostgreSQL).
+
+A COPY cannot skip what is stored: when a new deal or event id turns out to be stored (before
+the batch, or by a concurrent one), the batch rolls back and is written again by the set-based
+INSERT. These tests check that the result is the same either way, and nothing is counted twice.
+"""
+
+import datetime as dt
+import random
+import threading
+
+import pytest
+from django.db import connection
+
+from funnel import bulk
+from funnel.ingest import EventIn, stage_events_ingest
+from funnel.models import Deal, Origin, PendingDeal, StageEvent
+from tests.funnel.test_ingest_service import _positions, _reference_positions
+
+pytestmark = pytest.mark.integration
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+STAGES = ["inquiry", "engaged", "qualified", "proposal"]
+
+
+def _batch(deals: int, *, seed: int = 1, prefix: str = "D") -> list[EventIn]:
+    """One to three events a deal at distinct instants, some closing the deal."""
+    rng = random.Random(seed)
+    events = []
+    for d in range(deals):
+        for k in range(rng.randint(1, 3)):
+            at = T0 + dt.timedelta(days=rng.randrange(200), minutes=k)
+            if k == 2 and rng.random() < 0.5:
+                lost = rng.random() < 0.5
+                outcome, reason = ("lost", "price") if lost else ("won", "")
+                events.append(
+                    EventIn(
+                        f"{prefix}{d}-e{k}", f"{prefix}{d}", at, outcome=outcome, lost_reason=reason
+                    )
+                )
+            else:
+                events.append(EventIn(f"{prefix}{d}-e{k}", f"{prefix}{d}", at, rng.choice(STAGES)))
+    rng.shuffle(events)
+    return events
+
+
+def _ingest(team, events):
+    return stage_events_ingest(
+        team=team, events=events, origin=Origin.API, schedule_recompute=False
+    )
+
+
+def _copies(monkeypatch) -> list[str]:
+    """The tables each COPY wrote, in order (the real COPY still runs)."""
+    tables: list[str] = []
+    original = bulk.rows_copy
+
+    def counted(model, fields, rows):
+        tables.append(model._meta.db_table)
+        return original(model, fields, rows)
+
+    monkeypatch.setattr("funnel.ingest.writes.rows_copy", counted)
+    return tables
+
+
+def test_a_batch_of_new_deals_goes_in_by_copy_as_the_definition_says(team, monkeypatch):
+    assert connection.vendor == "postgresql"
+    copies = _copies(monkeypatch)
+    events = _batch(400)
+    result = _ingest(team, events)
+    assert copies == ["funnel_deal", "funnel_stageevent", "funnel_pendingdeal"]
+    assert (result.accepted, result.duplicates, result.deals_created) == (len(events), 0, 400)
+    assert _positions(team) == _reference_positions(events)
+    assert StageEvent.objects.filter(team=team).count() == len(events)
+    deal_ids = set(Deal.objects.filter(team=team).values_list("id", flat=True))
+    assert set(PendingDeal.objects.filter(team=team).values_list("deal_id", flat=True)) == deal_ids
+    assert result.created_deals == dict(
+        Deal.objects.filter(team=team).values_list("external_id", "id")
+    )
+
+
+def test_copy_and_insert_write_the_same(team, other_team, monkeypatch):
+    events = _batch(300, seed=7)
+    _ingest(team, events)
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", 10**9)  # the set-based INSERT only
+    _ingest(other_team, events)
+
+    def written(t):
+        return sorted(
+            StageEvent.objects.filter(team=t).values_list(
+                "event_id",
+                "deal__external_id",
+                "stage__slug",
+                "outcome",
+                "lost_reason",
+                "occurred_at",
+            )
+        )
+
+    assert written(team) == written(other_team)
+    assert _positions(team) == _positions(other_team)
+
+
+def test_an_event_id_stored_for_another_deal_makes_the_batch_fall_back(team, monkeypatch):
+    """The COPY fails on the stored id; the batch is written again, skipping it."""
+    _ingest(team, [EventIn("D7-e0", "elsewhere", T0, "inquiry")])
+    copies = _copies(monkeypatch)
+    events = _batch(300, seed=3)
+    assert any(e.event_id == "D7-e0" for e in events)
+    result = _ingest(team, events)
+    assert copies == ["funnel_deal", "funnel_stageevent"]  # then rolled back
+    assert (result.accepted, result.duplicates) == (len(events) - 1, 1)
+    assert result.deals_created == 300
+    assert StageEvent.objects.filter(team=team).count() == len(events)
+    stored = StageEvent.objects.get(team=team, event_id="D7-e0")
+    assert stored.deal.external_id == "elsewhere"
+    assert Deal.objects.filter(team=team).count() == 301
+    kept = [e for e in events if e.event_id != "D7-e0"]
+    expected = _reference_positions(kept)
+    if not any(e.deal_external_id == "D7" for e in kept):  # created, but with no event of its own
+        expected = sorted([*expected, ("D7", "open", "", None, None, None, None, None)])
+    assert [p for p in _positions(team) if p[0] != "elsewhere"] == expected
+
+
+def test_a_new_deal_stored_before_the_batch_is_read_not_copied(team, monkeypatch):
+    _ingest(team, [EventIn("old-1", "D5", T0 - dt.timedelta(days=1), "inquiry")])
+    events = _batch(300, seed=4)
+    result = _ingest(team, events)
+    assert result.deals_created == 299
+    assert result.accepted == len(events)
+    assert "D5" not in result.created_deals
+    log = [EventIn("old-1", "D5", T0 - dt.timedelta(days=1), "inquiry"), *events]
+    assert _positions(team) == _reference_positions(log)
+
+
+def test_a_concurrent_replay_of_a_copied_batch_counts_each_event_once(transactional_db, team):
+    events = _batch(300, seed=9)
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+    errors: list[BaseException] = []
+
+    def replay(slot: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[slot] = _ingest(team, events)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=replay, args=(slot,)) for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sum(r.accepted for r in results) == len(events)
+    assert sum(r.duplicates for r in results) == len(events)
+    assert sum(r.deals_created for r in results) == 300
+    assert StageEvent.objects.filter(team=team).count() == len(events)
+    assert _positions(team) == _reference_positions(events)
