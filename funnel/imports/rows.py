@@ -107,6 +107,7 @@ class _RowReader:
         self.stage_values = {k.strip(): v for k, v in mapping["stage_values"].items()}
         self.new_values: dict[str, set[str]] = {s: set() for s in self.columns.new_characteristics}
         self.errors: list[RowError] = []
+        self.checked_dates: dict[str, tuple[dt.datetime | None, str | None]] = {}
         # Where the deal's attributes are, found once (every row reads them).
         index = self.columns.index
         self.text_columns = [
@@ -128,16 +129,26 @@ class _RowReader:
         return cells[i].strip() if i is not None else ""
 
     def date(self, row: int, cells: list[str], i: int) -> dt.datetime | None:
-        text = cells[i].strip()
+        text = cells[i]
+        checked = self.checked_dates.get(text)
+        if checked is None:
+            checked = self.checked_dates[text] = self._date_check(text.strip())
+        value, problem = checked
+        if problem:
+            self.error(row, i, problem)
+        return value
+
+    def _date_check(self, text: str) -> tuple[dt.datetime | None, str | None]:
+        """The date a cell names and what is wrong with it; an export repeats its dates."""
         if not text:
-            return None
+            return None, None
         value = self.dates(text)
         if value is None:
             label = DATE_FORMAT_LABELS[self.mapping["date_format"]]
-            self.error(row, i, f"{text!r} is not a date written {label}.")
-        elif value > self.latest_allowed:
-            self.error(row, i, f"{text} is in the future.")
-        return value
+            return None, f"{text!r} is not a date written {label}."
+        if value > self.latest_allowed:
+            return value, f"{text} is in the future."
+        return value, None
 
     def stage_value(self, row: int, cells: list[str]) -> tuple[str | None, str | None]:
         """(stage slug, outcome) of the row's stage column."""

@@ -171,11 +171,19 @@ class BatchWriter:
         return attributes
 
     def _new_row(self, ext: str) -> dict:
-        row = {"owner_id": None, "amount": None, "account": "", "department": "", "source": ""}
+        row = {
+            "external_id": ext,
+            "owner_id": None,
+            "amount": None,
+            "account": "",
+            "department": "",
+            "source": "",
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
         row.update(self._attributes(ext))
         row.update(deal_position_from_events(self._event_rows(self._unique(self.logs[ext]))))
-        row.update(created_at=self.now, updated_at=self.now)
-        return {"external_id": ext, **row}
+        return row
 
     @staticmethod
     def _unique(log: list[tuple]) -> list[tuple]:
