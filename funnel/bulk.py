@@ -251,6 +251,9 @@ def rows_copy(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence
     columns = _columns(model, fields)
     names = ", ".join(column for column, _ in columns)
     types = [db_type.split("(")[0].strip() for _, db_type in columns]
+    numeric = [i for i, db_type in enumerate(types) if db_type == "numeric"]
+    if numeric:
+        rows = [_whole_as_int(row, numeric) for row in rows]
     connection.ensure_connection()
     with (
         connection.wrap_database_errors,
@@ -260,3 +263,15 @@ def rows_copy(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence
         copy.set_types(types)
         for row in rows:
             copy.write_row(row)
+
+
+def _whole_as_int(row: Sequence, columns: list[int]) -> Sequence:
+    """The row with whole Decimals in these columns as ints: psycopg writes an int in the binary
+    format of a numeric column in a tenth of the time a Decimal takes (2 µs), and amounts are
+    mostly whole. The column's scale applies as for any value."""
+    row = list(row)
+    for i in columns:
+        value = row[i]
+        if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+            row[i] = int(value)
+    return row

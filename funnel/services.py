@@ -133,12 +133,17 @@ def deal_refresh_position(*, deal: Deal) -> Deal:
     return deal
 
 
+# The plain text, not the enum member: positions are written in bulk, and psycopg writes a str
+# subclass through a slower path.
+OPEN = DealStatus.OPEN.value
+
+
 def deal_position_from_events(events: list[dict]) -> dict:
     """The cached fields of a deal, from its events sorted by (occurred_at, id)."""
     last = events[-1]
     position = {
         "opened_at": events[0]["occurred_at"],
-        "status": last["outcome"] or DealStatus.OPEN,
+        "status": last["outcome"] or OPEN,
         "lost_reason": last["lost_reason"] if last["outcome"] == Outcome.LOST else "",
         "closed_at": last["occurred_at"] if last["outcome"] else None,
     }
@@ -165,7 +170,7 @@ def deal_position_extend(position: dict, events: list[dict]) -> dict:
             stage_id, entered_at = event["stage_id"], event["occurred_at"]
     last = events[-1]
     position.update(
-        status=last["outcome"] or DealStatus.OPEN,
+        status=last["outcome"] or OPEN,
         lost_reason=last["lost_reason"] if last["outcome"] == Outcome.LOST else "",
         closed_at=last["occurred_at"] if last["outcome"] else None,
         current_stage_id=stage_id,

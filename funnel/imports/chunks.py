@@ -1,4 +1,5 @@
-"""Writing an import's rows in chunks, each one transaction: with one writer, or with two.
+"""Writing an import's rows in chunks, each one transaction: in the calling thread, or by two
+writer threads while the calling thread converts the next rows.
 
 An import chunk spends about half its time in Python and half waiting for PostgreSQL, so one
 writer leaves a core idle. Two writers on their own connections each take the rows of half the
@@ -9,6 +10,7 @@ transaction as with one writer. Progress is added after each chunk commits.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import zlib
@@ -18,12 +20,11 @@ from dataclasses import dataclass, field
 from django.db import connection, connections, transaction
 from django.db.models import F
 
-from funnel.imports.plan import ObservationIn
+from funnel.imports.plan import PlanRow
 from funnel.imports.writes import observations_record
-from funnel.ingest import EventIn, IngestResult, stage_events_ingest
+from funnel.ingest import IngestResult, stage_events_ingest
 from funnel.models import ImportJob, Origin
 
-Row = tuple[int, list[EventIn], list[ObservationIn]]
 WRITERS = 2
 
 
@@ -35,9 +36,9 @@ def writers_usable(rows: int, chunk_rows: int) -> bool:
     )
 
 
-def rows_by_deal(rows: Sequence[Row], parts: int) -> list[list[Row]]:
+def rows_by_deal(rows: Sequence[PlanRow], parts: int) -> list[list[PlanRow]]:
     """The rows split into `parts` lists by deal, each in file order."""
-    out: list[list[Row]] = [[] for _ in range(parts)]
+    out: list[list[PlanRow]] = [[] for _ in range(parts)]
     for row in rows:
         _, events, observations = row
         deal = events[0].deal_external_id if events else observations[0].deal_external_id
@@ -60,49 +61,80 @@ class WriterTotals:
         for name, value in other.seconds.items():
             self.seconds[name] = self.seconds.get(name, 0.0) + value
 
+    def count(self, result: IngestResult, observations: int) -> None:
+        self.observations += observations
+        for name in ("accepted", "duplicates", "deals_created", "deals_updated"):
+            setattr(self, name, getattr(self, name) + getattr(result, name))
 
-def rows_write_parallel(
-    *,
-    job: ImportJob,
-    rows: Sequence[Row],
-    characteristic_ids: dict[str, int],
-    chunk_rows: int,
-    on_chunk: Callable[[], None] | None = None,
-) -> WriterTotals:
-    """Write the rows with WRITERS threads; raises the first writer's error after all stop."""
-    parts = rows_by_deal(rows, WRITERS)
-    results = [WriterTotals() for _ in parts]
-    errors: list[BaseException] = []
-    stop = threading.Event()
-    progress = threading.Lock()
 
-    def work(k: int) -> None:
+class ParallelWriters:
+    """WRITERS threads, each with its own connection and queue of chunks. `submit` hands them
+    converted rows and returns at once (unless they are two chunks behind); `close` waits for
+    them and raises the first error a writer met (after which the writers skip what is left)."""
+
+    def __init__(
+        self,
+        *,
+        job: ImportJob,
+        characteristic_ids: dict[str, int],
+        chunk_rows: int,
+        on_chunk: Callable[[], None] | None = None,
+    ):
+        self.job, self.characteristic_ids = job, characteristic_ids
+        self.chunk_rows, self.on_chunk = chunk_rows, on_chunk
+        self.results = [WriterTotals() for _ in range(WRITERS)]
+        self.errors: list[BaseException] = []
+        self.failed = threading.Event()
+        self.progress = threading.Lock()
+        self.queues: list[queue.Queue] = [queue.Queue(maxsize=2) for _ in range(WRITERS)]
+        self.threads = [
+            threading.Thread(target=self._work, args=(k,), daemon=True) for k in range(WRITERS)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def submit(self, rows: Sequence[PlanRow]) -> None:
+        if self.failed.is_set():
+            return
+        for k, part in enumerate(rows_by_deal(rows, WRITERS)):
+            for start in range(0, len(part), self.chunk_rows):
+                self.queues[k].put(part[start : start + self.chunk_rows])
+
+    def close(self) -> WriterTotals:
+        for q in self.queues:
+            q.put(None)
+        for thread in self.threads:
+            thread.join()
+        if self.errors:
+            raise self.errors[0]
+        total = WriterTotals()
+        for result in self.results:
+            total.add(result)
+        return total
+
+    def _attempt(self, step: Callable[..., object], *args) -> bool:
+        """Run a step; on error, keep it for close() and stop every writer's writing."""
         try:
-            for start in range(0, len(parts[k]), chunk_rows):
-                if stop.is_set():
-                    return
-                chunk = parts[k][start : start + chunk_rows]
-                _chunk_write(job, chunk, characteristic_ids, results[k])
-                if on_chunk is not None:
-                    with progress:
-                        on_chunk()
-        except BaseException as error:  # re-raised in the calling thread
-            errors.append(error)
-            stop.set()
+            step(*args)
+        except BaseException as error:  # re-raised by close()
+            self.errors.append(error)
+            self.failed.set()
+            return False
+        return True
+
+    def _work(self, k: int) -> None:
+        job, ids, totals = self.job, self.characteristic_ids, self.results[k]
+        try:
+            self._attempt(connection.ensure_connection)  # while the first rows are converted
+            while (chunk := self.queues[k].get()) is not None:
+                if self.failed.is_set():
+                    continue  # drain the queue so submit never blocks
+                written = self._attempt(_chunk_write, job, chunk, ids, totals)
+                if written and self.on_chunk is not None:
+                    with self.progress:
+                        self.on_chunk()
         finally:
             connections.close_all()  # this thread's connection
-
-    threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(len(parts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    total = WriterTotals()
-    for result in results:
-        total.add(result)
-    return total
 
 
 def commit_without_waiting_for_disk() -> None:
@@ -118,7 +150,7 @@ def commit_without_waiting_for_disk() -> None:
 def chunk_write(
     *,
     job: ImportJob,
-    chunk: Sequence[Row],
+    chunk: Sequence[PlanRow],
     characteristic_ids: dict[str, int],
     lap: Callable[[str], None] = lambda part: None,
 ) -> tuple[IngestResult, int]:
@@ -146,7 +178,7 @@ def chunk_write(
 
 
 def _chunk_write(
-    job: ImportJob, chunk: list[Row], characteristic_ids: dict[str, int], into: WriterTotals
+    job: ImportJob, chunk: list[PlanRow], characteristic_ids: dict[str, int], into: WriterTotals
 ) -> None:
     clock = [time.perf_counter()]
 
@@ -164,6 +196,4 @@ def _chunk_write(
     # Progress after the commit, as an increment: the two writers never wait on the job's row.
     ImportJob.objects.filter(id=job.id).update(processed_rows=F("processed_rows") + len(chunk))
     lap("progress")
-    into.observations += observations
-    for name in ("accepted", "duplicates", "deals_created", "deals_updated"):
-        setattr(into, name, getattr(into, name) + getattr(result, name))
+    into.count(result, observations)

@@ -55,9 +55,13 @@ class RowError:
         return {"row": self.row, "column": self.column, "message": self.message}
 
 
+# (spreadsheet row number, its events, its observations)
+PlanRow = tuple[int, list[EventIn], list[ObservationIn]]
+
+
 @dataclass(slots=True)
 class ImportPlan:
-    rows: list[tuple[int, list[EventIn], list[ObservationIn]]] = field(default_factory=list)
+    rows: list[PlanRow] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
     owners_to_create: dict[str, str] = field(default_factory=dict)  # full name -> email
     new_characteristics: dict[str, tuple[str, list[str]]] = field(default_factory=dict)

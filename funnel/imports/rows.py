@@ -23,6 +23,7 @@ from funnel.imports.plan import (
     CharacteristicFacts,
     ImportPlan,
     ObservationIn,
+    PlanRow,
     RowError,
     TeamFacts,
     event_id_for,
@@ -116,6 +117,8 @@ class _RowReader:
             if name in index
         ]
         self.amount_column = index.get("amount")
+        self.created_column = index.get("created_at")
+        self.closed_column = index.get("closed_at")
 
     def error(self, row: int, target_or_index: str | int, message: str) -> None:
         if isinstance(target_or_index, int):
@@ -248,37 +251,75 @@ def _is_iso(text: str) -> bool:
 
 def import_plan(table: CsvTable, mapping: dict, facts: TeamFacts) -> ImportPlan:
     """Every row converted, or every problem found; nothing is written here."""
-    plan = ImportPlan()
-    reader = _RowReader(table, mapping, facts, plan)
-    plan.errors.extend(mapping_errors(mapping, reader.columns, facts))
-    if plan.errors:
-        return plan
-    for number, count in table.overlong:
-        plan.errors.append(
-            RowError(number, "", f"{count} cells, but the header names {len(table.header)}.")
-        )
-    convert = _deal_row if mapping["shape"] == "deals" else _event_row
-    seen: dict[str, tuple[int, list[str]]] = {}
-    for number, cells in table.rows:
-        deal = reader.cell(cells, "deal_id")
-        if mapping["shape"] == "deals" and deal in seen:
-            first, first_cells = seen[deal]
-            if first_cells == cells or mapping["on_repeated_deal"] == "first":
-                plan.skipped_rows += 1
-            else:
-                reader.error(number, "deal_id", f"Deal {deal} already appears in row {first}.")
-            continue
-        seen[deal] = (number, cells)
-        before = len(reader.errors)
-        events, observations = convert(reader, number, cells, deal)
-        if len(reader.errors) == before:
-            plan.rows.append((number, events, observations))
-    plan.errors.extend(reader.errors)
-    plan.new_characteristics = {
-        slug: (name, sorted(reader.new_values[slug]))
-        for slug, name in reader.columns.new_characteristics.items()
-    }
-    return plan
+    builder = PlanBuilder(table, mapping, facts)
+    if not builder.mapping_failed:
+        builder.add(table.rows)
+    return builder.finish()
+
+
+class PlanBuilder:
+    """Converts a file's rows a slice at a time, in file order, so an import can write the rows
+    already converted while it converts the next ones. `plan.errors` holds the problems with the
+    mapping and the row errors found so far; `failed` tells whether there are any."""
+
+    def __init__(self, table: CsvTable, mapping: dict, facts: TeamFacts):
+        self.plan = ImportPlan()
+        self.reader = _RowReader(table, mapping, facts, self.plan)
+        self.deals_shape = mapping["shape"] == "deals"
+        self.first_only = mapping["on_repeated_deal"] == "first"
+        self.convert = _deal_row if self.deals_shape else _event_row
+        self.seen: dict[str, tuple[int, list[str]]] = {}
+        self.plan.errors.extend(mapping_errors(mapping, self.reader.columns, facts))
+        # With a mapping that does not fit, rows cannot be converted at all.
+        self.mapping_failed = bool(self.plan.errors)
+        if not self.mapping_failed:
+            for number, count in table.overlong:
+                self.plan.errors.append(
+                    RowError(
+                        number, "", f"{count} cells, but the header names {len(table.header)}."
+                    )
+                )
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.plan.errors or self.reader.errors)
+
+    def add(self, rows: Sequence[tuple[int, list[str]]]) -> list[PlanRow]:
+        """Convert these rows (the next ones of the file); returns those without errors."""
+        reader, seen, convert = self.reader, self.seen, self.convert
+        errors = reader.errors
+        deal_column = reader.columns.index.get("deal_id")
+        out: list[PlanRow] = []
+        for number, cells in rows:
+            deal = cells[deal_column].strip() if deal_column is not None else ""
+            if self.deals_shape and deal in seen:
+                first, first_cells = seen[deal]
+                if first_cells == cells or self.first_only:
+                    self.plan.skipped_rows += 1
+                else:
+                    reader.error(number, "deal_id", f"Deal {deal} already appears in row {first}.")
+                continue
+            seen[deal] = (number, cells)
+            before = len(errors)
+            events, observations = convert(reader, number, cells, deal)
+            if len(errors) == before:
+                out.append((number, events, observations))
+        self.plan.rows.extend(out)
+        return out
+
+    def new_characteristics(self) -> dict[str, tuple[str, list[str]]]:
+        """The columns that become characteristics, with the values converted so far."""
+        values = self.reader.new_values
+        return {
+            slug: (name, sorted(values[slug]))
+            for slug, name in self.reader.columns.new_characteristics.items()
+        }
+
+    def finish(self) -> ImportPlan:
+        self.plan.errors.extend(self.reader.errors)
+        self.reader.errors = []
+        self.plan.new_characteristics = self.new_characteristics()
+        return self.plan
 
 
 def _deal_id_check(reader: _RowReader, number: int, deal: str) -> None:
@@ -290,10 +331,11 @@ def _deal_id_check(reader: _RowReader, number: int, deal: str) -> None:
 
 def _deal_row(reader: _RowReader, number: int, cells: list[str], deal: str):
     """One row per deal: its dated stage entries, then its current stage or outcome."""
-    _deal_id_check(reader, number, deal)
-    index = reader.columns.index
-    created = reader.date(number, cells, index["created_at"]) if "created_at" in index else None
-    closed = reader.date(number, cells, index["closed_at"]) if "closed_at" in index else None
+    if not deal or len(deal) > 100:
+        _deal_id_check(reader, number, deal)
+    created_at, closed_at = reader.created_column, reader.closed_column
+    created = reader.date(number, cells, created_at) if created_at is not None else None
+    closed = reader.date(number, cells, closed_at) if closed_at is not None else None
     entered: dict[str, dt.datetime] = {}
     for i, slug in reader.columns.entered:
         if (value := reader.date(number, cells, i)) is not None:
@@ -305,7 +347,9 @@ def _deal_row(reader: _RowReader, number: int, cells: list[str], deal: str):
     lost_reason = reader.cell(cells, "lost_reason") if outcome == "lost" else ""
     if len(lost_reason) > 200:
         reader.error(number, "lost_reason", "Must be at most 200 characters.")
-    dated = sorted(entered.items(), key=lambda item: item[1])
+    dated = list(entered.items())
+    if len(dated) > 1:
+        dated.sort(key=lambda item: item[1])
     latest = dated[-1][1] if dated else None
     final_at = None
     if outcome:
@@ -380,6 +424,7 @@ __all__ = [
     "CharacteristicFacts",
     "ImportPlan",
     "ObservationIn",
+    "PlanBuilder",
     "RowError",
     "TeamFacts",
     "event_id_for",

@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from funnel.bulk import JSON_ROWS, copy_usable, rows_copy, rows_insert
-from funnel.imports.plan import ImportPlan, ObservationIn
+from funnel.imports.plan import ObservationIn
 from funnel.models import (
     Characteristic,
     CharacteristicKind,
@@ -37,11 +37,15 @@ def import_owners_create(*, team: Team, owners: dict[str, str]) -> list[str]:
     return created
 
 
-def import_characteristics_prepare(*, team: Team, plan: ImportPlan) -> dict[str, int]:
-    """Characteristic ids by slug; new ones (kind choice) are created with the file's values."""
+def import_characteristics_prepare(
+    *, team: Team, new: dict[str, tuple[str, list[str]]]
+) -> tuple[dict[str, int], set[str]]:
+    """Characteristic ids by slug, and the slugs created now. A column new to the team becomes a
+    choice characteristic with the file's values; an existing choice one gains values it lacks."""
     existing = {c.slug: c for c in Characteristic.objects.filter(team=team)}
     position = Characteristic.objects.filter(team=team).aggregate(p=Max("position"))["p"] or 0
-    for slug, (name, values) in plan.new_characteristics.items():
+    created = set()
+    for slug, (name, values) in new.items():
         current = existing.get(slug)
         if current is None:
             position += 1
@@ -53,12 +57,24 @@ def import_characteristics_prepare(*, team: Team, plan: ImportPlan) -> dict[str,
                 choices=values,
                 position=position,
             )
+            created.add(slug)
         elif current.kind == CharacteristicKind.CHOICE and current.choices:
             missing = [v for v in values if v not in current.choices]
             if missing:
                 current.choices = [*current.choices, *missing]
                 current.save(update_fields=["choices"])
-    return {slug: c.id for slug, c in existing.items()}
+    return {slug: c.id for slug, c in existing.items()}, created
+
+
+def import_characteristic_choices_set(
+    *, team: Team, new: dict[str, tuple[str, list[str]]], slugs: set[str]
+) -> None:
+    """The choices of characteristics an import created: every value of the file, sorted."""
+    for characteristic in Characteristic.objects.filter(team=team, slug__in=slugs):
+        values = new[characteristic.slug][1]
+        if characteristic.choices != values:
+            characteristic.choices = values
+            characteristic.save(update_fields=["choices"])
 
 
 def observations_record(

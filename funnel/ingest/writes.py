@@ -217,6 +217,7 @@ class BatchWriter:
         """
         team_id, stages = self.team.id, self.context.stages
         by_id = by.pk if by is not None else None
+        origin = str(origin)  # the plain text (an enum member takes psycopg's slower path)
         seen: set[str] = set()
         rows: list[tuple] = []
         for e in self.events:

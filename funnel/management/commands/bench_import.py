@@ -26,6 +26,7 @@ from funnel.bench_measure import machine_busy
 from funnel.bulk import rows_insert
 from funnel.imports.service import (
     CHUNK_ROWS,
+    SLICE_ROWS,
     import_job_create,
     import_job_run,
     import_job_validate,
@@ -86,6 +87,12 @@ class Command(BaseCommand):
             help=f"Rows a chunk (one transaction); the service's default is {CHUNK_ROWS:,}.",
         )
         parser.add_argument(
+            "--slice-rows",
+            type=int,
+            default=SLICE_ROWS,
+            help=f"Rows converted at a time while the writers write (default {SLICE_ROWS:,}).",
+        )
+        parser.add_argument(
             "--repeat",
             type=int,
             default=1,
@@ -107,6 +114,7 @@ class Command(BaseCommand):
         rows: int,
         team: str,
         chunk_rows: int,
+        slice_rows: int,
         repeat: int,
         profile: int,
         **options,
@@ -139,7 +147,7 @@ class Command(BaseCommand):
             content = self._export(rows, [o.email for o in owners], run)
             if repeat > 1:
                 self.stdout.write(f"Run {run} of {repeat}:")
-            speeds.append(self._run(team_obj, content, rows, chunk_rows, profile))
+            speeds.append(self._run(team_obj, content, rows, chunk_rows, slice_rows, profile))
         if repeat > 1:
             ordered = sorted(speeds)
             self.stdout.write(
@@ -150,7 +158,15 @@ class Command(BaseCommand):
         verdict = "meets" if statistics.median(speeds) >= FLOOR_ROWS_PER_SECOND else "BELOW"
         self.stdout.write(f"floor {FLOOR_ROWS_PER_SECOND:,} rows/s (median run): {verdict}")
 
-    def _run(self, team_obj: Team, content: bytes, rows: int, chunk_rows: int, profile: int):
+    def _run(
+        self,
+        team_obj: Team,
+        content: bytes,
+        rows: int,
+        chunk_rows: int,
+        slice_rows: int,
+        profile: int,
+    ) -> float:
         """One upload, validation and import; prints its figures, returns its rows/s."""
         started = time.perf_counter()
         job = import_job_create(
@@ -165,7 +181,7 @@ class Command(BaseCommand):
         if profiler is not None:
             profiler.enable()
         cpu_before = time.process_time(), machine_busy()
-        job = import_job_run(job=job, chunk_rows=chunk_rows)
+        job = import_job_run(job=job, chunk_rows=chunk_rows, slice_rows=slice_rows)
         finished = time.perf_counter()
         own_cpu = time.process_time() - cpu_before[0]
         machine_cpu = machine_busy() - cpu_before[1]
