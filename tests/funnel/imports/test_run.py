@@ -3,7 +3,7 @@
 import gc
 
 from funnel.imports.service import import_job_create, import_job_run, import_job_validate
-from funnel.models import Observation
+from funnel.models import Deal, ImportStatus, Membership, Observation, Role
 from tests.funnel.imports.test_service import EXCEL_MAPPING
 
 
@@ -50,3 +50,25 @@ def test_reimport_adds_only_changed_observations(team, manager, named_rep, csv_b
         ("D-2", "Unknown"),
         ("D-4", "Unknown"),
     ]
+
+
+def test_a_row_the_team_no_longer_accepts_stops_the_writing_there(
+    team, manager, named_rep, csv_bytes
+):
+    """Validated, then the team changed: the rows before the first bad one are stored, the job
+    says where and why, and importing again after the fix adds the rest."""
+    content = csv_bytes("deals_excel_semicolon.csv")
+    job = validated_job(team, manager, content)
+    Membership.objects.filter(team=team, user=manager).update(role=Role.EXECUTIVE)
+    job = import_job_run(job=job, chunk_rows=1)  # one row a slice
+    assert job.status == ImportStatus.FAILED
+    assert [(e["row"], e["column"]) for e in job.errors] == [(3, "Sales Agent")]
+    assert "max.manager@example.com" in job.errors[0]["message"]
+    assert "first in row 3" in job.summary["failure"]
+    assert list(Deal.objects.filter(team=team).values_list("external_id", flat=True)) == ["D-1"]
+
+    Membership.objects.filter(team=team, user=manager).update(role=Role.MANAGER)
+    job = import_job_run(job=validated_job(team, manager, content), chunk_rows=1)
+    assert job.status == ImportStatus.DONE
+    assert job.summary["deals_created"] == 3
+    assert Deal.objects.filter(team=team).count() == 4
