@@ -79,6 +79,7 @@ class BatchWriter:
         self.retitled: set[int] = set()  # stored deals whose attributes the batch changed
         self.marked = False  # the touched deals are marked pending
         self.copied = False  # the new deals' events went in by COPY: every one was accepted
+        self.robbed: set[int] = set()  # deals sent an event id that came first with another
         # Each deal's events in this batch, in log order: (occurred_at, batch order).
         self.logs: dict[str, list[tuple]] = {}
         for order, e in enumerate(events):
@@ -218,17 +219,20 @@ class BatchWriter:
         team_id, stages = self.team.id, self.context.stages
         by_id = by.pk if by is not None else None
         origin = str(origin)  # the plain text (an enum member takes psycopg's slower path)
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # event id -> the deal it came with first
         rows: list[tuple] = []
         for e in self.events:
             event_id = e.event_id.strip()
-            if event_id in seen:
-                continue  # the same id twice in one batch is one event
-            seen.add(event_id)
+            deal_id = self.deals[e.deal_external_id]["id"]
+            if event_id in seen:  # the same id twice in one batch is one event, the first
+                if seen[event_id] != deal_id:
+                    self.robbed.add(deal_id)  # that event is another deal's, not this one's
+                continue
+            seen[event_id] = deal_id
             rows.append(
                 (
                     team_id,
-                    self.deals[e.deal_external_id]["id"],
+                    deal_id,
                     stages[e.stage] if e.stage else None,
                     e.outcome or "",
                     e.lost_reason or "",
@@ -276,19 +280,19 @@ class BatchWriter:
         A stored deal whose new events all sort after its log extends its position; one with an
         event arriving out of order is re-derived from its whole log. Returns the touched ids.
         """
-        accepted = {event_id for _, event_id in inserted}
+        accepted = set(inserted)  # (deal id, event id): an id belongs to one deal
         touched = {deal_id for deal_id, _ in inserted}
         reread: list[int] = []
         by_id = {deal["id"]: (ext, deal) for ext, deal in self.deals.items()}
         for deal_id in touched:
-            if self.copied and deal_id in self.created:
+            if self.copied and deal_id in self.created and deal_id not in self.robbed:
                 continue  # inserted with the position of its whole log, all of it accepted
             ext, deal = by_id[deal_id]
             unique = self._unique(self.logs[ext])
-            log = [item for item in unique if item[2].event_id.strip() in accepted]
+            log = [item for item in unique if (deal_id, item[2].event_id.strip()) in accepted]
             if deal_id in self.created:
                 if len(log) < len(unique):
-                    # Some of its events carried ids already stored for other deals.
+                    # Some of its events carried ids stored (or sent first) for other deals.
                     deal.update(deal_position_from_events(self._event_rows(log)))
                     self.changed.add(deal_id)
                 continue

@@ -159,3 +159,17 @@ def test_a_concurrent_replay_of_a_copied_batch_counts_each_event_once(transactio
     assert sum(r.deals_created for r in results) == 300
     assert StageEvent.objects.filter(team=team).count() == len(events)
     assert _positions(team) == _reference_positions(events)
+
+
+@pytest.mark.parametrize("copy_min_rows", [bulk.COPY_MIN_ROWS, 10**9], ids=["copy", "insert"])
+def test_an_event_id_sent_for_two_deals_is_the_first_deals_only(team, monkeypatch, copy_min_rows):
+    """The second deal's position leaves out the event it did not get."""
+    monkeypatch.setattr(bulk, "COPY_MIN_ROWS", copy_min_rows)
+    events = _batch(250, seed=11)
+    first = next(e for e in events if e.deal_external_id == "D3")
+    later = T0 + dt.timedelta(days=250)  # would be D4's latest event, were it D4's
+    events.append(EventIn(first.event_id, "D4", later, outcome="won"))
+    result = _ingest(team, events)
+    assert (result.accepted, result.duplicates) == (len(events) - 1, 1)
+    assert StageEvent.objects.get(team=team, event_id=first.event_id).deal.external_id == "D3"
+    assert _positions(team) == _reference_positions(events[:-1])
