@@ -227,14 +227,23 @@ def copy_usable(rows: int) -> bool:
 
 def ids_reserve(model: type[Model], count: int) -> list[int]:
     """`count` new primary keys from the table's sequence (PostgreSQL), ascending."""
-    table = model._meta.db_table
-    column = model._meta.pk.column
+    sequence = _sequences.get(model._meta.db_table)
     with connection.cursor() as cursor:
+        if sequence is None:
+            # Looked up once: in the statement below it would be looked up for every row.
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s)",
+                [model._meta.db_table, model._meta.pk.column],
+            )
+            sequence = _sequences[model._meta.db_table] = cursor.fetchone()[0]
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s) ORDER BY 1",
-            [table, column, count],
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s) ORDER BY 1",
+            [sequence, count],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+_sequences: dict[str, str] = {}  # table -> its primary key's sequence
 
 
 def rows_copy(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence]) -> None:
