@@ -63,6 +63,11 @@ def team_recompute_request(*, team_id: int) -> bool:
     """Enqueue a recompute for the team unless one is already waiting. True if enqueued."""
     from funnel.tasks import team_metrics_recompute
 
+    # Most writes find a run already waiting: a plain read says so without the upsert's row
+    # lock (whose commit must reach the disk). Safe: that run starts after its flag is cleared,
+    # which this read did not see yet, so after this write committed, and includes it.
+    if RecomputeState.objects.filter(team_id=team_id, queued=True).exists():
+        return False
     table = RecomputeState._meta.db_table
     now = timezone.now()
     if connection.vendor == "sqlite":
