@@ -44,8 +44,8 @@ def teams_full_rebuild_task() -> None:
 
 @shared_task
 def import_job_run_task(job_id: int) -> None:
-    """Import a validated CSV job (see funnel.imports.service.import_job_run)."""
-    from funnel.imports.service import import_job_run
+    """Import a validated CSV job (see funnel.imports.run.import_job_run)."""
+    from funnel.imports.run import import_job_run
     from funnel.models import ImportJob
 
     job = ImportJob.objects.select_related("team", "uploaded_by").filter(id=job_id).first()

@@ -13,8 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from django.utils.text import slugify
-
+from funnel.imports.columns import MappedColumns, mapping_errors
 from funnel.imports.parsing import CsvTable, DateParser, amount_parse
 from funnel.imports.plan import (
     DATE_FORMAT_LABELS,
@@ -32,74 +31,12 @@ from funnel.imports.plan import (
 from funnel.ingest import FUTURE_TOLERANCE, MAX_AMOUNT, EventIn
 
 
-class _Columns:
-    """Where each target is in the row."""
-
-    def __init__(self, header: Sequence[str], mapping: dict):
-        self.header = list(header)
-        self.index: dict[str, int] = {}
-        self.entered: list[tuple[int, str]] = []
-        self.characteristics: list[tuple[int, str]] = []
-        self.new_characteristics: dict[str, str] = {}  # slug -> column name
-        for i, name in enumerate(header):
-            target = mapping["columns"].get(name, "ignore")
-            kind, _, slug = target.partition(":")
-            if target == "ignore":
-                continue
-            if kind == "entered":
-                self.entered.append((i, slug))
-            elif kind == "characteristic":
-                self.characteristics.append((i, slug))
-            elif target == "new_characteristic":
-                slug = slugify(name)[:60] or f"column-{i + 1}"
-                self.characteristics.append((i, slug))
-                self.new_characteristics[slug] = name
-            else:
-                self.index[target] = i
-
-    def name(self, target: str) -> str:
-        return self.header[self.index[target]] if target in self.index else target
-
-
-def mapping_errors(mapping: dict, columns: _Columns, facts: TeamFacts) -> list[RowError]:
-    """Problems with the mapping itself, reported against the header row (row 1)."""
-    errors = []
-    targets = [t for t in mapping["columns"].values() if t not in ("ignore", "new_characteristic")]
-    for target in sorted({t for t in targets if targets.count(t) > 1}):
-        errors.append(RowError(1, "", f"More than one column is mapped to {target!r}."))
-    if "deal_id" not in columns.index:
-        errors.append(RowError(1, "", "Map one column to the deal id."))
-    if mapping["shape"] == "events":
-        for target, label in (("occurred_at", "event time"), ("stage", "stage or outcome")):
-            if target not in columns.index:
-                errors.append(RowError(1, "", f"One row per event needs a column for the {label}."))
-    elif "stage" not in columns.index and not columns.entered:
-        errors.append(
-            RowError(1, "", "Map the current stage or outcome, or a 'date entered' column.")
-        )
-    stages = {s.slug for s in facts.stages}
-    for value, target in mapping["stage_values"].items():
-        if target and target not in stages | {"won", "lost"}:
-            errors.append(
-                RowError(1, columns.name("stage"), f"{value!r} maps to unknown {target!r}.")
-            )
-    for _, slug in columns.characteristics:
-        if slug not in facts.characteristics and slug not in columns.new_characteristics:
-            errors.append(RowError(1, "", f"Unknown characteristic {slug!r}."))
-    if mapping["default_date"]:
-        try:
-            dt.date.fromisoformat(mapping["default_date"])
-        except ValueError:
-            errors.append(RowError(1, "", "The default date must be written YYYY-MM-DD."))
-    return errors
-
-
 class _RowReader:
     """Converts one row at a time; collects errors as it goes."""
 
     def __init__(self, table: CsvTable, mapping: dict, facts: TeamFacts, plan: ImportPlan):
         self.mapping, self.facts, self.plan = mapping, facts, plan
-        self.columns = _Columns(table.header, mapping)
+        self.columns = MappedColumns(table.header, mapping)
         self.dates = DateParser(mapping["date_format"], facts.tz)
         self.latest_allowed = facts.now + FUTURE_TOLERANCE
         default = mapping["default_date"]

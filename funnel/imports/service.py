@@ -1,46 +1,22 @@
 """CSV import jobs: create (size-checked, mapping guessed or saved), validate (writes no deal
-data), run (in chunks, each committed with its progress). The browser and `manage.py
+data), queue for a worker, which runs it (funnel.imports.run). The browser and `manage.py
 import_csv` both go through these functions; events go in through `stage_events_ingest`.
 """
 
 from __future__ import annotations
 
-import gc
-import time
-from bisect import bisect_right
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
-from funnel.imports.chunks import (
-    ParallelWriters,
-    chunk_write,
-    commit_without_waiting_for_disk,
-    writers_usable,
-)
 from funnel.imports.facts import mapping_for_table, stage_values_fill, team_facts
 from funnel.imports.mapping import mapping_complete
-from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse, header_signature
+from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse
 from funnel.imports.plan import ImportPlan
-from funnel.imports.rows import PlanBuilder, import_plan
-from funnel.imports.writes import (
-    import_characteristic_choices_set,
-    import_characteristics_prepare,
-    import_owners_create,
-)
-from funnel.ingest import IngestRejected, IngestResult
-from funnel.models import ImportJob, ImportMapping, ImportStatus, Team
+from funnel.imports.rows import import_plan
+from funnel.models import ImportJob, ImportStatus, Team
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-CHUNK_ROWS = 5000
-# With two writers, the file is converted this many rows at a time, each slice handed to the
-# writers while the next is converted.
-SLICE_ROWS = 5000
-FIRST_SLICE_ROWS = 1000  # small, so the writers start early
 STORED_ERRORS = 10_000  # a job keeps this many errors; error_count has the true total
 PREVIEW_ROWS = 10
 
@@ -87,28 +63,6 @@ def import_job_create(
         mapping=mapping,
         total_rows=len(table.rows),
     )
-
-
-class _Laps:
-    """Seconds by part of a run: each lap charges the time since the previous one to a part,
-    so the parts add up to the whole."""
-
-    def __init__(self) -> None:
-        self.started = self.last = time.perf_counter()
-        self.seconds: dict[str, float] = {}
-        self.notes: dict[str, float] = {}  # inside a part, reported apart (not summed)
-
-    def lap(self, part: str) -> None:
-        now = time.perf_counter()
-        self.seconds[part] = self.seconds.get(part, 0.0) + now - self.last
-        self.last = now
-
-    def summary(self) -> dict[str, float]:
-        out = {name: round(value, 3) for name, value in self.seconds.items()}
-        out["total"] = round(self.last - self.started, 3)
-        if self.notes:
-            out["inside"] = {name: round(value, 3) for name, value in self.notes.items()}
-        return out
 
 
 def _plan(job: ImportJob, mapping: dict) -> tuple[CsvTable, dict, ImportPlan]:
@@ -167,284 +121,6 @@ def import_job_queue(*, job: ImportJob) -> ImportJob:
     job_id = job.id
     transaction.on_commit(lambda: import_job_run_task.delay(job_id))
     return job
-
-
-def _job_update(job: ImportJob, **values) -> None:
-    for name, value in values.items():
-        setattr(job, name, value)
-    ImportJob.objects.filter(id=job.id).update(**values)
-
-
-def import_job_run(
-    *,
-    job: ImportJob,
-    chunk_rows: int = CHUNK_ROWS,
-    slice_rows: int = SLICE_ROWS,
-    on_progress: Callable[[ImportJob], None] | None = None,
-) -> ImportJob:
-    """Import a job's rows in chunks. Each chunk commits with the job's progress, so the
-    progress bar moves; event ids make a re-run after a crash add only what is missing."""
-    with _garbage_collection_paused():
-        return _job_run(
-            job=job, chunk_rows=chunk_rows, slice_rows=slice_rows, on_progress=on_progress
-        )
-
-
-@contextmanager
-def _garbage_collection_paused() -> Iterator[None]:
-    """A run allocates a few objects per cell and keeps most of them (the plan) to its end, so
-    the cycle collector kept re-scanning the growing heap: about 0.3 s of a 2.7 s run of 10,000
-    rows, three quarters of it in full collections. What a run allocates is freed by reference
-    counting when it returns; cycles it leaves are collected as usual after it."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _job_run(
-    *,
-    job: ImportJob,
-    chunk_rows: int,
-    slice_rows: int,
-    on_progress: Callable[[ImportJob], None] | None,
-) -> ImportJob:
-    laps = _Laps()
-    _job_update(job, status=ImportStatus.RUNNING, started_at=timezone.now(), processed_rows=0)
-    laps.lap("start")
-    table = _table(bytes(job.content))
-    laps.lap("read")
-    facts = team_facts(team=job.team)
-    mapping = mapping_complete(job.mapping, table.header)
-    builder = PlanBuilder(table, mapping, facts)
-    laps.lap("team_facts")
-    if builder.failed:  # the mapping no longer fits the team, or rows are too long
-        if not builder.mapping_failed:
-            builder.add(table.rows)  # every problem, for the report; nothing is written
-        return _job_invalid(job, builder.finish())
-    try:
-        totals = _run_slices(
-            job=job,
-            table=table,
-            mapping=mapping,
-            builder=builder,
-            chunk_rows=chunk_rows,
-            slice_rows=slice_rows,
-            on_progress=on_progress,
-            laps=laps,
-        )
-    except IngestRejected as rejected:
-        _job_update(
-            job,
-            status=ImportStatus.FAILED,
-            errors=[{"row": 0, "column": e.field, "message": e.message} for e in rejected.errors],
-            error_count=len(rejected.errors),
-            finished_at=timezone.now(),
-        )
-        return job
-    except Exception as error:
-        _job_update(
-            job,
-            status=ImportStatus.FAILED,
-            summary={**job.summary, "failure": str(error)[:500]},
-            finished_at=timezone.now(),
-        )
-        raise
-    plan = builder.finish()
-    if plan.errors:
-        # Checked when validated, but the team changed since (a stage, member or characteristic
-        # went): the rows before the first bad one are stored, the rest is not.
-        first = plan.errors[0].row
-        _job_update(
-            job,
-            status=ImportStatus.FAILED,
-            summary={
-                **totals,
-                "failure": (
-                    f"The team changed after the file was checked: {len(plan.errors):,} "
-                    f"row problem(s), the first in row {first}. Rows before it were imported."
-                ),
-            },
-            errors=[e.as_dict() for e in plan.errors[:STORED_ERRORS]],
-            error_count=len(plan.errors),
-            finished_at=timezone.now(),
-        )
-        return job
-    totals["seconds"] = laps.summary()
-    _job_update(
-        job,
-        status=ImportStatus.DONE,
-        processed_rows=len(table.rows),
-        summary=totals,
-        errors=[],
-        error_count=0,
-        finished_at=timezone.now(),
-    )
-    return job
-
-
-def _job_invalid(job: ImportJob, plan: ImportPlan) -> ImportJob:
-    _job_update(
-        job,
-        status=ImportStatus.INVALID,
-        errors=[e.as_dict() for e in plan.errors[:STORED_ERRORS]],
-        error_count=len(plan.errors),
-        finished_at=timezone.now(),
-    )
-    return job
-
-
-class _Prepared:
-    """What must exist before rows are written: the mapping saved, the file's new
-    characteristics (their choices filled in at the end), and the owners the rows name."""
-
-    def __init__(self, *, job: ImportJob, table: CsvTable, mapping: dict, builder: PlanBuilder):
-        self.team = job.team
-        self.owners_created: list[str] = []
-        self.owners_known: set[str] = set()
-        with transaction.atomic():
-            ImportMapping.objects.update_or_create(
-                team=self.team,
-                header_signature=header_signature(table.header),
-                defaults={"shape": mapping["shape"], "mapping": mapping},
-            )
-            self.characteristic_ids, self.characteristics_created = import_characteristics_prepare(
-                team=self.team,
-                new={slug: (name, []) for slug, (name, _) in builder.new_characteristics().items()},
-            )
-
-    def before_write(self, builder: PlanBuilder) -> None:
-        """Add the owners that rows converted since the last call name."""
-        owners = {
-            name: email
-            for name, email in builder.plan.owners_to_create.items()
-            if name not in self.owners_known
-        }
-        if owners:
-            with transaction.atomic():
-                self.owners_created += import_owners_create(team=self.team, owners=owners)
-            self.owners_known.update(owners)
-
-    def finish(self, builder: PlanBuilder) -> None:
-        """The new characteristics' choices: every value of the file."""
-        new = builder.new_characteristics()
-        import_characteristics_prepare(team=self.team, new=new)  # values stored ones lack
-        import_characteristic_choices_set(
-            team=self.team, new=new, slugs=self.characteristics_created
-        )
-
-
-def _slices(count: int, first: int, size: int) -> Iterator[tuple[int, int]]:
-    """(start, stop) of each slice: a small first one, so the writers start early."""
-    start = 0
-    while start < count:
-        stop = min(count, start + (first if start == 0 else size))
-        yield start, stop
-        start = stop
-
-
-def _run_slices(
-    *,
-    job: ImportJob,
-    table: CsvTable,
-    mapping: dict,
-    builder: PlanBuilder,
-    chunk_rows: int,
-    slice_rows: int,
-    on_progress,
-    laps: _Laps,
-) -> dict:
-    """Convert the file a slice at a time and write each slice's rows while converting the next.
-
-    The rows were all checked when the job was validated; they are checked again here, since the
-    team may have changed since. Writing stops at the first slice with a problem."""
-    prepared = _Prepared(job=job, table=table, mapping=mapping, builder=builder)
-    laps.lap("prepare")
-    writers = None
-    if writers_usable(len(table.rows), chunk_rows):
-        # Started first: they open their connections while the first slice is converted.
-        writers = ParallelWriters(
-            job=job,
-            characteristic_ids=prepared.characteristic_ids,
-            chunk_rows=chunk_rows,
-            on_chunk=(lambda: on_progress(_job_refreshed(job))) if on_progress else None,
-        )
-        slices = _slices(len(table.rows), FIRST_SLICE_ROWS, slice_rows)
-    else:
-        slices = _slices(len(table.rows), chunk_rows, chunk_rows)
-    total, observations = IngestResult(), 0
-    numbers = [number for number, _ in table.rows]  # ascending, as in the file
-    for start, stop in slices:
-        rows = builder.add(table.rows[start:stop])
-        laps.lap("check")
-        if builder.failed:
-            continue  # check the rest, for the report; write nothing more
-        prepared.before_write(builder)
-        laps.lap("prepare")
-        if not rows:
-            continue
-        if writers is not None:
-            writers.submit(rows)
-            laps.lap("writers")
-            continue
-        with transaction.atomic():
-            commit_without_waiting_for_disk()
-            result, added = chunk_write(
-                job=job, chunk=rows, characteristic_ids=prepared.characteristic_ids, lap=laps.lap
-            )
-            # Rows up to the slice's last, counting rows skipped as repeats.
-            _job_update(job, processed_rows=bisect_right(numbers, rows[-1][0]))
-            laps.lap("progress")
-        laps.lap("commit")
-        observations += added
-        for name in ("accepted", "duplicates", "deals_created", "deals_updated"):
-            setattr(total, name, getattr(total, name) + getattr(result, name))
-        if on_progress is not None:
-            on_progress(job)
-        laps.lap("chunks")
-    if writers is not None:
-        written = writers.close()
-        laps.lap("writers")
-        # What each part took, summed over the two writers (they overlap in time).
-        laps.notes.update({f"writers_{name}": v for name, v in written.seconds.items()})
-        total, observations = written, written.observations
-    if not builder.failed:
-        prepared.finish(builder)
-        laps.lap("prepare")
-    if total.accepted or observations:
-        _recompute_on_commit(job.team)
-    laps.lap("recompute_request")
-    return {
-        "rows": len(table.rows),
-        "rows_imported": len(builder.plan.rows),
-        "skipped_rows": builder.plan.skipped_rows,
-        "events_accepted": total.accepted,
-        "duplicates": total.duplicates,
-        "deals_created": total.deals_created,
-        "deals_updated": total.deals_updated,
-        "observations": observations,
-        "owners_created": prepared.owners_created,
-        "characteristics_created": [
-            name
-            for slug, (name, _) in builder.new_characteristics().items()
-            if slug in prepared.characteristics_created
-        ],
-    }
-
-
-def _job_refreshed(job: ImportJob) -> ImportJob:
-    job.processed_rows = ImportJob.objects.values_list("processed_rows", flat=True).get(id=job.id)
-    return job
-
-
-def _recompute_on_commit(team: Team) -> None:
-    from funnel.tasks import team_metrics_recompute_schedule
-
-    team_id = team.id
-    transaction.on_commit(lambda: team_metrics_recompute_schedule(team_id=team_id))
 
 
 def import_preview(*, job: ImportJob) -> CsvTable:

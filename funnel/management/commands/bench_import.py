@@ -24,13 +24,8 @@ from django.utils import timezone
 
 from funnel.bench_measure import machine_busy
 from funnel.bulk import rows_insert
-from funnel.imports.service import (
-    CHUNK_ROWS,
-    SLICE_ROWS,
-    import_job_create,
-    import_job_run,
-    import_job_validate,
-)
+from funnel.imports.run import CHUNK_ROWS, SLICE_ROWS, import_job_run
+from funnel.imports.service import import_job_create, import_job_validate
 from funnel.ingest.writes import EVENT_FIELDS
 from funnel.models import Deal, ImportJob, PendingDeal, Role, Stage, StageEvent, Team
 from funnel.services import membership_add, team_create

@@ -12,10 +12,10 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from funnel.imports.run import import_job_run
 from funnel.imports.service import (
     ImportRefused,
     import_job_create,
-    import_job_run,
     import_job_validate,
     import_size_check,
 )

@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 from django.db import connection
 
-from funnel.imports.service import import_job_create, import_job_run, import_job_validate
+from funnel.imports.run import import_job_run
+from funnel.imports.service import import_job_create, import_job_validate
 from funnel.models import Deal, DealStatus, Observation, StageEvent
 
 STAGES = {"Prospecting": "inquiry", "Engaging": "engaged", "Won": "won", "Lost": "lost"}

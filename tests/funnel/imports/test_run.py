@@ -2,7 +2,8 @@
 
 import gc
 
-from funnel.imports.service import import_job_create, import_job_run, import_job_validate
+from funnel.imports.run import import_job_run
+from funnel.imports.service import import_job_create, import_job_validate
 from funnel.models import Deal, ImportStatus, Membership, Observation, Role
 from tests.funnel.imports.test_service import EXCEL_MAPPING
 

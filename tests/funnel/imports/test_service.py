@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from funnel.imports.service import import_job_create, import_job_run, import_job_validate
+from funnel.imports.run import import_job_run
+from funnel.imports.service import import_job_create, import_job_validate
 from funnel.models import (
     Characteristic,
     Deal,

@@ -3,12 +3,8 @@
 import pytest
 from django.test import override_settings
 
-from funnel.imports.service import (
-    ImportRefused,
-    import_job_create,
-    import_job_run,
-    import_job_validate,
-)
+from funnel.imports.run import import_job_run
+from funnel.imports.service import ImportRefused, import_job_create, import_job_validate
 from funnel.models import Deal, ImportStatus, Observation, StageEvent
 
 MAPPING = {
