@@ -101,16 +101,24 @@ class ParallelWriters:
                 self.queues[k].put(part[start : start + self.chunk_rows])
 
     def close(self) -> WriterTotals:
-        for q in self.queues:
-            q.put(None)
-        for thread in self.threads:
-            thread.join()
+        self._end()
         if self.errors:
             raise self.errors[0]
         total = WriterTotals()
         for result in self.results:
             total.add(result)
         return total
+
+    def stop(self) -> None:
+        """End the threads after the caller failed: chunks not yet written are dropped."""
+        self.failed.set()
+        self._end()
+
+    def _end(self) -> None:
+        for q in self.queues:
+            q.put(None)
+        for thread in self.threads:
+            thread.join()
 
     def _attempt(self, step: Callable[..., object], *args) -> bool:
         """Run a step; on error, keep it for close() and stop every writer's writing."""

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from funnel.imports.chunks import (
     ParallelWriters,
+    WriterTotals,
     chunk_write,
     commit_without_waiting_for_disk,
     writers_usable,
@@ -34,7 +35,7 @@ from funnel.imports.writes import (
     import_characteristics_prepare,
     import_owners_create,
 )
-from funnel.ingest import IngestRejected, IngestResult
+from funnel.ingest import IngestRejected
 from funnel.models import ImportJob, ImportMapping, ImportStatus, Team
 
 CHUNK_ROWS = 5000
@@ -272,7 +273,64 @@ def _run_slices(
         slices = _slices(len(table.rows), FIRST_SLICE_ROWS, slice_rows)
     else:
         slices = _slices(len(table.rows), chunk_rows, chunk_rows)
-    total, observations = IngestResult(), 0
+    try:
+        totals = _slices_write(
+            job=job,
+            table=table,
+            builder=builder,
+            prepared=prepared,
+            slices=slices,
+            writers=writers,
+            on_progress=on_progress,
+            laps=laps,
+        )
+    except BaseException:
+        if writers is not None:
+            writers.stop()  # no thread is left waiting for rows
+        raise
+    if writers is not None:
+        totals = writers.close()
+        laps.lap("writers")
+        # What each part took, summed over the two writers (they overlap in time).
+        laps.notes.update({f"writers_{name}": v for name, v in totals.seconds.items()})
+    if not builder.failed:
+        prepared.finish(builder)
+        laps.lap("prepare")
+    if totals.accepted or totals.observations:
+        _recompute_on_commit(job.team)
+    laps.lap("recompute_request")
+    return {
+        "rows": len(table.rows),
+        "rows_imported": len(builder.plan.rows),
+        "skipped_rows": builder.plan.skipped_rows,
+        "events_accepted": totals.accepted,
+        "duplicates": totals.duplicates,
+        "deals_created": totals.deals_created,
+        "deals_updated": totals.deals_updated,
+        "observations": totals.observations,
+        "owners_created": prepared.owners_created,
+        "characteristics_created": [
+            name
+            for slug, (name, _) in builder.new_characteristics().items()
+            if slug in prepared.characteristics_created
+        ],
+    }
+
+
+def _slices_write(
+    *,
+    job: ImportJob,
+    table: CsvTable,
+    builder: PlanBuilder,
+    prepared: _Prepared,
+    slices: Iterator[tuple[int, int]],
+    writers: ParallelWriters | None,
+    on_progress,
+    laps: _Laps,
+) -> WriterTotals:
+    """Convert each slice, then hand its rows to the writers, or write them here as one chunk.
+    Returns what was written here (the writers count their own)."""
+    totals = WriterTotals()
     numbers = [number for number, _ in table.rows]  # ascending, as in the file
     for start, stop in slices:
         rows = builder.add(table.rows[start:stop])
@@ -296,40 +354,11 @@ def _run_slices(
             _job_update(job, processed_rows=bisect_right(numbers, rows[-1][0]))
             laps.lap("progress")
         laps.lap("commit")
-        observations += added
-        for name in ("accepted", "duplicates", "deals_created", "deals_updated"):
-            setattr(total, name, getattr(total, name) + getattr(result, name))
+        totals.count(result, added)
         if on_progress is not None:
             on_progress(job)
         laps.lap("chunks")
-    if writers is not None:
-        written = writers.close()
-        laps.lap("writers")
-        # What each part took, summed over the two writers (they overlap in time).
-        laps.notes.update({f"writers_{name}": v for name, v in written.seconds.items()})
-        total, observations = written, written.observations
-    if not builder.failed:
-        prepared.finish(builder)
-        laps.lap("prepare")
-    if total.accepted or observations:
-        _recompute_on_commit(job.team)
-    laps.lap("recompute_request")
-    return {
-        "rows": len(table.rows),
-        "rows_imported": len(builder.plan.rows),
-        "skipped_rows": builder.plan.skipped_rows,
-        "events_accepted": total.accepted,
-        "duplicates": total.duplicates,
-        "deals_created": total.deals_created,
-        "deals_updated": total.deals_updated,
-        "observations": observations,
-        "owners_created": prepared.owners_created,
-        "characteristics_created": [
-            name
-            for slug, (name, _) in builder.new_characteristics().items()
-            if slug in prepared.characteristics_created
-        ],
-    }
+    return totals
 
 
 def _job_refreshed(job: ImportJob) -> ImportJob:

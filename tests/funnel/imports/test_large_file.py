@@ -4,14 +4,16 @@ import csv
 import datetime as dt
 import io
 import random
+import threading
 from collections import Counter
 
 import pytest
 from django.db import connection
 
+from funnel.imports.rows import PlanBuilder
 from funnel.imports.run import import_job_run
 from funnel.imports.service import import_job_create, import_job_validate
-from funnel.models import Deal, DealStatus, Observation, StageEvent
+from funnel.models import Deal, DealStatus, ImportStatus, Membership, Observation, StageEvent
 
 STAGES = {"Prospecting": "inquiry", "Engaging": "engaged", "Won": "won", "Lost": "lost"}
 
@@ -122,3 +124,62 @@ def _import_and_check(team, manager, rep, chunk_rows=5000):
     assert StageEvent.objects.filter(team=team).count() == expected_events
     assert Observation.objects.count() == sum(expected_obs.values())
     return job
+
+
+def _validated_big_job(team, manager, rep, n):
+    content, _ = generated_export(n, [manager.email, rep.email])
+    mapping = {
+        "shape": "deals",
+        "columns": {
+            "Deal ID": "deal_id",
+            "Owner": "owner",
+            "Stage": "stage",
+            "Created": "created_at",
+        },
+        "stage_values": STAGES,
+        "default_date": "2024-12-31",
+    }
+    job = import_job_create(team=team, uploaded_by=manager, filename="big.csv", content=content)
+    assert import_job_validate(job=job, mapping=mapping).errors == []
+    job.refresh_from_db()
+    return job
+
+
+@pytest.mark.integration
+def test_an_error_while_converting_ends_the_writers(
+    transactional_db, team, manager, rep, monkeypatch
+):
+    """The job fails with the error, and no writer thread is left waiting for rows."""
+    assert connection.vendor == "postgresql"
+    job = _validated_big_job(team, manager, rep, 3000)
+    before = threading.active_count()
+    original, calls = PlanBuilder.add, []
+
+    def add(self, rows):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise RuntimeError("conversion broke")
+        return original(self, rows)
+
+    monkeypatch.setattr(PlanBuilder, "add", add)
+    with pytest.raises(RuntimeError, match="conversion broke"):
+        import_job_run(job=job, chunk_rows=500, slice_rows=1000)
+    assert threading.active_count() == before
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert "conversion broke" in job.summary["failure"]
+    assert calls[:2] == [1000, 1000]  # the first slice is the small one
+
+
+@pytest.mark.integration
+def test_a_writer_error_fails_the_job(transactional_db, team, manager, rep):
+    """A rep removed from the team after the file was checked: the writers' own validation
+    refuses that rep's deals, and the job fails saying so."""
+    assert connection.vendor == "postgresql"
+    job = _validated_big_job(team, manager, rep, 3000)
+    before = threading.active_count()
+    Membership.objects.filter(team=team, user=rep).delete()
+    job = import_job_run(job=job, chunk_rows=500, slice_rows=1000)
+    assert threading.active_count() == before
+    assert job.status == ImportStatus.FAILED
+    assert any(rep.email in e["message"] for e in job.errors)
