@@ -7,6 +7,7 @@ the touched deals pending for the recompute, which derives their passages and fl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from operator import itemgetter
@@ -145,12 +146,15 @@ class BatchWriter:
                 self.retitled.add(deal["id"])
 
     def _stored_lock(self, external_ids: list[str]) -> dict[str, dict]:
-        rows = (
-            Deal.objects.select_for_update()
-            .filter(team=self.team, external_id__in=among(external_ids, "text"))
-            .order_by("id")
-            .values_list(*DEAL_READ)
-        )
+        if connection.vendor == "postgresql":
+            rows = _deals_lock_by_external_id(self.team.id, external_ids)
+        else:
+            rows = (
+                Deal.objects.select_for_update()
+                .filter(team=self.team, external_id__in=among(external_ids, "text"))
+                .order_by("id")
+                .values_list(*DEAL_READ)
+            )
         return {row[1]: dict(zip(DEAL_READ, row, strict=True)) for row in rows}
 
     def _attributes(self, ext: str) -> dict:
@@ -335,6 +339,33 @@ class BatchWriter:
             [(deal_id, self.team.id) for deal_id in sorted(deal_ids)],
             conflict=("deal_id",),
         )
+
+
+def _deals_lock_by_external_id(team_id: int, external_ids: list[str]) -> list[tuple]:
+    """DEAL_READ of the team's deals with these external ids, locked in id order.
+
+    Each id is looked up on its own in the (team, external id) index (LIMIT 1 keeps the planner
+    from turning the probes into a join over all the team's deals), then the rows are locked
+    through the primary key. Left to itself, with statistics that still count a new team's
+    deals as none, the planner read every deal of the team once for each id: the first import
+    of 78,000 rows into a new team slowed down chunk by chunk, to 17 s a chunk.
+    """
+    deal = Deal._meta.db_table
+    column = {f.attname: f.column for f in Deal._meta.concrete_fields}
+    sql = f"""
+        SELECT {", ".join(column[name] for name in DEAL_READ)} FROM {deal}
+        WHERE id = ANY(ARRAY(
+            SELECT d.id FROM jsonb_array_elements_text(%s::jsonb) AS v(external_id)
+            CROSS JOIN LATERAL (
+                SELECT id FROM {deal} WHERE team_id = %s AND external_id = v.external_id LIMIT 1
+            ) d
+        ))
+        ORDER BY id
+        FOR UPDATE
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(external_ids), team_id])
+        return cursor.fetchall()
 
 
 def _event_logs(deal_ids: list[int]) -> dict[int, list[dict]]:
