@@ -162,8 +162,8 @@ def _job_run(
             summary={
                 **totals,
                 "failure": (
-                    f"The team changed after the file was checked: {len(plan.errors):,} "
-                    f"row problem(s), the first in row {first}. Rows before it were imported."
+                    f"The team changed after the file was checked: {_rows_text(plan.errors)}, "
+                    f"the first is row {first:,}. The rows before it were imported."
                 ),
             },
             errors=[e.as_dict() for e in plan.errors[:STORED_ERRORS]],
@@ -182,6 +182,11 @@ def _job_run(
         finished_at=timezone.now(),
     )
     return job
+
+
+def _rows_text(errors: list) -> str:
+    rows = len({e.row for e in errors})
+    return "1 row no longer passes" if rows == 1 else f"{rows:,} rows no longer pass"
 
 
 def _job_invalid(job: ImportJob, plan: ImportPlan) -> ImportJob:

@@ -65,7 +65,7 @@ def test_a_row_the_team_no_longer_accepts_stops_the_writing_there(
     assert job.status == ImportStatus.FAILED
     assert [(e["row"], e["column"]) for e in job.errors] == [(3, "Sales Agent")]
     assert "max.manager@example.com" in job.errors[0]["message"]
-    assert "first in row 3" in job.summary["failure"]
+    assert "1 row no longer passes, the first is row 3." in job.summary["failure"]
     assert list(Deal.objects.filter(team=team).values_list("external_id", flat=True)) == ["D-1"]
 
     Membership.objects.filter(team=team, user=manager).update(role=Role.MANAGER)
