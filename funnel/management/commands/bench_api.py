@@ -335,3 +335,14 @@ def _team_delete(team: Team) -> None:
         cursor.execute(f"DELETE FROM {Deal._meta.db_table} WHERE team_id = %s", [team.id])
         team.delete()
         get_user_model().objects.filter(id__in=users, memberships__isnull=True).delete()
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # Where autovacuum is off (as on the development machines), each run would leave its
+        # 100,000 deals and their events behind as dead rows, and every later run would be
+        # slower: 3.6 million dead deal rows had piled up after a dozen runs.
+        tables = [Deal._meta.db_table] + [
+            model._meta.db_table
+            for model in apps.get_models()
+            if any(f.is_relation and f.related_model is Deal for f in model._meta.concrete_fields)
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
