@@ -60,7 +60,7 @@ PART_LABELS = {
     "events": "stage events (stage_events_ingest)",
     "observations": "observations",
     "progress": "progress updates",
-    "commit": "chunk commits (deferred foreign-key checks)",
+    "commit": "chunk commits",
     "chunks": "chunk overhead (slicing, callbacks)",
     "writers": "two writers: events, observations, commits",
     "recompute_request": "recompute request",
