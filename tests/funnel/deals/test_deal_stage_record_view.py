@@ -109,3 +109,19 @@ def test_executive_gets_403_outsider_404_anonymous_login(
 
 def test_get_is_not_allowed(login, rep, rep_deal):
     assert login(rep).get(url(rep_deal)).status_code == 405
+
+
+def test_deleting_the_user_who_moved_a_deal_keeps_the_event_without_its_author(
+    login, rep, manager, rep_deal
+):
+    # No database foreign key on recorded_by (each check cost imports a lock per event): the
+    # ORM's SET_NULL must still clear it, and the deal page must show the history.
+    login(rep).post(url(rep_deal), {"action": "stage", "stage": "qualified"})
+    (event,) = ui_events(rep_deal)
+    rep.delete()
+    event.refresh_from_db()
+    assert event.recorded_by_id is None and event.stage.slug == "qualified"
+    page = login(manager).get(
+        reverse("deal_detail", kwargs={"slug": "north", "deal_id": rep_deal.id})
+    )
+    assert page.status_code == 200 and "Qualified" in page.content.decode()
