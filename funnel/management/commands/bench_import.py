@@ -86,7 +86,7 @@ class Command(BaseCommand):
             "--slice-rows",
             type=int,
             default=SLICE_ROWS,
-            help=f"Rows converted at a time while the writers write (default {SLICE_ROWS:,}).",
+            help=f"Rows converted at a time, then handed to the writers (default {SLICE_ROWS:,}).",
         )
         parser.add_argument(
             "--repeat",
