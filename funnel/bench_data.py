@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
@@ -287,4 +288,34 @@ def team_bench_delete(team: Team) -> None:
         get_user_model().objects.filter(id__in=users, memberships__isnull=True).delete()
 
 
-__all__ = ["BatchMaker", "LoadedFunnel", "funnel_copy", "tables_analyze", "team_bench_delete"]
+def deals_delete(where: str, params: list, *, analyze: bool = False) -> None:
+    """Delete the deals `where` picks (a condition on the deal table) and every row that refers
+    to them, set-based (the logs are append-only in the ORM); then, on PostgreSQL outside a
+    transaction, vacuum those tables: autovacuum is off on the development machines, and the
+    dead rows slowed every later run (3.6 million dead deal rows after a dozen API runs)."""
+    deal_table = Deal._meta.db_table
+    deals = f"SELECT id FROM {deal_table} WHERE {where}"
+    referring = [
+        (model._meta.db_table, field.column)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.related_model is Deal
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table, column in referring:
+            cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({deals})", params)
+        cursor.execute(f"DELETE FROM {deal_table} WHERE {where}", params)
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        tables = ", ".join(sorted({deal_table, *(table for table, _ in referring)}))
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM {'(ANALYZE) ' if analyze else ''}{tables}")
+
+
+__all__ = [
+    "BatchMaker",
+    "LoadedFunnel",
+    "deals_delete",
+    "funnel_copy",
+    "tables_analyze",
+    "team_bench_delete",
+]

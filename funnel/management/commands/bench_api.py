@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
+from funnel.bench_data import deals_delete
 from funnel.bulk import rows_insert, rows_update
 from funnel.ingest import DEAL_INSERT_FIELDS
 from funnel.ingest.writes import EVENT_FIELDS
@@ -321,28 +322,10 @@ def _batches(team, stages, owners, levels, rng, o) -> list[list[dict]]:
 
 
 def _team_delete(team: Team) -> None:
-    """Remove the benchmark team with set-based deletes (the logs are append-only in the ORM)."""
+    """Remove the benchmark team: its deals and what refers to them set-based (then vacuumed and
+    analyzed), the team, and the users only it had."""
     users = list(team.memberships.values_list("user_id", flat=True))
-    deals = f"SELECT id FROM {Deal._meta.db_table} WHERE team_id = %s"
-    with transaction.atomic(), connection.cursor() as cursor:
-        for model in apps.get_models():
-            for field in model._meta.concrete_fields:
-                if field.is_relation and field.related_model is Deal:
-                    table = model._meta.db_table
-                    cursor.execute(
-                        f"DELETE FROM {table} WHERE {field.column} IN ({deals})", [team.id]
-                    )
-        cursor.execute(f"DELETE FROM {Deal._meta.db_table} WHERE team_id = %s", [team.id])
+    deals_delete("team_id = %s", [team.id], analyze=True)
+    with transaction.atomic():
         team.delete()
         get_user_model().objects.filter(id__in=users, memberships__isnull=True).delete()
-    if connection.vendor == "postgresql" and not connection.in_atomic_block:
-        # Where autovacuum is off (as on the development machines), each run would leave its
-        # 100,000 deals and their events behind as dead rows, and every later run would be
-        # slower: 3.6 million dead deal rows had piled up after a dozen runs.
-        tables = [Deal._meta.db_table] + [
-            model._meta.db_table
-            for model in apps.get_models()
-            if any(f.is_relation and f.related_model is Deal for f in model._meta.concrete_fields)
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")

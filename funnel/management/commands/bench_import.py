@@ -18,11 +18,11 @@ import random
 import statistics
 import time
 
-from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from funnel.bench_data import deals_delete
 from funnel.bench_measure import machine_busy
 from funnel.bulk import rows_insert
 from funnel.imports.run import CHUNK_ROWS, SLICE_ROWS, import_job_run
@@ -316,25 +316,9 @@ class Command(BaseCommand):
 
 
 def _imported_remove(team: Team) -> None:
-    """Delete the deals runs imported (and what refers to them, the pending marks a worker would
-    have drained included), then vacuum: autovacuum is off on the development machines, and
-    dead rows would slow every later run."""
-    deals = f"SELECT id FROM {Deal._meta.db_table} WHERE team_id = %s AND external_id LIKE %s"
-    params = [team.id, "bench-%"]
-    tables = [
-        (model._meta.db_table, field.column)
-        for model in apps.get_models()
-        for field in model._meta.concrete_fields
-        if field.is_relation and field.related_model is Deal
-    ]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for table, column in tables:
-            cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({deals})", params)
-        cursor.execute(f"DELETE FROM {Deal._meta.db_table} WHERE id IN ({deals})", params)
-    if connection.vendor == "postgresql":
-        names = {Deal._meta.db_table, *(table for table, _ in tables)}
-        with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM {', '.join(sorted(names))}")
+    """Delete the deals runs imported, with what refers to them (the pending marks a worker
+    would have drained included), and vacuum."""
+    deals_delete("team_id = %s AND external_id LIKE %s", [team.id, "bench-%"])
 
 
 def _index(names: list[str], name: str) -> int:
