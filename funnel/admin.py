@@ -2,11 +2,14 @@ from django.contrib import admin, messages
 
 from funnel.api.services import api_tokens_revoke
 from funnel.models import (
+    Agreement,
     ApiToken,
     Characteristic,
     Deal,
+    DefinitionVersion,
     Membership,
     Observation,
+    OperationalDefinition,
     Stage,
     StageEvent,
     Team,
@@ -148,3 +151,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset) -> None:
         count = api_tokens_revoke(tokens=queryset)
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
+
+
+class DefinitionVersionInline(admin.StackedInline):
+    model = DefinitionVersion
+    extra = 0
+
+
+@admin.register(OperationalDefinition)
+class OperationalDefinitionAdmin(admin.ModelAdmin):
+    list_display = ["term", "team", "created_at"]
+    list_filter = ["team"]
+    inlines = [DefinitionVersionInline]
+
+
+@admin.register(Agreement)
+class AgreementAdmin(admin.ModelAdmin):
+    list_display = ["user", "version", "agreed_at"]

@@ -14,8 +14,17 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from funnel.models import Deal, DealStatus, Membership, Role, Stage, Station, Team
-from kaizen.models import DefinitionVersion
+from funnel.models import (
+    BottleneckStatus,
+    Deal,
+    DealStatus,
+    DefinitionVersion,
+    Membership,
+    Role,
+    Stage,
+    Station,
+    Team,
+)
 
 
 class Action(StrEnum):
@@ -217,3 +226,13 @@ def stages_with_definitions_for_team(*, team: Team) -> list[Stage]:
         conversion = stage.target_conversion
         stage.target_conversion_pct = None if conversion is None else conversion * 100
     return stages
+
+
+def team_status_latest(*, team: Team) -> BottleneckStatus | None:
+    """The team's latest verdict, with its stage."""
+    return (
+        BottleneckStatus.objects.filter(team=team)
+        .select_related("stage")
+        .order_by("-computed_at", "-id")
+        .first()
+    )

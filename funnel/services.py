@@ -11,14 +11,15 @@ from funnel.models import (
     Characteristic,
     Deal,
     DealStatus,
+    DefinitionVersion,
     Membership,
+    OperationalDefinition,
     Outcome,
     Role,
     Stage,
     StageEvent,
     Team,
 )
-from kaizen.models import DefinitionVersion, OperationalDefinition
 
 
 def _definition_create(

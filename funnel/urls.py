@@ -6,9 +6,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("teams/<slug:slug>/", views.team_overview, name="team_overview"),
     path("", include("funnel.imports.urls")),
-    path("", include("funnel.dashboard.urls")),
     path("", include("funnel.winnable.urls")),
     path("teams/<slug:slug>/deals/", include("funnel.deals.urls")),
+    path("teams/<slug:slug>/definitions/", include("funnel.definitions.urls")),
     path(
         "teams/<slug:slug>/stages/<slug:stage_slug>/targets/",
         views.stage_targets,

@@ -1,28 +1,12 @@
-"""The kaizen app's pages under /teams/<slug>/: definitions, the kaizen board and cycles."""
+"""The kaizen app's pages under /teams/<slug>/: the kaizen board and cycles."""
 
 from django.urls import path
 
-from kaizen.views import cycles, definitions
+from kaizen.views import cycles
 
 app_name = "kaizen"
 
 urlpatterns = [
-    path("definitions/", definitions.definition_list, name="definition_list"),
-    path(
-        "definitions/<slug:definition_slug>/",
-        definitions.definition_detail,
-        name="definition_detail",
-    ),
-    path(
-        "definitions/<slug:definition_slug>/edit/",
-        definitions.definition_edit,
-        name="definition_edit",
-    ),
-    path(
-        "definitions/<slug:definition_slug>/agree/",
-        definitions.definition_agree_view,
-        name="definition_agree",
-    ),
     path("kaizen/", cycles.cycle_board, name="cycle_board"),
     path("kaizen/new/", cycles.cycle_new, name="cycle_new"),
     path("kaizen/<int:cycle_id>/", cycles.cycle_detail, name="cycle_detail"),

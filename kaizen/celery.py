@@ -8,4 +8,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaizen.settings")
 
 app = Celery("kaizen")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()
+# Task modules live beside what they run (the pipeline, the imports, the kaizen loop).
+app.autodiscover_tasks(lambda: ["funnel.pipeline", "funnel.imports", "kaizen"])

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' Swagger UI from static files instead of a CDN
     "funnel",
     "kaizen",
+    "bench",  # benchmark and diagnostic commands; nothing in the product imports it
 ]
 
 MIDDLEWARE = [
@@ -176,11 +177,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LI
 WINNABLE_REFRESH_SECONDS = int(os.environ.get("WINNABLE_REFRESH_SECONDS", 0 if TESTING else 300))
 CELERY_BEAT_SCHEDULE = {
     # Broker messages are hints; the database is the truth: re-enqueue stale teams.
-    "teams-sweep": {"task": "funnel.tasks.teams_sweep_task", "schedule": 60.0},
+    "teams-sweep": {"task": "funnel.pipeline.teams_sweep", "schedule": 60.0},
     # Nightly repair of any drift between the event log and the derived counts.
     "teams-full-rebuild": {
-        "task": "funnel.tasks.teams_full_rebuild_task",
+        "task": "funnel.pipeline.teams_rebuild",
         "schedule": crontab(hour=3, minute=15),
+    },
+    # Orphans and team mismatches that the dropped foreign keys no longer prevent.
+    "integrity-check": {
+        "task": "funnel.pipeline.integrity_check",
+        "schedule": crontab(hour=3, minute=45),
     },
     # The Check of every PDCA cycle whose Do window has ended.
     "cycles-check-due": {

@@ -9,6 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("", include("kaizen.dashboard.urls")),
     path("teams/<slug:slug>/", include("kaizen.app_urls")),
     path("", include("funnel.urls")),
 ]

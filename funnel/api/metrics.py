@@ -13,7 +13,7 @@ from ninja import Field, Query, Router, Schema
 
 from funnel.api.schemas import ErrorOut
 from funnel.models import StageMetric
-from funnel.recompute import team_status_latest
+from funnel.selectors import team_status_latest
 
 router = Router(tags=["metrics"])
 

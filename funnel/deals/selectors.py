@@ -14,6 +14,7 @@ from funnel.models import (
     Characteristic,
     Deal,
     DealStatus,
+    DefinitionVersion,
     Membership,
     Observation,
     Role,
@@ -21,7 +22,6 @@ from funnel.models import (
     Team,
 )
 from funnel.selectors import Action, TeamAccess, deal_get_for_user
-from kaizen.models import DefinitionVersion
 
 OWNER_ME = "me"
 OWNER_ALL = "all"

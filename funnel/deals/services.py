@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.models import Characteristic, CharacteristicKind, Deal, Observation, Origin
+from funnel.pipeline.request import team_recompute_on_commit
 
 # Clocks differ; an observation may be stamped a little ahead of ours, not days ahead.
 FUTURE_TOLERANCE = dt.timedelta(hours=24)
@@ -92,12 +93,5 @@ def observation_record(
         evidence=evidence,
         origin=Origin.UI,
     )
-    _recompute_on_commit(team_id=deal.team_id)
+    team_recompute_on_commit(team_id=deal.team_id)
     return observation
-
-
-def _recompute_on_commit(*, team_id: int) -> None:
-    # The winnability analysis reads observations, so the team's figures are recomputed too.
-    from funnel.tasks import team_metrics_recompute_schedule
-
-    transaction.on_commit(lambda: team_metrics_recompute_schedule(team_id=team_id))

@@ -36,7 +36,8 @@ from funnel.imports.writes import (
     import_owners_create,
 )
 from funnel.ingest import IngestRejected
-from funnel.models import ImportJob, ImportMapping, ImportStatus, Team
+from funnel.models import ImportJob, ImportMapping, ImportStatus
+from funnel.pipeline.request import team_recompute_on_commit
 
 CHUNK_ROWS = 5000
 # With two writers, the file is converted this many rows at a time, each slice handed to the
@@ -301,7 +302,7 @@ def _run_slices(
         prepared.finish(builder)
         laps.lap("prepare")
     if totals.accepted or totals.observations:
-        _recompute_on_commit(job.team)
+        team_recompute_on_commit(team_id=job.team.id)
     laps.lap("recompute_request")
     return {
         "rows": len(table.rows),
@@ -368,10 +369,3 @@ def _slices_write(
 def _job_refreshed(job: ImportJob) -> ImportJob:
     job.processed_rows = ImportJob.objects.values_list("processed_rows", flat=True).get(id=job.id)
     return job
-
-
-def _recompute_on_commit(team: Team) -> None:
-    from funnel.tasks import team_metrics_recompute_schedule
-
-    team_id = team.id
-    transaction.on_commit(lambda: team_metrics_recompute_schedule(team_id=team_id))

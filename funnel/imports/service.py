@@ -15,6 +15,7 @@ from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse
 from funnel.imports.plan import ImportPlan
 from funnel.imports.rows import import_plan
 from funnel.models import ImportJob, ImportStatus, Team
+from funnel.pipeline.queue import IMPORT_JOB_RUN, task_enqueue
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 STORED_ERRORS = 10_000  # a job keeps this many errors; error_count has the true total
@@ -111,15 +112,13 @@ def import_job_validate(*, job: ImportJob, mapping: dict) -> ImportPlan:
 
 def import_job_queue(*, job: ImportJob) -> ImportJob:
     """Hand a validated job to a worker, after this transaction commits."""
-    from funnel.tasks import import_job_run_task
-
     if job.status != ImportStatus.VALID:
         raise ImportRefused("Validate the file before importing it.")
     job.status = ImportStatus.QUEUED
     job.processed_rows = 0
     job.save(update_fields=["status", "processed_rows"])
     job_id = job.id
-    transaction.on_commit(lambda: import_job_run_task.delay(job_id))
+    transaction.on_commit(lambda: task_enqueue(IMPORT_JOB_RUN, job_id))
     return job
 
 

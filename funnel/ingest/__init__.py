@@ -6,7 +6,7 @@ stored (also one stored a moment ago by a concurrent replay of the same batch) c
 duplicate, never twice. Each touched deal's cached position follows from its whole event log
 (extended when the new events come after it, re-read when one arrives out of order), so events
 arriving out of order give the same result as in order. The touched deals are marked pending;
-the team's recompute derives their passages and flow counts (funnel.passages).
+the team's recompute derives their passages and flow counts (funnel.pipeline.passages).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from funnel.ingest.events import (
 )
 from funnel.ingest.writes import BatchWriter, DealsCreatedConcurrently
 from funnel.models import Deal, Origin, Outcome, Stage, Team
+from funnel.pipeline.request import team_recompute_on_commit
 
 # A batch starts again when another created one of its new deals meanwhile (see BatchWriter);
 # each attempt finds more of them stored, so a few are plenty.
@@ -109,15 +110,8 @@ def _batch_write(
         if touched:
             writer.pending_mark(touched)
             if schedule_recompute:
-                _recompute_on_commit(team)
+                team_recompute_on_commit(team_id=team.id)
     return result
-
-
-def _recompute_on_commit(team: Team) -> None:
-    from funnel.tasks import team_metrics_recompute_schedule
-
-    team_id = team.id
-    transaction.on_commit(lambda: team_metrics_recompute_schedule(team_id=team_id))
 
 
 def deal_record_stage(

@@ -12,8 +12,10 @@ from funnel.models.deals import (
     Outcome,
     StageEvent,
 )
+from funnel.models.definitions import Agreement, DefinitionVersion, OperationalDefinition
 from funnel.models.flow import (
     BottleneckStatus,
+    CompanyRecomputeState,
     DealPassage,
     FlowKind,
     PassageResult,
@@ -28,7 +30,11 @@ from funnel.models.team import Membership, Role, Stage, Station, Team
 from funnel.models.winnable import WinnableCount, WinnableDimension
 
 __all__ = [
+    "Agreement",
+    "DefinitionVersion",
+    "OperationalDefinition",
     "BottleneckStatus",
+    "CompanyRecomputeState",
     "DealPassage",
     "FlowKind",
     "PassageResult",

@@ -44,7 +44,7 @@ class Deal(models.Model):
     lost_reason = models.CharField(max_length=200, blank=True)
     # Not indexed: a batch moves most of its deals to another stage, and with no index on the
     # columns a position changes, PostgreSQL updates the row in place (a HOT update; the table
-    # keeps room for it, see migration 0006) instead of adding an entry to every index. No
+    # keeps room for it, see migration 0001) instead of adding an entry to every index. No
     # database check either: it caches the stage of an event, which ingestion checked.
     current_stage = models.ForeignKey(
         Stage,
@@ -230,7 +230,7 @@ class Characteristic(models.Model):
         default=list, blank=True, help_text="Allowed values, for the choice kind."
     )
     definition = models.ForeignKey(
-        "kaizen.OperationalDefinition",
+        "funnel.OperationalDefinition",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

@@ -131,6 +131,19 @@ class RecomputeState(models.Model):
         return f"team {self.team_id} recompute through event {self.watermark}"
 
 
+class CompanyRecomputeState(models.Model):
+    """The company roll-up's debounce flag: one row (id 1). Team runs ask for a roll-up; while
+    one is queued, further asks add nothing, and the run clears the flag as it starts."""
+
+    queued = models.BooleanField(default=False)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return "company roll-up"
+
+
 class StageMetric(models.Model):
     """Per team (or company-wide when team is empty), per stage and week: the weekly figures."""
 

@@ -60,7 +60,7 @@ class Stage(models.Model):
     position = models.PositiveSmallIntegerField(help_text="Order in the funnel, 1 first.")
     station = models.CharField(max_length=16, choices=Station.choices)
     definition = models.ForeignKey(
-        "kaizen.OperationalDefinition",
+        "funnel.OperationalDefinition",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from funnel.models import CharacteristicKind, Team
+from funnel.models import CharacteristicKind, OperationalDefinition, Team
 from funnel.winnable.selectors import DEFAULT_PERIOD
-from kaizen.models import OperationalDefinition
 
 PERIOD_CHOICES = [
     ("3", "Last 3 months"),

@@ -26,13 +26,13 @@ from funnel.metrics.winnable import ValueCount, Winnability, WinnableFinding, wi
 from funnel.models import (
     Characteristic,
     CharacteristicKind,
+    DefinitionVersion,
     Role,
     Team,
     WinnableCount,
     WinnableDimension,
 )
 from funnel.selectors import Action, TeamAccess, team_accesses_for_user, team_get_for_user
-from kaizen.models import DefinitionVersion
 
 User = AbstractBaseUser | AnonymousUser
 

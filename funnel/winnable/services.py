@@ -24,12 +24,13 @@ from funnel.models import (
     CharacteristicKind,
     Deal,
     DealStatus,
+    DefinitionVersion,
     Observation,
+    OperationalDefinition,
     Team,
     WinnableCount,
     WinnableDimension,
 )
-from kaizen.models import DefinitionVersion, OperationalDefinition
 
 CLOSED = (DealStatus.WON, DealStatus.LOST)
 

@@ -11,18 +11,14 @@ from kaizen.models.cycles import (
     PlanLockedError,
     StandardWork,
 )
-from kaizen.models.definitions import Agreement, DefinitionVersion, OperationalDefinition
 
 __all__ = [
     "ActDecision",
-    "Agreement",
     "Cycle",
     "CycleEvent",
     "CycleMetric",
     "CycleNote",
-    "DefinitionVersion",
     "Direction",
-    "OperationalDefinition",
     "Phase",
     "PlanLockedError",
     "StandardWork",

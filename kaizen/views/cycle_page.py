@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from funnel.definitions.selectors import definition_changes_for_stage
 from funnel.metrics.accounting import week_start
 from funnel.selectors import TeamAccess
 from kaizen.chart import Chart, weekly_chart
@@ -14,7 +15,6 @@ from kaizen.models import Cycle, CycleMetric, Phase, StandardWork
 from kaizen.selectors import (
     PHASE_ORDER,
     baseline_window,
-    definition_changes_for_stage,
     metric_stage,
     week_counts,
 )

@@ -9,8 +9,13 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from funnel.models import Stage, Station, Team
-from funnel.recompute import team_status_latest
-from funnel.selectors import Action, memberships_for_team, team_accesses_for_user, team_get_for_user
+from funnel.selectors import (
+    Action,
+    memberships_for_team,
+    team_accesses_for_user,
+    team_get_for_user,
+    team_status_latest,
+)
 from kaizen.forms import BoardFilterForm, CycleCloseForm, CycleNoteForm, CyclePlanForm
 from kaizen.models import Cycle, Phase, StandardWork
 from kaizen.selectors import cycle_get, cycle_prefill_from_bottleneck, cycles_for_team

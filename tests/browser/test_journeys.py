@@ -16,11 +16,11 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from bench.synthetic import FunnelShape, funnel_events, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.metrics.accounting import week_start
 from funnel.models import ApiToken
-from funnel.recompute import team_recompute
-from funnel.synthetic import FunnelShape, funnel_events, funnel_generate
+from funnel.pipeline.run import team_recompute
 from tests.browser.test_rep_flow import (  # noqa: F401 (fixtures)
     DESKTOP,
     log_in,
@@ -28,7 +28,7 @@ from tests.browser.test_rep_flow import (  # noqa: F401 (fixtures)
     pipeline,
     screenshot,
 )
-from tests.funnel.dashboard.conftest import NOW
+from tests.kaizen.dashboard.conftest import NOW
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop.
 

@@ -10,12 +10,12 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from bench.synthetic import FunnelShape, funnel_events, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.metrics.accounting import week_start
 from funnel.models import Role, Stage
-from funnel.recompute import team_recompute
+from funnel.pipeline.run import team_recompute
 from funnel.services import membership_add
-from funnel.synthetic import FunnelShape, funnel_events, funnel_generate
 from kaizen.models import Cycle, Phase, StandardWork
 from kaizen.services.cycles import cycle_commit, cycle_create
 from tests.conftest import PASSWORD

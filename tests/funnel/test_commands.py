@@ -7,8 +7,7 @@ from django.core.management import CommandError, call_command
 
 from funnel.default_characteristics import DEFAULT_CHARACTERISTICS
 from funnel.default_stages import DEFAULT_STAGES
-from funnel.models import Characteristic, Membership, Role, Stage, Team
-from kaizen.models import DefinitionVersion
+from funnel.models import Characteristic, DefinitionVersion, Membership, Role, Stage, Team
 
 
 def run(*args) -> str:

@@ -13,7 +13,7 @@ from funnel import bulk
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.ingest.writes import BatchWriter
 from funnel.models import Deal, PendingDeal, StageEvent, StageFlow
-from funnel.passages import team_flow_rebuild, team_pending_drain
+from funnel.pipeline.passages import team_flow_rebuild, team_pending_drain
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.models import Deal, DealPassage, PendingDeal, StageFlow
-from funnel.passages import team_flow_from_passages, team_flow_rebuild, team_pending_drain
+from funnel.pipeline.passages import team_flow_from_passages, team_flow_rebuild, team_pending_drain
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from funnel import recompute
+from bench.synthetic import FunnelShape, funnel_events, funnel_generate
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.models import (
     BottleneckStatus,
@@ -18,8 +18,9 @@ from funnel.models import (
     WinnableCount,
     WinnableDimension,
 )
-from funnel.recompute import team_recompute, team_recompute_request, teams_sweep
-from funnel.synthetic import FunnelShape, funnel_events, funnel_generate
+from funnel.pipeline.queue import TEAM_RECOMPUTE
+from funnel.pipeline.request import STALE_REQUEST, team_recompute_request, teams_sweep
+from funnel.pipeline.run import team_recompute
 from kaizen.celery import app
 
 pytestmark = pytest.mark.django_db
@@ -123,11 +124,20 @@ def test_history_keeps_a_row_for_each_move_of_the_bottleneck(team):
     assert [h.changed for h in history] == [False, True]
 
 
+def runs_sent(monkeypatch) -> list[int]:
+    """Record the team runs the pipeline enqueues instead of running them."""
+    sent: list[int] = []
+
+    def enqueue(name, *args, countdown=None):
+        if name == TEAM_RECOMPUTE:
+            sent.append(args[0])
+
+    monkeypatch.setattr("funnel.pipeline.request.task_enqueue", enqueue)
+    return sent
+
+
 def test_a_burst_of_writes_enqueues_one_run_and_one_trailing_run(team, monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        "funnel.tasks.team_metrics_recompute.delay", lambda team_id: sent.append(team_id)
-    )
+    sent = runs_sent(monkeypatch)
     for _ in range(1000):
         team_recompute_request(team_id=team.id)
     assert sent == [team.id]
@@ -139,28 +149,22 @@ def test_a_burst_of_writes_enqueues_one_run_and_one_trailing_run(team, monkeypat
 
 
 def test_sweeper_re_enqueues_a_team_whose_message_was_lost(team, monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        "funnel.tasks.team_metrics_recompute.delay", lambda team_id: sent.append(team_id)
-    )
+    sent = runs_sent(monkeypatch)
     load(team, FunnelShape(weeks=3, arrivals_per_week=5, seed=9))
     team_recompute_request(team_id=team.id)  # the message goes "missing"
     assert sent == [team.id]
     assert teams_sweep() == []  # a fresh request is trusted for a while
-    later = timezone.now() + recompute.STALE_REQUEST + dt.timedelta(seconds=1)
+    later = timezone.now() + STALE_REQUEST + dt.timedelta(seconds=1)
     assert teams_sweep(now=later) == [team.id]
     team_recompute(team=team)
     assert teams_sweep(now=later + dt.timedelta(minutes=5)) == []  # up to date: nothing to do
 
 
 def test_sweeper_re_enqueues_a_team_with_pending_deals_below_its_watermark(team, monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        "funnel.tasks.team_metrics_recompute.delay", lambda team_id: sent.append(team_id)
-    )
+    sent = runs_sent(monkeypatch)
     load(team, FunnelShape(weeks=3, arrivals_per_week=5, seed=9))
     team_recompute(team=team)
-    later = timezone.now() + recompute.STALE_REQUEST + dt.timedelta(seconds=1)
+    later = timezone.now() + STALE_REQUEST + dt.timedelta(seconds=1)
     assert teams_sweep(now=later) == []
     # A batch that took a lower event id committed after the run read its watermark: only
     # its pending mark tells.
@@ -172,7 +176,7 @@ def test_sweeper_re_enqueues_a_team_with_pending_deals_below_its_watermark(team,
 
 def test_winnable_counts_are_rebuilt_at_most_every_interval(team, monkeypatch, settings):
     settings.WINNABLE_REFRESH_SECONDS = 300
-    monkeypatch.setattr("funnel.tasks.team_metrics_recompute.delay", lambda team_id: None)
+    runs_sent(monkeypatch)
     closed = dict(dimension=WinnableDimension.ALL)
 
     def won(deal, at):
@@ -222,7 +226,7 @@ def test_task_settings_survive_a_killed_worker():
     assert conf.worker_prefetch_multiplier == 1
     visibility = conf.broker_transport_options["visibility_timeout"]
     assert visibility > conf.task_time_limit > conf.task_soft_time_limit
-    assert settings.CELERY_BEAT_SCHEDULE["teams-sweep"]["task"] == "funnel.tasks.teams_sweep_task"
+    assert settings.CELERY_BEAT_SCHEDULE["teams-sweep"]["task"] == "funnel.pipeline.teams_sweep"
 
 
 def test_company_snapshot_sums_the_teams_week_by_week(team, other_team):

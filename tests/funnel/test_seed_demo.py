@@ -12,10 +12,18 @@ from scipy.stats import fisher_exact
 
 from funnel.demo_data import DEMO_PASSWORD, DEMO_USERS
 from funnel.management.commands.seed_demo import demo_anchor
-from funnel.models import Deal, DealStatus, Membership, Observation, Stage, StageEvent, Team
+from funnel.models import (
+    Deal,
+    DealStatus,
+    DefinitionVersion,
+    Membership,
+    Observation,
+    Stage,
+    StageEvent,
+    Team,
+)
 from funnel.selectors import team_accesses_for_user
 from funnel.services import deal_position_from_events
-from kaizen.models import DefinitionVersion
 
 DEMO_SLUGS = ("enterprise", "mid-market")
 

@@ -6,9 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from funnel.models import Role
+from funnel.models import DefinitionVersion, Role
 from funnel.services import membership_add
-from kaizen.models import DefinitionVersion
 from tests.deal_history import deal_with_history
 
 pytestmark = pytest.mark.django_db

@@ -8,11 +8,12 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
+from bench.synthetic import FunnelShape, funnel_events, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.models import BottleneckStatus, RecomputeState, StageEvent, StageMetric
-from funnel.recompute import STALE_REQUEST, team_recompute, teams_sweep
+from funnel.pipeline.request import STALE_REQUEST, teams_sweep
+from funnel.pipeline.run import team_recompute
 from funnel.services import team_create
-from funnel.synthetic import FunnelShape, funnel_events, funnel_generate
 from tests.integration_support import wait_for
 
 pytestmark = pytest.mark.integration
@@ -114,7 +115,7 @@ def test_a_worker_killed_mid_recompute_converges_to_the_clean_result(celery_work
     log_size = celery_worker.log_path.stat().st_size
     celery_worker.start()
     wait_for(
-        lambda: "team_metrics_recompute" in celery_worker.log_path.read_text()[log_size:],
+        lambda: "funnel.pipeline.team_recompute" in celery_worker.log_path.read_text()[log_size:],
         timeout=60,
         interval=0.01,
         what="the worker to pick up the recompute",

@@ -7,8 +7,8 @@ from celery.result import EagerResult
 from django.utils import timezone
 
 from funnel.models import Deal, DealStatus, Origin, Outcome, StageEvent
+from funnel.pipeline.tasks import deal_refresh_position_task
 from funnel.services import team_create
-from funnel.tasks import deal_refresh_position_task
 from kaizen.celery import app
 from tests.integration_support import wait_for
 
@@ -58,7 +58,7 @@ def test_deal_position_is_refreshed_by_the_worker(celery_worker):
     assert row.opened_at == now - timedelta(days=5)
     assert row.closed_at == now - timedelta(days=1)
     assert celery_worker.is_alive()
-    assert "deal_refresh_position_task" in celery_worker.log_path.read_text()
+    assert "funnel.pipeline.deal_refresh_position" in celery_worker.log_path.read_text()
 
 
 def test_a_killed_worker_is_brought_back_and_takes_new_tasks(celery_worker):

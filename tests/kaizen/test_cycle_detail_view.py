@@ -5,10 +5,10 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from funnel.models import Stage
-from kaizen.models import CycleNote, DefinitionVersion
+from funnel.definitions.services import definition_version_create
+from funnel.models import DefinitionVersion, Stage
+from kaizen.models import CycleNote
 from kaizen.services.cycles import cycle_check_run, cycle_commit, cycle_create
-from kaizen.services.definitions import definition_version_create
 from tests.kaizen.support import BASELINE_ROWS, DO_ROWS, stage_weeks, weeks_before_now
 
 

@@ -4,8 +4,8 @@ missing id), the role without the right -> 403 (and nothing changes), the wrong 
 import pytest
 from django.urls import reverse
 
-from funnel.models import Stage
-from kaizen.models import Agreement, Cycle, CycleNote
+from funnel.models import Agreement, Stage
+from kaizen.models import Cycle, CycleNote
 from kaizen.services.cycles import cycle_create
 
 # (url name, needs a cycle, method that works, role lacking the right or None)
@@ -45,7 +45,8 @@ def url_for(name, team, cycle):
         kwargs["definition_slug"] = "stage-proposal"
     if name.startswith("cycle_") and name not in {"cycle_board", "cycle_new"}:
         kwargs["cycle_id"] = cycle.id
-    return reverse(f"kaizen:{name}", kwargs=kwargs)
+    namespace = "definitions" if name.startswith("definition_") else "kaizen"
+    return reverse(f"{namespace}:{name}", kwargs=kwargs)
 
 
 @pytest.mark.parametrize(("name", "_", "method", "__"), VIEWS)

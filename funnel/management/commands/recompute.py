@@ -5,8 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from funnel.models import Team
-from funnel.passages import team_flow_rebuild
-from funnel.recompute import team_recompute
+from funnel.pipeline.run import team_rebuild, team_recompute
 
 
 class Command(BaseCommand):
@@ -27,14 +26,20 @@ class Command(BaseCommand):
             teams = teams.filter(slug=team)
             if not teams.exists():
                 raise CommandError(f"No team with slug {team!r}.")
+        failed = []
         for t in teams:
             started = time.perf_counter()
-            if rebuild:
-                team_flow_rebuild(team=t)
-            status = team_recompute(team=t, winnable=True)
+            try:
+                status = team_rebuild(team=t) if rebuild else team_recompute(team=t, winnable=True)
+            except Exception as error:  # one team's failure must not stop the others
+                failed.append(t.slug)
+                self.stderr.write(f"{t.name}: failed: {error!r}")
+                continue
             where = f" at {status.stage.name} ({status.station})" if status.stage else ""
             gap = f", gap {status.gap_per_week:.2f} won deals/week" if status.gap_per_week else ""
             self.stdout.write(
                 f"{t.name}: {status.get_verdict_display()}{where}{gap} "
                 f"— through event {status.watermark}, {time.perf_counter() - started:.2f} s"
             )
+        if failed:
+            raise CommandError(f"Recompute failed for {len(failed)} team(s): {', '.join(failed)}.")

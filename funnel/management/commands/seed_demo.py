@@ -26,8 +26,8 @@ from funnel.models import (
     StageEvent,
     Team,
 )
-from funnel.passages import team_flow_rebuild
-from funnel.recompute import team_recompute
+from funnel.pipeline.passages import team_flow_rebuild
+from funnel.pipeline.run import team_recompute
 from funnel.services import deal_position_from_events, membership_add, team_create
 
 URL = "http://127.0.0.1:8000/"

@@ -6,10 +6,10 @@ from collections import Counter
 import pytest
 from django.utils import timezone
 
+from bench.synthetic import FunnelShape, funnel_events, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.models import StageEvent
-from funnel.recompute import team_recompute
-from funnel.synthetic import FunnelShape, funnel_events, funnel_generate
+from funnel.pipeline.run import team_recompute
 from tests.funnel.test_recompute import reference_counts
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from funnel.models import Characteristic
-from kaizen.models import OperationalDefinition
+from funnel.models import Characteristic, OperationalDefinition
 
 
 def _list(team):
@@ -153,7 +152,7 @@ def test_deactivate_access(client, login, team, other_team, rep, executive, outs
 
 
 def test_list_shows_the_current_meaning_of_each_definition(login, manager, team):
-    from kaizen.models import DefinitionVersion
+    from funnel.models import DefinitionVersion
 
     c = Characteristic.objects.get(team=team, slug="pain-quantified")
     DefinitionVersion.objects.create(

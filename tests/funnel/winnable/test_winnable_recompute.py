@@ -13,7 +13,7 @@ from funnel.models import (
     WinnableCount,
     WinnableDimension,
 )
-from funnel.recompute import team_recompute
+from funnel.pipeline.run import team_recompute
 from funnel.winnable.services import number_bin_label, number_bins, team_winnable_recompute
 from tests.funnel.winnable.conftest import UTC, deal_closed
 

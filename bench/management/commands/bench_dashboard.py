@@ -1,0 +1,238 @@
+"""How fast the dashboard answers under load (PostgreSQL only).
+
+    python manage.py bench_dashboard                       # 10 teams, 1,000,000 deals in all
+    python manage.py bench_dashboard --reuse --requests 100 # keep the loaded company, re-measure
+
+Setup (timed apart, skipped with --reuse when the teams exist): ten teams `dash-0..9`, each a
+generated year of deals loaded with COPY (bench.data), its weekly flow rebuilt and its
+snapshots recomputed: what the dashboard reads is then exactly what the Celery recompute writes.
+Some teams get a stage that converts worse lately, so verdicts differ between teams.
+
+Then it collects static files, starts gunicorn on 127.0.0.1 (DEBUG off, the same DATABASE_URL)
+serving bench.dashboard_wsgi (the project's app plus a Server-Timing header of Django's
+own time), logs an executive in through a session, and runs `--clients` threads, each firing
+`--requests` requests over one keep-alive connection, alternating the company page and the team
+pages. Reported: server time (Server-Timing) and client time (request to last byte) p50/p95, and
+the same for the htmx poll when nothing changed.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.utils import timezone
+
+from bench.data import funnel_copy, tables_analyze
+from bench.synthetic import FunnelShape, funnel_generate
+from funnel.models import Deal, Role, Team
+from funnel.pipeline.passages import team_flow_from_passages
+from funnel.pipeline.run import team_recompute
+from funnel.services import membership_add, team_create
+
+TARGET_P95_MS = 100.0
+EXECUTIVE = "bench-exec@example.com"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+class Command(BaseCommand):
+    help = "Benchmark the dashboard: 10 teams, 1M deals, 20 concurrent clients on gunicorn."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--deals", type=int, default=1_000_000, help="In all teams.")
+        parser.add_argument("--teams", type=int, default=10)
+        parser.add_argument("--clients", type=int, default=20)
+        parser.add_argument("--requests", type=int, default=50, help="Per client.")
+        parser.add_argument("--workers", type=int, default=4, help="gunicorn workers.")
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--reuse", action="store_true", help="Reuse loaded dash-* teams.")
+
+    def handle(self, *args, **o) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_dashboard needs PostgreSQL (COPY); set DATABASE_URL.")
+        teams = self._company(o)
+        deals = Deal.objects.filter(team__in=teams).count()
+        self.out(f"company: {len(teams)} teams, {deals:,} deals; load {os.getloadavg()[0]:.2f}")
+        cookie = self._session()
+        with self._gunicorn(o) as base:
+            paths = ["/dashboard/", *(f"/teams/{t.slug}/dashboard/" for t in teams)]
+            self._warm(base, cookie, paths)
+            pages = self._fire(base, cookie, paths, o, poll=False)
+            polls = self._fire(base, cookie, paths[:2], o, poll=True)
+        self._report("dashboard pages", pages)
+        self._report("poll, unchanged (204)", polls)
+        p95 = _pct(pages["server"], 0.95)
+        verdict = "meets" if p95 <= TARGET_P95_MS else "misses"
+        self.out(f"server p95 {p95:.1f} ms {verdict} the {TARGET_P95_MS:.0f} ms target")
+
+    def out(self, text: str) -> None:
+        self.stdout.write(text)
+        self.stdout.flush()
+
+    def _company(self, o) -> list[Team]:
+        slugs = [f"dash-{i}" for i in range(o["teams"])]
+        existing = list(Team.objects.filter(slug__in=slugs).order_by("slug"))
+        if o["reuse"] and len(existing) == len(slugs):
+            return existing
+        if existing:
+            raise CommandError("dash-* teams exist: pass --reuse, or drop the database first.")
+        now = timezone.now()
+        started = time.perf_counter()
+        teams = []
+        for i, slug in enumerate(slugs):
+            team = team_create(slug=slug, name=f"Region {i + 1:02d}")
+            # Every other team: one stage converts at 60 % of its usual rate lately.
+            factor = {1 + i % 4: 0.6} if i % 2 == 0 else {}
+            shape = FunnelShape(
+                weeks=52,
+                arrivals_per_week=o["deals"] / o["teams"] / 52,
+                conversion_factor=factor,
+                seed=100 + i,
+            )
+            funnel_copy(team=team, generated=funnel_generate(shape, now=now), now=now)
+            teams.append(team)
+            self.out(f"  loaded {slug} ({time.perf_counter() - started:.0f} s)")
+        tables_analyze()
+        for team in teams:
+            team_flow_from_passages(team=team)
+            team_recompute(team=team)
+        self.out(f"setup {time.perf_counter() - started:.0f} s")
+        return teams
+
+    def _session(self) -> str:
+        team = Team.objects.get(slug="dash-0")
+        _, _, user = membership_add(team=team, email=EXECUTIVE, role=Role.EXECUTIVE)
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+    def _gunicorn(self, o):
+        command = self
+
+        class Server:
+            def __enter__(self):
+                static = tempfile.mkdtemp(prefix="kaizen-bench-static-")
+                self.env = {
+                    **os.environ,
+                    "DEBUG": "0",
+                    "SECRET_KEY": settings.SECRET_KEY,  # the session below is signed with it
+                    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                    "SECURE_SSL_REDIRECT": "0",
+                    "STATIC_ROOT": static,
+                }
+                manage = str(Path(settings.BASE_DIR) / "manage.py")
+                subprocess.run(
+                    [sys.executable, manage, "collectstatic", "--noinput", "-v0"],
+                    env=self.env,
+                    check=True,
+                )
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "gunicorn", "bench.dashboard_wsgi:application",
+                     "-w", str(o["workers"]), "-b", f"127.0.0.1:{o['port']}",
+                     "--log-level", "warning", "--backlog", "256", "--preload"],
+                    env=self.env, cwd=settings.BASE_DIR,
+                )  # fmt: skip
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    try:
+                        http.client.HTTPConnection("127.0.0.1", o["port"], timeout=2).connect()
+                        break
+                    except OSError:
+                        time.sleep(0.3)
+                command.out(f"gunicorn: {o['workers']} workers on 127.0.0.1:{o['port']}")
+                return f"127.0.0.1:{o['port']}"
+
+            def __exit__(self, *exc):
+                self.process.terminate()
+                try:
+                    self.process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+
+        return Server()
+
+    def _get(self, conn, cookie: str, path: str, htmx_since: str | None = None):
+        headers = {"Cookie": cookie, "Host": "127.0.0.1"}
+        if htmx_since is not None:
+            headers["HX-Request"] = "true"
+            path = f"{path}?since={htmx_since}"
+        started = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        timing = response.getheader("Server-Timing", "")
+        app = [part for part in timing.split(",") if part.strip().startswith("app;dur=")]
+        server = float(app[0].split("dur=")[1]) if app else float("nan")
+        return response.status, body, elapsed, server
+
+    def _warm(self, base: str, cookie: str, paths: list[str]) -> None:
+        host, port = base.split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=180)
+        for _ in range(3):
+            for path in paths:
+                status, body, _, _ = self._get(conn, cookie, path)
+                if status != 200:
+                    raise CommandError(f"{path}: HTTP {status}: {body[:300]!r}")
+        self.tokens = {}
+        for path in paths[:2]:
+            _, body, _, _ = self._get(conn, cookie, path)
+            self.tokens[path] = body.decode().split('data-token="')[1].split('"')[0]
+
+    def _fire(self, base: str, cookie: str, paths: list[str], o, *, poll: bool) -> dict:
+        host, port = base.split(":")
+        server, client, errors = [], [], []
+        lock = threading.Lock()
+
+        def run(n: int) -> None:
+            conn = http.client.HTTPConnection(host, int(port), timeout=60)
+            for i in range(o["requests"]):
+                path = paths[(n + i) % len(paths)]
+                since = self.tokens[path] if poll else None
+                status, _, elapsed, dur = self._get(conn, cookie, path, since)
+                with lock:
+                    if status != (204 if poll else 200):
+                        errors.append(status)
+                    client.append(elapsed)
+                    server.append(dur)
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(o["clients"])]
+        started = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - started
+        if errors:
+            raise CommandError(f"{len(errors)} unexpected statuses, e.g. {errors[:5]}")
+        return {"server": server, "client": client, "wall": wall}
+
+    def _report(self, name: str, r: dict) -> None:
+        n = len(r["client"])
+        self.out(
+            f"{name}: {n} requests in {r['wall']:.1f} s ({n / r['wall']:.0f}/s); "
+            f"server p50 {statistics.median(r['server']):.1f} ms, "
+            f"p95 {_pct(r['server'], 0.95):.1f} "
+            f"ms; client p50 {statistics.median(r['client']):.1f} ms, "
+            f"p95 {_pct(r['client'], 0.95):.1f} ms"
+        )

@@ -1,0 +1,45 @@
+"""Input validation for a new version of an operational definition."""
+
+from django import forms
+
+TEXTAREA = {"rows": 3}
+
+
+class DefinitionVersionForm(forms.Form):
+    label_suffix = ""
+    meaning = forms.CharField(widget=forms.Textarea(attrs=TEXTAREA), max_length=2000)
+    criteria = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="One observable criterion per line: something two people would judge alike.",
+    )
+    how_measured = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="How it is measured"
+    )
+    examples = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    non_examples = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Non-examples"
+    )
+    effective_from = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Numbers from this date on are measured under the new version (default: today).",
+    )
+
+    def clean_criteria(self) -> list[str]:
+        lines = [line.strip(" -•\t") for line in self.cleaned_data["criteria"].splitlines()]
+        criteria = [line for line in lines if line]
+        if not criteria:
+            raise forms.ValidationError("Write at least one observable criterion.")
+        return criteria
+
+    @staticmethod
+    def initial_from(version) -> dict:
+        if version is None:
+            return {}
+        return {
+            "meaning": version.meaning,
+            "criteria": "\n".join(version.criteria),
+            "how_measured": version.how_measured,
+            "examples": version.examples,
+            "non_examples": version.non_examples,
+        }

@@ -1,0 +1,161 @@
+"""Asking for recomputes: the one on-commit helper every write path calls, the debounce, and
+the sweeper that finds teams a lost message left behind.
+
+Debounced per team through RecomputeState.queued: a write enqueues a run only when none is
+waiting; the run clears the flag as it starts, so writes during a run enqueue exactly one
+trailing run. The company roll-up is debounced the same way (CompanyRecomputeState). Broker
+messages are hints: `teams_sweep` re-enqueues any team that is behind (a lost message, a killed
+worker, a broker that was down when the write committed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from funnel.models import CompanyRecomputeState, PendingDeal, RecomputeState, StageEvent, Team
+from funnel.pipeline.queue import COMPANY_RECOMPUTE, TEAM_RECOMPUTE, task_enqueue
+
+logger = logging.getLogger(__name__)
+
+# A message that has waited this long without a run starting is taken as lost.
+STALE_REQUEST = dt.timedelta(minutes=2)
+# Team runs finishing within this window share one company roll-up.
+COMPANY_DEBOUNCE_SECONDS = 5
+
+
+def team_last_event_id(*, team_id: int) -> int:
+    last = (
+        StageEvent.objects.filter(team_id=team_id).order_by("-id").values_list("id", flat=True)
+    ).first()
+    return last or 0
+
+
+def team_recompute_on_commit(*, team_id: int) -> None:
+    """Every write path calls this inside its transaction: once it commits, the team's
+    figures are recomputed (one queued run, whatever the number of writes)."""
+    transaction.on_commit(lambda: _request_after_commit(team_id))
+
+
+def _request_after_commit(team_id: int) -> None:
+    # The write is committed whatever happens here: a broker that is down must not turn saved
+    # work into an error. The sweeper finds the team behind its watermark and runs it later.
+    try:
+        team_recompute_request(team_id=team_id)
+    except Exception:
+        logger.exception("recompute request for team %s not sent; the sweeper will retry", team_id)
+
+
+def team_recompute_request(*, team_id: int) -> bool:
+    """Enqueue a recompute for the team unless one is already waiting. True if enqueued."""
+    # Most writes find a run already waiting: a plain read says so without the update's row
+    # lock (whose commit must reach the disk). Safe: that run starts after its flag is cleared,
+    # which this read did not see yet, so after this write committed, and includes it.
+    if RecomputeState.objects.filter(team_id=team_id, queued=True).exists():
+        return False
+    now = timezone.now()
+    claimed = RecomputeState.objects.filter(team_id=team_id, queued=False).update(
+        queued=True, requested_at=now
+    )
+    if not claimed:
+        _, claimed = RecomputeState.objects.get_or_create(
+            team_id=team_id, defaults={"queued": True, "requested_at": now}
+        )
+    if claimed:
+        task_enqueue(TEAM_RECOMPUTE, team_id)
+    return bool(claimed)
+
+
+def team_recompute_started(*, team_id: int) -> None:
+    """A run starts: writes from here on enqueue exactly one trailing run."""
+    RecomputeState.objects.filter(team_id=team_id).update(queued=False)
+
+
+def company_recompute_request() -> bool:
+    """Ask for the company roll-up after a team run; one queued roll-up covers them all."""
+    now = timezone.now()
+    claimed = CompanyRecomputeState.objects.filter(id=1, queued=False).update(
+        queued=True, requested_at=now
+    )
+    if not claimed:
+        _, claimed = CompanyRecomputeState.objects.get_or_create(
+            id=1, defaults={"queued": True, "requested_at": now}
+        )
+    if claimed:
+        task_enqueue(COMPANY_RECOMPUTE, countdown=COMPANY_DEBOUNCE_SECONDS)
+    return bool(claimed)
+
+
+def company_recompute_started() -> None:
+    CompanyRecomputeState.objects.filter(id=1).update(queued=False)
+
+
+def winnable_due(state: RecomputeState, now: dt.datetime) -> bool:
+    every = dt.timedelta(seconds=settings.WINNABLE_REFRESH_SECONDS)
+    return state.winnable_at is None or now - state.winnable_at >= every
+
+
+def teams_sweep(*, now: dt.datetime | None = None) -> list[int]:
+    """Re-enqueue teams that are behind (events newer than their watermark, deals pending, or
+    winnable counts a throttled run left stale) and that no live request covers. The database
+    is the truth; a lost broker message only delays a run until here."""
+    now = now or timezone.now()
+    enqueued = []
+    for team_id in Team.objects.values_list("id", flat=True):
+        state, _ = RecomputeState.objects.get_or_create(team_id=team_id)
+        behind = (
+            team_last_event_id(team_id=team_id) > state.watermark
+            or PendingDeal.objects.filter(team_id=team_id).exists()
+            or (state.winnable_stale and winnable_due(state, now))
+        )
+        if not behind:
+            continue
+        fresh_request = (
+            state.queued and state.requested_at and now - state.requested_at < (STALE_REQUEST)
+        )
+        if fresh_request:
+            continue
+        RecomputeState.objects.filter(team_id=team_id).update(queued=True, requested_at=now)
+        try:
+            task_enqueue(TEAM_RECOMPUTE, team_id)
+        except Exception:
+            logger.exception("sweep: team %s is behind but the broker refused the run", team_id)
+            continue
+        enqueued.append(team_id)
+    if enqueued:
+        logger.info(
+            "sweep: re-enqueued %d team(s) behind their watermark: %s", len(enqueued), enqueued
+        )
+    return enqueued
+
+
+def recompute_lag_seconds(*, team_id: int, now: dt.datetime | None = None) -> float | None:
+    """How far the team's figures may be behind its writes: the age of the oldest request no
+    run has taken yet, or of pending marks no run has drained. None when nothing is waiting."""
+    now = now or timezone.now()
+    state = RecomputeState.objects.filter(team_id=team_id).first()
+    if state is None:
+        return None
+    waiting = state.queued and state.requested_at is not None
+    pending = PendingDeal.objects.filter(team_id=team_id).exists()
+    if not waiting and not pending:
+        return None
+    since = state.requested_at if waiting else (state.finished_at or state.requested_at)
+    return max(0.0, (now - since).total_seconds()) if since else 0.0
+
+
+def oldest_pending_recompute_seconds(*, now: dt.datetime | None = None) -> float:
+    """The age of the oldest request waiting for a run, over all teams (0 when none): what the
+    health check reports."""
+    now = now or timezone.now()
+    oldest = (
+        RecomputeState.objects.filter(queued=True, requested_at__isnull=False)
+        .order_by("requested_at")
+        .values_list("requested_at", flat=True)
+        .first()
+    )
+    return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0

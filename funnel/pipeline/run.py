@@ -1,0 +1,274 @@
+"""A team's run: from the weekly stage-flow counts to the snapshots the dashboards read.
+
+It drains the deals ingestion marked pending into the passages and StageFlow (by delta, see
+funnel.pipeline.passages), reads StageFlow and the open deals' ages, runs the pure metrics, and
+replaces the team's StageMetric rows and its latest BottleneckStatus, each step in a transaction
+under a per-team lock, so it is idempotent and two runs for one team never interleave. Then it
+asks for the company roll-up (funnel.pipeline.request), which runs as its own debounced task.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from funnel.metrics.accounting import StageWeek, week_start
+from funnel.metrics.flow import days_in_stage_counts, stage_flow
+from funnel.metrics.intervals import wilson_interval
+from funnel.metrics.verdict import StageSpec, bottleneck_verdict
+from funnel.models import (
+    BottleneckStatus,
+    Deal,
+    DealStatus,
+    FlowKind,
+    RecomputeState,
+    Stage,
+    StageFlow,
+    StageMetric,
+    Team,
+    Verdict,
+)
+from funnel.pipeline.figures import SETTINGS, verdict_figures
+from funnel.pipeline.passages import team_flow_rebuild, team_lock, team_pending_drain
+from funnel.pipeline.request import (
+    company_recompute_request,
+    team_last_event_id,
+    winnable_due,
+)
+from funnel.pipeline.snapshots import stage_metrics_sync
+from funnel.winnable.services import team_winnable_recompute
+
+logger = logging.getLogger(__name__)
+
+
+def _stage_weeks(team: Team, stages: list[Stage]) -> list[StageWeek]:
+    position = {s.id: s.position for s in stages}
+    cells: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    slot = {FlowKind.ENTERED: 0, FlowKind.ADVANCED: 1, FlowKind.LOST: 2}
+    rows = (
+        StageFlow.objects.filter(team=team)
+        .values_list("stage_id", "week", "kind")
+        .order_by()
+        .annotate(total=Sum("count"))
+    )
+    for stage_id, week, kind, total in rows:
+        if stage_id in position:
+            cells[position[stage_id], week][slot[kind]] += total
+    return [StageWeek(p, w, *counts) for (p, w), counts in sorted(cells.items())]
+
+
+def _left_days(team: Team, since: dt.date) -> dict[int, dict[dt.date, list[tuple[int, int]]]]:
+    """Days in stage of the deals that left each stage, by week, from `since` on, as
+    (days, how many deals) histograms."""
+    hist: dict[int, dict[dt.date, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    kinds = [FlowKind.ADVANCED, FlowKind.LOST]
+    if connection.vendor == "postgresql":
+        # Tens of thousands of cells at a million deals: one row per stage and week, with its
+        # histogram as two arrays, instead of one Python row per cell.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT stage_id, week, array_agg(days), array_agg(count) "
+                f"FROM {StageFlow._meta.db_table} WHERE team_id = %s AND week >= %s "
+                "AND kind = ANY(%s) AND days >= 0 GROUP BY stage_id, week",
+                [team.id, since, kinds],
+            )
+            for stage_id, week, days, counts in cursor.fetchall():
+                hist[stage_id][week] = list(zip(days, counts, strict=True))
+        return hist
+    rows = StageFlow.objects.filter(
+        team=team, week__gte=since, kind__in=kinds, days__gte=0
+    ).values_list("stage_id", "week", "days", "count")
+    for stage_id, week, days, count in rows:
+        hist[stage_id][week].append((days, count))
+    return hist
+
+
+def _open_ages(team: Team, now: dt.datetime) -> dict[int, np.ndarray]:
+    """Whole days each open deal has been in its current stage, by stage id."""
+    table = Deal._meta.db_table
+    if connection.vendor == "postgresql":
+        age = "floor(date_part('epoch', %s - stage_entered_at) / 86400)"
+        params = [now, team.id, DealStatus.OPEN]
+    else:
+        age = "CAST((julianday(%s) - julianday(stage_entered_at)) AS INTEGER)"
+        params = [connection.ops.adapt_datetimefield_value(now), team.id, DealStatus.OPEN]
+    sql = (
+        f"SELECT current_stage_id, {age} AS days, COUNT(*) FROM {table} "
+        "WHERE team_id = %s AND status = %s AND current_stage_id IS NOT NULL "
+        "GROUP BY current_stage_id, days"
+    )
+    hist: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for stage_id, days, count in cursor.fetchall():
+            hist[stage_id].append((max(0.0, float(days or 0)), count))
+    return {
+        stage_id: np.repeat([d for d, _ in cells], [c for _, c in cells]).astype(float)
+        for stage_id, cells in hist.items()
+    }
+
+
+def team_recompute(
+    *, team: Team, now: dt.datetime | None = None, winnable: bool | None = None
+) -> BottleneckStatus:
+    """Recompute the team's snapshots and verdict; idempotent, one run per team at a time.
+
+    First the pending deals are drained into the passages and StageFlow; then the verdict and
+    stage snapshots commit, so dashboards see them at once; then the winnable counts (a scan of
+    every closed deal: seconds at a million deals), at most every WINNABLE_REFRESH_SECONDS unless
+    `winnable` forces or skips them, and the company roll-up.
+    """
+    started = time.perf_counter()
+    now = now or timezone.now()
+    # Read before the drain: every event up to this id has its pending mark committed, so the
+    # drain below takes it in. A batch still open with a lower id marks its deals, schedules its
+    # own run on commit, and the sweeper re-runs any team with marks left.
+    watermark = team_last_event_id(team_id=team.id)
+    team_pending_drain(team=team)
+    status = _team_snapshots_recompute(team=team, now=now, watermark=watermark)
+    with transaction.atomic():
+        state = team_lock(team)
+        due = winnable if winnable is not None else winnable_due(state, now)
+        if due:
+            team_winnable_recompute(team=team)
+        RecomputeState.objects.filter(id=state.id).update(
+            winnable_at=now if due else state.winnable_at,
+            winnable_stale=not due,
+        )
+    company_recompute_request()
+    logger.info(
+        "recompute team=%s verdict=%s through event %s winnable=%s in %.0f ms",
+        team.slug,
+        status.verdict,
+        watermark,
+        "rebuilt" if due else "throttled",
+        (time.perf_counter() - started) * 1000,
+    )
+    return status
+
+
+def team_rebuild(*, team: Team) -> BottleneckStatus:
+    """Re-derive the team's passages and counts from its whole event log, then recompute with
+    the winnable counts: the nightly drift repair, `manage.py recompute --rebuild`, and what
+    bench_recompute measures."""
+    started = time.perf_counter()
+    deals = team_flow_rebuild(team=team)
+    status = team_recompute(team=team, winnable=True)
+    logger.info(
+        "rebuild team=%s deals=%d in %.0f ms",
+        team.slug,
+        deals,
+        (time.perf_counter() - started) * 1000,
+    )
+    return status
+
+
+@transaction.atomic
+def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -> BottleneckStatus:
+    state = team_lock(team)
+    stages = list(Stage.objects.filter(team=team).order_by("position"))
+    stage_weeks = _stage_weeks(team, stages)
+    recent_from = week_start(now.date()) - dt.timedelta(weeks=SETTINGS.recent_weeks)
+    left = _left_days(team, since=week_start(now.date()) - dt.timedelta(weeks=60))
+    ages = _open_ages(team, now)
+    flows = []
+    for stage in stages:
+        recent = [
+            cell
+            for week, cells in left.get(stage.id, {}).items()
+            if week >= recent_from
+            for cell in cells
+        ]
+        flows.append(
+            stage_flow(
+                stage_position=stage.position,
+                left_days=np.repeat([d for d, _ in recent], [c for _, c in recent]).astype(float),
+                open_age_days=ages.get(stage.id, []),
+                target_days=stage.target_days,
+            )
+        )
+    verdict = bottleneck_verdict(
+        stages=[
+            StageSpec(
+                position=s.position,
+                station=s.station,
+                slug=s.slug,
+                target_conversion=float(s.target_conversion) if s.target_conversion else None,
+                target_days=s.target_days,
+            )
+            for s in stages
+        ],
+        stage_weeks=stage_weeks,
+        as_of=now.date(),
+        flows=flows,
+        settings=SETTINGS,
+    )
+    _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
+    status = _status_record(team=team, stages=stages, verdict=verdict, watermark=watermark, now=now)
+    state.watermark = max(state.watermark, watermark)
+    state.started_at = now
+    state.finished_at = timezone.now()
+    state.runs += 1
+    state.save(update_fields=["watermark", "started_at", "finished_at", "runs"])
+    return status
+
+
+def _stage_metrics_replace(*, team, stages, stage_weeks, left) -> None:
+    by_position = {s.position: s for s in stages}
+    rows = []
+    for row in stage_weeks:
+        stage = by_position[row.stage_position]
+        rate = wilson_interval(row.advanced, row.advanced + row.lost)
+        days = days_in_stage_counts(left.get(stage.id, {}).get(row.week_start, []))
+        rows.append(
+            StageMetric(
+                team=team,
+                stage=stage,
+                station=stage.station,
+                position=stage.position,
+                week=row.week_start,
+                entered=row.entered,
+                advanced=row.advanced,
+                lost=row.lost,
+                conversion=rate.rate,
+                conversion_low=rate.low,
+                conversion_high=rate.high,
+                days_median=days.median,
+                days_p85=days.p85,
+            )
+        )
+    stage_metrics_sync(team_id=team.id, rows=rows)
+
+
+def _status_record(*, team, stages, verdict, watermark, now) -> BottleneckStatus:
+    stage = next((s for s in stages if s.position == verdict.stage_position), None)
+    station = verdict.station or ""
+    gap = verdict.gap if verdict.gap is None or np.isfinite(verdict.gap) else None
+    values = {
+        "verdict": Verdict(str(verdict.kind)),
+        "stage": stage,
+        "station": station,
+        "gap_per_week": gap,
+        "figures": verdict_figures(verdict, stages),
+        "watermark": watermark,
+        "computed_at": now,
+    }
+    latest = BottleneckStatus.objects.filter(team=team).order_by("-computed_at", "-id").first()
+    same = latest is not None and (latest.verdict, latest.stage_id, latest.station) == (
+        values["verdict"],
+        stage.id if stage else None,
+        station,
+    )
+    if same:
+        for name, value in values.items():
+            setattr(latest, name, value)
+        latest.save()
+        return latest
+    return BottleneckStatus.objects.create(team=team, changed=latest is not None, **values)

@@ -1,0 +1,249 @@
+"""Reads for the bottleneck dashboard: snapshots only, never the raw event log.
+
+Every function here runs a fixed number of queries however many weeks, stages or teams there
+are (the company page batches its teams), so a page costs the same on a team of ten deals and
+on a company of a million.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+
+from funnel.metrics.accounting import week_start
+from funnel.models import (
+    Agreement,
+    BottleneckStatus,
+    DefinitionVersion,
+    Membership,
+    RecomputeState,
+    Role,
+    StageMetric,
+)
+from kaizen.models import Cycle, Phase
+
+CHART_WEEKS = 52
+HISTORY_ROWS = 12
+ACTIVE_PHASES = (Phase.PLAN, Phase.DO, Phase.CHECK, Phase.ACT)
+
+
+@dataclass(frozen=True)
+class WeekRow:
+    position: int
+    week: dt.date
+    entered: int
+    advanced: int
+    lost: int
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How many of the team's sellers and managers agreed to each current definition."""
+
+    definitions: int = 0
+    members: int = 0
+    agreed: int = 0  # agreements to current versions, summed over definitions
+    fully_agreed: int = 0  # definitions every member agreed to
+    rows: tuple[tuple[str, int, int], ...] = ()  # (term, version, agreed), fewest first
+
+    @property
+    def share(self) -> float | None:
+        possible = self.definitions * self.members
+        return self.agreed / possible if possible else None
+
+
+@dataclass
+class TeamDashboard:
+    status: BottleneckStatus | None
+    history: list[BottleneckStatus]
+    weeks: list[WeekRow]
+    dividers: list[tuple[dt.date, str, int | None]]  # (date, label, stage position or None)
+    cycles: list[Cycle]
+    coverage: Coverage
+    queued: bool = False
+    chart_to: dt.date = field(default_factory=lambda: week_start(timezone.localdate()))
+
+
+def chart_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """Complete weeks only: the current week is still filling and would look like a dip."""
+    end = week_start(today or timezone.localdate())
+    return end - dt.timedelta(weeks=CHART_WEEKS), end
+
+
+def status_token(*, team_ids: list[int]) -> str:
+    """What changes whenever a recompute of any of these teams finishes, or a cycle or an
+    agreement of theirs changes: the version of everything the live part shows (one query)."""
+    if not team_ids:
+        return "none"
+    marks = ", ".join(["%s"] * len(team_ids))
+    status, cycle = BottleneckStatus._meta.db_table, Cycle._meta.db_table
+    agreement, version = Agreement._meta.db_table, DefinitionVersion._meta.db_table
+    definition = DefinitionVersion._meta.get_field("definition").related_model._meta.db_table
+    sql = (
+        f"SELECT (SELECT MAX(id) FROM {status} WHERE team_id IN ({marks})), "
+        f"(SELECT MAX(computed_at) FROM {status} WHERE team_id IN ({marks})), "
+        f"(SELECT MAX(watermark) FROM {status} WHERE team_id IN ({marks})), "
+        f"(SELECT MAX(updated_at) FROM {cycle} WHERE team_id IN ({marks})), "
+        f"(SELECT COUNT(*) FROM {cycle} WHERE team_id IN ({marks})), "
+        f"(SELECT MAX(a.id) FROM {agreement} a JOIN {version} v ON v.id = a.version_id "
+        f"JOIN {definition} d ON d.id = v.definition_id WHERE d.team_id IN ({marks}))"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(team_ids) * 6)
+        row = cursor.fetchone()
+    return hashlib.blake2b(repr(row).encode(), digest_size=8).hexdigest()
+
+
+def team_dashboard_get(*, team) -> TeamDashboard:
+    """Everything the team page shows, in eight queries."""
+    start, end = chart_window()
+    statuses = list(
+        BottleneckStatus.objects.filter(team=team)
+        .select_related("stage")
+        .order_by("-computed_at", "-id")[:HISTORY_ROWS]
+    )
+    weeks = _week_rows(Q(team=team), start, end)
+    cycles = list(
+        Cycle.objects.filter(team=team)
+        .filter(Q(phase__in=ACTIVE_PHASES) | Q(do_start__gte=start))
+        .select_related("stage", "owner")
+        .order_by("-updated_at", "-id")
+    )
+    dividers = [
+        (c.do_start, f"Do: {c.title}", c.stage.position if c.stage else None)
+        for c in cycles
+        if c.do_start and start <= c.do_start < end
+    ]
+    changes = DefinitionVersion.objects.filter(
+        definition__team=team, number__gt=1, effective_from__gte=start, effective_from__lt=end
+    ).values_list("effective_from", "definition__term", "number", "definition__stages__position")
+    dividers += [(when, f"{term} v{number}", position) for when, term, number, position in changes]
+    queued = RecomputeState.objects.filter(team=team, queued=True).exists()
+    return TeamDashboard(
+        status=statuses[0] if statuses else None,
+        history=statuses,
+        weeks=weeks,
+        dividers=sorted(dividers),
+        cycles=[c for c in cycles if c.phase in ACTIVE_PHASES],
+        coverage=agreement_coverage(team=team),
+        queued=queued,
+        chart_to=end,
+    )
+
+
+def _week_rows(where: Q, start: dt.date, end: dt.date) -> list[WeekRow]:
+    rows = (
+        StageMetric.objects.filter(where, week__gte=start, week__lt=end)
+        .values("position", "week")
+        .order_by("position", "week")
+        .annotate(e=Sum("entered"), a=Sum("advanced"), lost_=Sum("lost"))
+    )
+    return [WeekRow(r["position"], r["week"], r["e"], r["a"], r["lost_"]) for r in rows]
+
+
+def agreement_coverage(*, team) -> Coverage:
+    """Agreement to each definition's current version by the team's reps and managers."""
+    members = list(
+        Membership.objects.filter(team=team, role__in=[Role.REP, Role.MANAGER]).values_list(
+            "user_id", flat=True
+        )
+    )
+    versions = (
+        DefinitionVersion.objects.filter(definition__team=team)
+        .order_by("definition_id", "-number")
+        .values_list("definition_id", "id", "number", "definition__term")
+    )
+    current: dict[int, tuple[int, int, str]] = {}
+    for definition_id, version_id, number, term in versions:
+        current.setdefault(definition_id, (version_id, number, term))
+    if not current:
+        return Coverage(members=len(members))
+    agreed = dict(
+        Agreement.objects.filter(
+            version_id__in=[v for v, _, _ in current.values()], user_id__in=members
+        )
+        .values("version_id")
+        .annotate(n=Count("user_id", distinct=True))
+        .values_list("version_id", "n")
+    )
+    rows = sorted(
+        ((term, number, agreed.get(v, 0)) for v, number, term in current.values()),
+        key=lambda r: (r[2], r[0]),
+    )
+    return Coverage(
+        definitions=len(rows),
+        members=len(members),
+        agreed=sum(r[2] for r in rows),
+        fully_agreed=sum(1 for r in rows if members and r[2] >= len(members)),
+        rows=tuple(rows),
+    )
+
+
+@dataclass
+class CompanyDashboard:
+    statuses: dict[int, BottleneckStatus]  # team id -> latest
+    weeks: list[WeekRow]  # summed over the teams
+    team_weeks: dict[int, list[WeekRow]]  # per team: first stage's and last stage's rows
+    company_status: BottleneckStatus | None
+    active_cycles: dict[int, int]  # team id -> active cycles
+    chart_to: dt.date
+
+
+def company_dashboard_get(*, team_ids: list[int], whole_company: bool) -> CompanyDashboard:
+    """The teams' latest verdicts and weekly figures, in five queries for any number of teams.
+
+    The company-wide verdict (a snapshot of its own) is shown only to someone who sees every
+    team: a manager of two teams sees their sum, not a verdict over teams they cannot open.
+    """
+    start, end = chart_window()
+    latest = (
+        BottleneckStatus.objects.filter(team=OuterRef("team"))
+        .order_by("-computed_at", "-id")
+        .values("id")[:1]
+    )
+    statuses = {
+        s.team_id: s
+        for s in BottleneckStatus.objects.filter(team_id__in=team_ids)
+        .filter(id=Subquery(latest))
+        .select_related("stage")
+    }
+    rows = (
+        StageMetric.objects.filter(team_id__in=team_ids, week__gte=start, week__lt=end)
+        .values_list("team_id", "position", "week", "entered", "advanced", "lost")
+        .order_by("team_id", "position", "week")
+    )
+    summed: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0])
+    per_team: dict[int, list[WeekRow]] = defaultdict(list)
+    for team_id, position, week, entered, advanced, lost in rows:
+        cell = summed[position, week]
+        cell[0] += entered
+        cell[1] += advanced
+        cell[2] += lost
+        per_team[team_id].append(WeekRow(position, week, entered, advanced, lost))
+    company_status = None
+    if whole_company:
+        company_status = (
+            BottleneckStatus.objects.filter(team__isnull=True)
+            .order_by("-computed_at", "-id")
+            .first()
+        )
+    cycles = dict(
+        Cycle.objects.filter(team_id__in=team_ids, phase__in=ACTIVE_PHASES)
+        .values("team_id")
+        .annotate(n=Count("id"))
+        .values_list("team_id", "n")
+    )
+    return CompanyDashboard(
+        statuses=statuses,
+        weeks=[WeekRow(p, w, *c) for (p, w), c in sorted(summed.items())],
+        team_weeks=dict(per_team),
+        company_status=company_status,
+        active_cycles=cycles,
+        chart_to=end,
+    )

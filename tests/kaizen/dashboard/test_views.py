@@ -1,0 +1,150 @@
+"""The dashboard pages: who sees what, what they cost in queries, and the live poll."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from funnel.models import Role
+from funnel.pipeline.run import team_recompute
+from funnel.services import membership_add, team_create
+from tests.kaizen.dashboard.conftest import NOW, load
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def team_url(slug="north"):
+    return reverse("team_dashboard", args=[slug])
+
+
+def token_of(html: str) -> str:
+    return re.search(r'data-token="([^"]+)"', html).group(1)
+
+
+@pytest.mark.parametrize("url", [reverse("company_dashboard"), team_url()])
+def test_anonymous_is_sent_to_log_in(client, team, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("url", [reverse("company_dashboard"), team_url()])
+def test_wrong_method_is_405(login, manager, url):
+    assert login(manager).post(url).status_code == 405
+
+
+def test_outsider_gets_404_for_another_teams_dashboard(login, team, outsider):
+    assert login(outsider).get(team_url("north")).status_code == 404
+    assert login(outsider).get(team_url("no-such-team")).status_code == 404
+
+
+def test_outsider_company_page_lists_only_their_team(login, team, outsider):
+    html = login(outsider).get(reverse("company_dashboard")).content.decode()
+    assert 'id="team-south"' in html
+    assert 'id="team-north"' not in html
+    assert "Company bottleneck dashboard" not in html  # a manager sees their teams, not the company
+
+
+def test_bottleneck_card_names_the_stage_and_the_figures(login, loaded, manager):
+    html = login(manager).get(team_url()).content.decode()
+    card = html[html.index('id="verdict-card"') : html.index("</article>")]
+    assert "Qualified" in card and "Nurturing &amp; qualifying" in card
+    assert f"{loaded.gap_per_week:+.2f}" in card
+    why = next(c for c in loaded.figures["contenders"] if c.get("slug") == "qualified")
+    assert f"n = {why['n']} decided deals" in card
+    assert f"{why['current'] * 100:.0f} %" in card and f"{why['target'] * 100:.0f} %" in card
+    assert "whole interval lies below the target" in card
+    assert 'id="start-cycle"' in card  # a manager may start a PDCA cycle from it
+    # The value stream highlights the same stage, and three XmR charts are drawn.
+    assert 'class="vsm-stage station-qualifying is-bottleneck' in html
+    assert html.count('class="xmr card"') == 3
+    assert "<desc id=" in html and 'role="img"' in html
+
+
+@pytest.mark.parametrize("role", [Role.REP, Role.EXECUTIVE])
+def test_reps_and_executives_read_without_edit_controls(client, loaded, team, role):
+    _, _, user = membership_add(team=team, email=f"{role}@example.com", role=role)
+    client.force_login(user)
+    html = client.get(team_url()).content.decode()
+    assert "Qualified" in html
+    assert 'id="start-cycle"' not in html
+    assert "<form" not in html.replace('<form method="post" action="/logout/">', "")
+
+
+def test_executive_sees_every_team_and_the_company(login, loaded, executive, other_team):
+    html = login(executive).get(reverse("company_dashboard")).content.decode()
+    assert 'id="team-north"' in html and 'id="team-south"' in html
+    assert "Company bottleneck dashboard" in html
+    # The team with a bottleneck comes first.
+    assert html.index('id="team-north"') < html.index('id="team-south"')
+
+
+def test_team_page_queries_are_bounded(login, loaded, manager, django_assert_max_num_queries):
+    client = login(manager)
+    with django_assert_max_num_queries(14):
+        assert client.get(team_url()).status_code == 200
+
+
+def test_company_page_queries_do_not_grow_with_teams(login, loaded, executive):
+    client = login(executive)
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("company_dashboard"))
+    for i in range(3):
+        load(team_create(slug=f"extra-{i}", name=f"Extra {i}"), prefix=f"x{i}")
+    with CaptureQueriesContext(connection) as four:
+        html = client.get(reverse("company_dashboard")).content.decode()
+    assert html.count('class="card team-verdict') == 4
+    assert len(four) == len(one) <= 10
+
+
+def test_poll_is_204_and_cheap_while_nothing_changed(login, loaded, manager):
+    client = login(manager)
+    token = token_of(client.get(team_url()).content.decode())
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(team_url(), {"since": token}, **HTMX)
+    assert response.status_code == 204
+    # Session, user, team, membership, and the one query for the token.
+    assert len(queries) <= 5
+
+
+def test_poll_returns_the_live_part_when_a_recompute_finished(login, loaded, manager, team):
+    client = login(manager)
+    token = token_of(client.get(team_url()).content.decode())
+    team_recompute(team=team, now=NOW + dt.timedelta(minutes=5))
+    response = client.get(team_url(), {"since": token}, **HTMX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="dash-live"')  # the partial, not the page
+    assert "<html" not in html
+    assert token_of(html) != token
+    assert "HX-Request" in response["Vary"]
+
+
+def test_company_poll_changes_when_any_visible_team_recomputes(login, loaded, executive, team):
+    client = login(executive)
+    url = reverse("company_dashboard")
+    token = token_of(client.get(url).content.decode())
+    assert client.get(url, {"since": token}, **HTMX).status_code == 204
+    team_recompute(team=team, now=NOW + dt.timedelta(minutes=5))
+    assert client.get(url, {"since": token}, **HTMX).status_code == 200
+
+
+def test_team_without_snapshots_says_so(login, team, manager):
+    html = login(manager).get(team_url()).content.decode()
+    assert "Not computed yet" in html
+
+
+def test_poll_picks_up_a_new_cycle_without_a_recompute(login, team, manager):
+    from kaizen.models import Cycle
+
+    client = login(manager)
+    token = token_of(client.get(team_url()).content.decode())
+    assert client.get(team_url(), {"since": token}, **HTMX).status_code == 204
+    Cycle.objects.create(team=team, owner=manager, title="Call back within a day")
+    response = client.get(team_url(), {"since": token}, **HTMX)
+    assert response.status_code == 200
+    assert "Call back within a day" in response.content.decode()
