@@ -15,7 +15,7 @@ HOST_PORT ?= 127.0.0.1:8000
 help:
 	@echo "make run     create .venv from uv.lock, migrate, load demo data, serve on http://$(HOST_PORT)"
 	@echo "make test    create .venv from uv.lock and run the whole test suite (pytest)"
-	@echo "make lint    ruff check and ruff format --check"
+	@echo "make lint    ruff check, ruff format --check, and the layer contracts (lint-imports)"
 	@echo "make format  ruff format and ruff check --fix"
 
 uv:
@@ -39,6 +39,7 @@ test: sync
 lint: sync
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run lint-imports --no-cache
 
 format: sync
 	$(UV) run ruff format .

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connection
 
+from kaizen.celery import app
+
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:,.0f} ms"
@@ -103,8 +105,6 @@ class Worker:
         self.log = Path(f"/tmp/bench_recompute_worker_{os.getpid()}.log")
 
     def start(self, timeout: float = 120) -> None:
-        from kaizen.celery import app
-
         command = [
             sys.executable, "-m", "celery", "-A", "kaizen", "worker", "--pool=solo",
             "--concurrency=1", "--loglevel=WARNING", "--hostname", self.hostname,

@@ -5,9 +5,15 @@ from django import forms
 from funnel.models import Stage
 
 
-class StageTargetsForm(forms.ModelForm):
-    """A manager's targets for one stage. Conversion is entered in percent."""
+class StageTargetsForm(forms.Form):
+    """A manager's targets for one stage. Conversion is entered in percent; cleaned_data holds
+    it as a share (target_conversion) for funnel.services.stage_targets_set."""
 
+    target_days = forms.IntegerField(
+        label="Target days in stage",
+        required=False,
+        help_text="Target days a deal stays in this stage.",
+    )
     target_conversion_pct = forms.DecimalField(
         label="Target conversion (%)",
         required=False,
@@ -16,15 +22,11 @@ class StageTargetsForm(forms.ModelForm):
         decimal_places=1,
     )
 
-    class Meta:
-        model = Stage
-        fields = ["target_days"]
-        labels = {"target_days": "Target days in stage"}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        if self.instance.target_conversion is not None:
-            self.initial["target_conversion_pct"] = self.instance.target_conversion * 100
+    def __init__(self, data=None, *, stage: Stage):
+        initial = {"target_days": stage.target_days}
+        if stage.target_conversion is not None:
+            initial["target_conversion_pct"] = stage.target_conversion * 100
+        super().__init__(data, initial=initial)
         self.fields["target_days"].widget.attrs.update(min=1, max=365)
 
     def clean_target_days(self):
@@ -33,9 +35,10 @@ class StageTargetsForm(forms.ModelForm):
             raise forms.ValidationError("Enter a number of days between 1 and 365.")
         return days
 
-    def save(self, commit: bool = True) -> Stage:
-        pct = self.cleaned_data.get("target_conversion_pct")
-        self.instance.target_conversion = (
+    def clean(self):
+        cleaned = super().clean()
+        pct = cleaned.get("target_conversion_pct")
+        cleaned["target_conversion"] = (
             None if pct is None else (pct / 100).quantize(Decimal("0.001"))
         )
-        return super().save(commit=commit)
+        return cleaned

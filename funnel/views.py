@@ -15,6 +15,7 @@ from funnel.selectors import (
     team_figures_for_user,
     team_get_for_user,
 )
+from funnel.services import stage_targets_set
 
 
 @require_GET
@@ -59,12 +60,17 @@ def team_overview(request: HttpRequest, slug: str) -> HttpResponse:
 def stage_targets(request: HttpRequest, slug: str, stage_slug: str) -> HttpResponse:
     access = team_get_for_user(user=request.user, slug=slug, action=Action.MANAGE)
     stage = get_object_or_404(Stage, team=access.team, slug=stage_slug)
-    form = StageTargetsForm(request.POST or None, instance=stage)
+    form = StageTargetsForm(request.POST or None, stage=stage)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        stage_targets_set(
+            stage=stage,
+            target_conversion=form.cleaned_data["target_conversion"],
+            target_days=form.cleaned_data["target_days"],
+            by=request.user,
+        )
         if not request.htmx:
             return redirect("team_overview", slug=access.team.slug)
-        form = StageTargetsForm(instance=stage)
+        form = StageTargetsForm(stage=stage)
         saved = True
     else:
         saved = False

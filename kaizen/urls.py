@@ -3,8 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from funnel.api import api
+from kaizen.health import healthz
 
 urlpatterns = [
+    # No login, no HTTPS redirect (SECURE_REDIRECT_EXEMPT): load balancers and container probes.
+    path("healthz", healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -11,6 +11,7 @@ repair.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -31,6 +32,8 @@ from funnel.models import (
     StageFlow,
     Team,
 )
+
+logger = logging.getLogger(__name__)
 
 NO_DAYS = -1  # entries, and stages a deal skipped, have no days in stage
 MAX_DAYS = 32767
@@ -59,6 +62,30 @@ def journey_from_events(events: Sequence[dict], positions: dict[int, int]) -> De
     if last["outcome"]:
         return DealJourney(visits=visits, outcome=last["outcome"], closed_at=last["occurred_at"])
     return DealJourney(visits=visits)
+
+
+def _journey_of_team(
+    events: Sequence[dict], positions: dict[int, int], skipped: Counter
+) -> DealJourney:
+    """journey_from_events without the events at a stage that is not the team's (another
+    team's, or gone: the log keeps no database checks, see funnel.integrity), counted in
+    `skipped`. The look-up only fails for such a log, so the usual one costs nothing more."""
+    try:
+        return journey_from_events(events, positions)
+    except KeyError:
+        kept = [e for e in events if e["stage_id"] is None or e["stage_id"] in positions]
+        skipped["events at a stage not of the team"] += len(events) - len(kept)
+        return journey_from_events(kept, positions) if kept else DealJourney(visits=())
+
+
+def _skipped_warn(team: Team, skipped: Counter) -> None:
+    found = [f"{n} {what}" for what, n in skipped.items() if n]
+    if found:
+        logger.warning(
+            "passages team=%s: skipped %s; manage.py integrity_check lists them",
+            team.slug,
+            ", ".join(found),
+        )
 
 
 def passage_flow_keys(
@@ -104,8 +131,9 @@ def deals_passages_refresh(*, team: Team, deal_events: dict[int, list[dict]]) ->
     delta: Counter = Counter()
     new_rows: list[tuple] = []
     gone: list[int] = []
+    skipped: Counter = Counter()
     for deal_id, events in deal_events.items():
-        journey = journey_from_events(events, positions)
+        journey = _journey_of_team(events, positions, skipped)
         for p in stage_passages(journey, stage_positions=ordered):
             stage_id = stage_at[p.stage_position]
             values = (p.entered_at, p.left_at, p.result, p.skipped)
@@ -127,6 +155,7 @@ def deals_passages_refresh(*, team: Team, deal_events: dict[int, list[dict]]) ->
         DealPassage.objects.filter(id__in=among(gone))._raw_delete(DealPassage.objects.db)
     rows_insert(DealPassage, PASSAGE_FIELDS, new_rows)
     stage_flow_apply(team_id=team.id, delta=delta)
+    _skipped_warn(team, skipped)
     return delta
 
 
@@ -199,6 +228,8 @@ def team_pending_drain(*, team: Team, chunk: int = 5000) -> int:
             )
             if not ids:
                 return done
+            # Only the team's deals: a mark of a deal that is gone, or another team's (no
+            # database checks on the marks), is deleted unread.
             locked = list(
                 Deal.objects.select_for_update()
                 .filter(id__in=among(ids))
@@ -206,6 +237,9 @@ def team_pending_drain(*, team: Team, chunk: int = 5000) -> int:
                 .values_list("id", flat=True)
             )
             PendingDeal.objects.filter(deal_id__in=among(ids))._raw_delete(PendingDeal.objects.db)
+            _skipped_warn(
+                team, Counter({"pending marks of no deal of the team": len(ids) - len(locked)})
+            )
             deals_passages_refresh(team=team, deal_events=dict(_deal_event_logs(locked)))
         done += len(locked)
         if len(ids) < chunk:
@@ -245,10 +279,11 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000) -> int:
     ordered = sorted(positions.values())
     deal_ids = list(team.deals.order_by("id").values_list("id", flat=True))
     totals: Counter = Counter()
+    skipped: Counter = Counter()
     for start in range(0, len(deal_ids), chunk):
         rows = []
         for deal_id, events in _deal_event_logs(deal_ids[start : start + chunk]):
-            journey = journey_from_events(events, positions)
+            journey = _journey_of_team(events, positions, skipped)
             for p in stage_passages(journey, stage_positions=ordered):
                 stage_id = stage_at[p.stage_position]
                 rows.append(_passage_row(team.id, deal_id, stage_id, p))
@@ -258,6 +293,7 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000) -> int:
                     totals[key] += 1
         rows_insert(DealPassage, PASSAGE_FIELDS, rows)
     stage_flow_apply(team_id=team.id, delta=totals)
+    _skipped_warn(team, skipped)
     return len(deal_ids)
 
 

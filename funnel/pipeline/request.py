@@ -15,6 +15,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from funnel.models import CompanyRecomputeState, PendingDeal, RecomputeState, StageEvent, Team
@@ -92,6 +93,12 @@ def company_recompute_request() -> bool:
 
 def company_recompute_started() -> None:
     CompanyRecomputeState.objects.filter(id=1).update(queued=False)
+
+
+def company_recompute_finished() -> None:
+    CompanyRecomputeState.objects.filter(id=1).update(
+        finished_at=timezone.now(), runs=F("runs") + 1
+    )
 
 
 def winnable_due(state: RecomputeState, now: dt.datetime) -> bool:

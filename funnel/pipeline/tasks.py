@@ -11,7 +11,12 @@ from funnel.integrity import integrity_check
 from funnel.models import Deal, Team
 from funnel.pipeline.company import company_recompute
 from funnel.pipeline.queue import TEAM_REBUILD, task_enqueue
-from funnel.pipeline.request import company_recompute_started, team_recompute_started, teams_sweep
+from funnel.pipeline.request import (
+    company_recompute_finished,
+    company_recompute_started,
+    team_recompute_started,
+    teams_sweep,
+)
 from funnel.pipeline.run import team_rebuild, team_recompute
 from funnel.services import deal_refresh_position
 
@@ -30,6 +35,7 @@ def team_recompute_task(team_id: int) -> None:
 def company_recompute_task() -> None:
     company_recompute_started()
     company_recompute()
+    company_recompute_finished()
 
 
 @shared_task(name="funnel.pipeline.teams_sweep")

@@ -185,7 +185,7 @@ def team_context(*, access, data: TeamDashboard) -> dict:
         "moves": history_moves(data.history),
         "cycles": _cycle_rows(access.team, data.cycles),
         "coverage": data.coverage,
-        "queued": data.queued,
+        "lag": data.lag,
         "board_url": reverse("kaizen:cycle_board", args=[access.team.slug]),
         "definitions_url": reverse("definitions:definition_list", args=[access.team.slug]),
     }

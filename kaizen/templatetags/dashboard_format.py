@@ -1,4 +1,7 @@
-"""Number formats for the dashboard: rates as percent, weekly volumes, days, signed gaps."""
+"""Number formats for the dashboard: rates as percent, weekly volumes, days, signed gaps, and
+how far behind the figures are."""
+
+import math
 
 from django import template
 
@@ -51,3 +54,24 @@ def bar_pos(value, scale=1.0) -> str:
     if value is None or value == "":
         return "0"
     return f"{max(0.0, min(100.0, float(value) / float(scale) * 100)):.1f}"
+
+
+def _nearest(value: float) -> int:
+    # Halves round up, as JavaScript's Math.round does in static/js/dashboard.js.
+    return math.floor(value + 0.5)
+
+
+@register.filter
+def lag_words(seconds) -> str:
+    """How far behind, in words: "40 seconds", "1 minute", "3 hours", "2 days". The page's
+    script keeps the same words current between polls."""
+    seconds = float(seconds)
+    if (count := max(1, _nearest(seconds))) < 60:
+        unit = "second"
+    elif (minutes := _nearest(seconds / 60)) < 60:
+        count, unit = minutes, "minute"
+    elif (hours := _nearest(seconds / 3600)) < 24:
+        count, unit = hours, "hour"
+    else:
+        count, unit = _nearest(seconds / 86400), "day"
+    return f"{count} {unit}" + ("" if count == 1 else "s")

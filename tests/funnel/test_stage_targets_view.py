@@ -2,6 +2,12 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+
+from bench.synthetic import FunnelShape, funnel_events, funnel_generate
+from funnel.ingest import stage_events_ingest
+from funnel.models import BottleneckStatus
+from funnel.pipeline.run import team_recompute
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +24,36 @@ def test_manager_sets_targets(login, manager, team):
     stage = team.stages.get(slug="qualified")
     assert stage.target_conversion == Decimal("0.425")
     assert stage.target_days == 10
+
+
+def _by_slug(items):
+    return {item["slug"]: item for item in items}
+
+
+def test_new_targets_reach_the_teams_verdict(
+    login, manager, team, django_capture_on_commit_callbacks
+):
+    now = timezone.now()
+    events = funnel_events(funnel_generate(FunnelShape(weeks=30, arrivals_per_week=25), now=now))
+    for i in range(0, len(events), 1000):
+        stage_events_ingest(
+            team=team, events=events[i : i + 1000], origin="api", schedule_recompute=False
+        )
+    before = team_recompute(team=team, now=now).figures
+    assert _by_slug(before["contenders"][1:])["qualified"]["target_source"] == "capability"
+    assert _by_slug(before["flow"])["qualified"]["target_days"] == 21
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = login(manager).post(
+            url(team), {"target_conversion_pct": "97.5", "target_days": "3"}
+        )
+    assert response.status_code == 302
+    assert callbacks  # the recompute was asked for on commit, and ran
+
+    after = BottleneckStatus.objects.filter(team=team).latest("computed_at", "id").figures
+    qualified = _by_slug(after["contenders"][1:])["qualified"]
+    assert (qualified["target"], qualified["target_source"]) == (0.975, "manager")
+    assert _by_slug(after["flow"])["qualified"]["target_days"] == 3
 
 
 def test_htmx_post_returns_the_form_fragment(login, manager, team):

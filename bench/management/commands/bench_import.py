@@ -137,8 +137,8 @@ class Command(BaseCommand):
         # The metrics recompute the import schedules runs on a worker in production; without a
         # broker it would run eagerly inside the timed import, so queue it (in memory) instead.
         celery_app.conf.task_always_eager = False
-        # The task body runs in a worker, which imported the task module when it started.
-        import funnel.tasks  # noqa: F401
+        # The task body runs in a worker, which loaded the task modules when it started.
+        celery_app.loader.import_default_modules()
 
         speeds = []
         _imported_remove(team_obj)  # what earlier runs imported

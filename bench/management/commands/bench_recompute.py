@@ -41,6 +41,7 @@ from funnel.models import BottleneckStatus, StageEvent, StageFlow, Team
 from funnel.pipeline.passages import team_flow_from_passages, team_pending_drain
 from funnel.pipeline.run import team_recompute
 from funnel.services import team_create
+from kaizen.celery import app
 
 TARGETS = {"full": 5.5, "incremental": 0.250, "freshness_p95": 2.0}  # seconds, at 1M deals
 POLL = 0.020
@@ -216,8 +217,6 @@ class Command(BaseCommand):
         self.out(f"check: StageFlow kept by delta equals the rebuild ({len(kept):,} cells)")
 
     def _freshness(self, team: Team, maker: BatchMaker, o: dict) -> dict:
-        from kaizen.celery import app
-
         app.conf.broker_url = o["broker"]
         app.conf.task_always_eager = False
         settings.CELERY_TASK_ALWAYS_EAGER = False

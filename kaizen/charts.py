@@ -1,0 +1,480 @@
+"""Every XmR (process behaviour) chart in the app, and the company page's sparklines, as plain
+data for the SVG templates: coordinates, paths and labels.
+
+One geometry and one template (templates/charts/_xmr.html) for two uses:
+
+- the dashboards: limits per segment, computed from the series itself, with a new segment at
+  each PDCA Do start or definition change;
+- a PDCA cycle's page: the baseline's limits, frozen when the plan was committed, across the
+  whole chart; the Do window shaded and its weeks judged against those limits exactly as the
+  Check judges them (the same ``xmr_points`` over the same values).
+
+Pure functions over plain values (no ORM, no I/O); the limits and the detection rules come from
+funnel.metrics.xmr, so a chart's arithmetic is tested here, not in HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from funnel.metrics.xmr import XmrLimits, XmrPoint, XmrRule, xmr_chart, xmr_points
+
+WIDTH, HEIGHT = 720, 280
+LEFT, RIGHT, TOP, BOTTOM = 56, 104, 34, 40  # the right margin holds the limits' labels
+LABEL_GAP = 12.0  # px between two margin labels, or two rows of divider labels
+CHAR_WIDTH = 6.2  # px of an 11 px label's character, to keep divider labels apart
+RULE_WORDS = {
+    XmrRule.OUTSIDE_LIMITS: "outside the limits",
+    XmrRule.THREE_OF_FOUR: "3 of 4 beyond the half-way line",
+    XmrRule.EIGHT_ON_ONE_SIDE: "8 in a row on one side",
+}
+
+
+def pct(value: float) -> str:
+    return f"{value * 100:.0f} %"
+
+
+def per_week(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+@dataclass(frozen=True)
+class FrozenBaseline:
+    """A PDCA cycle's chart: ``limits`` (None: too few baseline weeks) hold for every period;
+    the periods from ``do_start`` on are the Do window, ``do_mean`` its pooled value."""
+
+    limits: XmrLimits | None
+    do_start: int | None = None
+    do_mean: float | None = None
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str  # the period, e.g. "16 Nov 2026"
+    value: str
+    title: str  # the tooltip: period, value, volume and, for a signal, the rules it breaks
+    signal: str  # "" | "up" | "down"
+    why: str
+    in_do: bool = False
+
+
+@dataclass(frozen=True)
+class Band:
+    """One segment's limits as horizontal lines from x1 to x2 (mean None: too few points)."""
+
+    x1: float
+    x2: float
+    mean: float | None = None
+    upper: float | None = None
+    lower: float | None = None  # None: at or below the chart's floor
+    bottom: float | None = None  # where the shaded band between the limits ends
+    mean_label: str = ""
+    upper_label: str = ""
+    lower_label: str = ""
+
+    @property
+    def width(self) -> float:
+        return round(self.x2 - self.x1, 1)
+
+    @property
+    def height(self) -> float:
+        return round(self.bottom - self.upper, 1) if self.mean is not None else 0.0
+
+
+@dataclass(frozen=True)
+class MarginLabel:
+    y: float  # nudged apart from its line's height so that labels never overlap
+    name: str
+    value: str
+    kind: str  # "upper" | "mean" | "lower"
+
+
+@dataclass(frozen=True)
+class Divider:
+    x: float
+    label: str
+    kind: str  # "do" | "definition"
+    short: str  # the label above the plot; the full one is the tooltip
+    text_x: float
+    text_y: float
+    anchor: str  # "start" | "end": right of the line, or left of it near the right edge
+
+    @property
+    def top(self) -> float:
+        return self.text_y + 3
+
+
+@dataclass(frozen=True)
+class DoWindow:
+    x: float
+    width: float
+    mean_y: float | None
+    mean: str
+
+
+@dataclass(frozen=True)
+class XmrSvg:
+    key: str
+    title: str
+    unit: str
+    y_label: str
+    x_label: str
+    desc: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    plot_left: int = LEFT
+    plot_right: int = WIDTH - RIGHT
+    plot_top: int = TOP
+    plot_bottom: int = HEIGHT - BOTTOM
+    path: str = ""
+    radius: float = 3.0
+    points: tuple[Point, ...] = ()
+    bands: tuple[Band, ...] = ()
+    margin_labels: tuple[MarginLabel, ...] = ()
+    dividers: tuple[Divider, ...] = ()
+    do: DoWindow | None = None
+    y_ticks: tuple[Tick, ...] = ()
+    x_ticks: tuple[Tick, ...] = ()
+    signals: int = 0
+    frozen: bool = False  # the limits are a cycle's baseline, not computed per segment
+    latest: str = "—"
+    empty: bool = False
+
+    @property
+    def plot_height(self) -> int:
+        return self.plot_bottom - self.plot_top
+
+    @property
+    def divider_kinds(self) -> set[str]:
+        return {d.kind for d in self.dividers}
+
+
+def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
+    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten apart)."""
+    if high <= low:
+        high = low + 1
+    raw = (high - low) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(low / step) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 10))
+        value += step
+    if ticks[-1] < high:
+        ticks.append(round(value, 10))
+    return ticks
+
+
+def _margin_labels(lines: list[tuple[float, str, str, str]]) -> tuple[MarginLabel, ...]:
+    """Labels at their lines' heights (y, name, value, kind), pushed apart where they touch."""
+    placed: list[MarginLabel] = []
+    for y, name, value, kind in sorted(lines):
+        at = y + 4
+        if placed and at - placed[-1].y < LABEL_GAP:
+            at = placed[-1].y + LABEL_GAP
+        placed.append(MarginLabel(round(at, 1), name, value, kind))
+    return tuple(placed)
+
+
+def _divider_periods(
+    periods: Sequence[dt.date], dividers: Sequence[tuple[dt.date, str, str]], period_days: int
+) -> dict[int, list[tuple[str, str]]]:
+    """Each (date, label, kind) at the period that contains its date."""
+    at: dict[int, list[tuple[str, str]]] = {}
+    for when, label, kind in dividers:
+        period = next(
+            (i for i, p in enumerate(periods) if p <= when < p + dt.timedelta(days=period_days)),
+            None,
+        )
+        if period is not None:
+            at.setdefault(period, []).append((label, kind))
+    return at
+
+
+def _place_dividers(marks: list[tuple[float, str, str]], middle: float) -> tuple[Divider, ...]:
+    """Divider labels above the plot, on a second row where they would overlap the first."""
+    rows: list[list[tuple[float, float]]] = [[], []]
+    placed = []
+    for x, label, kind in marks:
+        short = label if len(label) <= 34 else label[:33] + "…"
+        width = len(short) * CHAR_WIDTH
+        anchor = "start" if x < middle else "end"
+        span = (x + 3, x + 3 + width) if anchor == "start" else (x - 3 - width, x - 3)
+        row = next(
+            (r for r, taken in enumerate(rows) if all(b < span[0] or a > span[1] for a, b in taken)),
+            0,
+        )
+        rows[row].append(span)
+        text_y = TOP - 6 - LABEL_GAP * row
+        placed.append(
+            Divider(x, label, kind, short, span[0] if anchor == "start" else span[1], text_y, anchor)
+        )
+    return tuple(placed)
+
+
+def xmr_svg(
+    *,
+    key: str,
+    title: str,
+    unit: str,
+    periods: Sequence[dt.date],
+    values: Sequence[float | None],
+    dividers: Sequence[tuple[dt.date, str, str]] = (),
+    baseline: FrozenBaseline | None = None,
+    fmt: Callable[[float], str] = per_week,
+    period_days: int = 7,
+    y_label: str = "",
+    volumes: Sequence[int] | None = None,
+    volume_label: str = "decided",
+) -> XmrSvg:
+    """An XmR chart of a weekly (or k-weekly) series. Periods without a value (too few decided
+    deals to judge) are left out of the chart's arithmetic and drawn as a gap.
+
+    ``dividers``: (date, label, kind "do" or "definition"), marked at the period containing the
+    date. Without a ``baseline`` each starts new limits; with one, the baseline's limits hold
+    across the chart and only the Do window is judged (the Check's rules, not new limits).
+    """
+    known = [(i, v) for i, v in enumerate(values) if v is not None]
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    n = len(periods)
+    weeks = period_days // 7
+    head = dict(
+        key=key,
+        title=title,
+        unit=unit,
+        y_label=y_label or unit,
+        x_label="Week starting" if weeks == 1 else f"{weeks} weeks starting",
+        frozen=baseline is not None,
+    )
+    if len(known) < 2:
+        return XmrSvg(**head, desc=f"{title}: not enough weeks with data to chart yet.", empty=True)
+
+    def x_of(i: float) -> float:
+        return round(LEFT + plot_w * (i + 0.5) / n, 1)
+
+    marks = _divider_periods(periods, dividers, period_days)
+    do_start = baseline.do_start if baseline and baseline.do_start is not None else None
+    if do_start is not None and do_start < n:
+        marks.setdefault(do_start, []).insert(0, (f"Do starts {periods[do_start]:%-d %b}", "do"))
+
+    judged: dict[int, XmrPoint] = {}
+    if baseline is None:
+        # A divider starts a new segment at the first period with a value from its period on.
+        first_known = (next((k for k, (i, _) in enumerate(known) if i >= p), None) for p in marks)
+        chart = xmr_chart([v for _, v in known], breaks=sorted({k for k in first_known if k}))
+        segments = [(known[s.start][0], known[s.end - 1][0], s.limits) for s in chart.segments]
+        judged = {known[p.index][0]: p for p in chart.points}
+    else:
+        segments = [(0, n - 1, baseline.limits)]
+        do = [(i, v) for i, v in known if do_start is not None and i >= do_start]
+        do_points = xmr_points([v for _, v in do], baseline.limits)
+        judged = {i: p for (i, _), p in zip(do, do_points, strict=True)}
+
+    limits = [lim for *_, lim in segments if lim]
+    span = [v for _, v in known] + [v for lim in limits for v in (lim.upper, lim.lower)]
+    if baseline and baseline.do_mean is not None:
+        span.append(baseline.do_mean)
+    low, high = min(span), max(span)
+    if min(v for _, v in known) >= 0:  # counts and rates: nothing below zero, and zero if near
+        low = max(low, 0.0)
+        low = 0.0 if low < (high - low) * 0.6 else low
+    if fmt is pct:  # a rate lives in 0–100 %, whatever the limits' arithmetic says
+        low, high = max(low, 0.0), min(high, 1.0)
+    ticks = nice_ticks(low, high)
+    tick_fmt = fmt if fmt is not per_week else (lambda t: f"{t:g}")
+    y_min, y_max = ticks[0], ticks[-1]
+
+    def y_of(v: float) -> float:
+        v = min(max(v, y_min), y_max)
+        return round(TOP + plot_h * (1 - (v - y_min) / (y_max - y_min)), 1)
+
+    def shown(lim: XmrLimits) -> tuple[float, float]:
+        """The limits as a reader can meet them: no rate above 100 %, no count below zero."""
+        return max(lim.lower, min(0.0, y_min)), min(lim.upper, 1.0) if fmt is pct else lim.upper
+
+    period_word = "Week of" if weeks == 1 else f"{weeks} weeks from"
+    points = []
+    for i, v in known:
+        verdict = judged.get(i)
+        signal = {1: "up", -1: "down"}.get(verdict.direction, "") if verdict else ""
+        why = ", ".join(RULE_WORDS[r] for r in verdict.rules) if signal else ""
+        title_text = f"{period_word} {periods[i]:%-d %b %Y}: {fmt(v)}"
+        if volumes is not None:
+            title_text += f" ({volumes[i]} {volume_label})"
+        if signal:
+            title_text += f" — signal {signal}: {why}"
+        points.append(
+            Point(
+                x_of(i),
+                y_of(v),
+                f"{periods[i]:%-d %b %Y}",
+                fmt(v),
+                title_text,
+                signal,
+                why,
+                in_do=do_start is not None and i >= do_start,
+            )
+        )
+    path, previous = [], None
+    for (i, _), point in zip(known, points, strict=True):
+        path.append(
+            ("L" if previous is not None and i == previous + 1 else "M") + f"{point.x},{point.y}"
+        )
+        previous = i
+
+    bands = []
+    for first, last, lim in segments:
+        x1, x2 = x_of(first - 0.5), x_of(last + 0.5)
+        if lim is None:
+            bands.append(Band(x1, x2))
+            continue
+        lower, upper = shown(lim)
+        visible_lower = lower if lim.lower > y_min else None
+        bands.append(
+            Band(
+                x1,
+                x2,
+                mean=y_of(lim.mean),
+                upper=y_of(upper),
+                lower=y_of(visible_lower) if visible_lower is not None else None,
+                bottom=y_of(lower),
+                mean_label=fmt(lim.mean),
+                upper_label=fmt(upper),
+                lower_label=fmt(visible_lower) if visible_lower is not None else "",
+            )
+        )
+    latest_band = bands[-1]
+    lines = []
+    if latest_band.mean is not None:
+        lines = [
+            (latest_band.upper, "Upper limit", latest_band.upper_label, "upper"),
+            (latest_band.mean, "Mean", latest_band.mean_label, "mean"),
+        ]
+        if latest_band.lower is not None:
+            lines.append((latest_band.lower, "Lower limit", latest_band.lower_label, "lower"))
+
+    do_window = None
+    if do_start is not None and do_start < n:
+        x_do = x_of(do_start - 0.5)
+        do_mean = baseline.do_mean
+        do_window = DoWindow(
+            x_do,
+            round(WIDTH - RIGHT - x_do, 1),
+            y_of(do_mean) if do_mean is not None else None,
+            fmt(do_mean) if do_mean is not None else "",
+        )
+    placed = _place_dividers(
+        [
+            (x_of(i - 0.5), "; ".join(label for label, _ in found), _divider_kind(found))
+            for i, found in sorted(marks.items())
+        ],
+        middle=LEFT + plot_w / 2,
+    )
+    step = max(1, math.ceil(n / 8))
+    x_ticks = tuple(Tick(x_of(i), f"{periods[i]:%-d %b}") for i in range(n - 1, -1, -step))[::-1]
+    signals = [p for p in points if p.signal]
+    desc = _describe(
+        title=title,
+        unit=unit,
+        periods=[periods[i] for i, _ in known],
+        points=points,
+        limits=segments[-1][2],
+        shown=shown,
+        fmt=fmt,
+        baseline=baseline,
+        do_from=periods[do_start] if do_window else None,
+        dividers=placed,
+    )
+    return XmrSvg(
+        **head,
+        desc=desc,
+        path=" ".join(path),
+        radius=4.0 if n <= 26 else 3.0,
+        points=tuple(points),
+        bands=tuple(bands),
+        margin_labels=_margin_labels(lines),
+        dividers=placed,
+        do=do_window,
+        y_ticks=tuple(Tick(y_of(t), tick_fmt(t)) for t in ticks),
+        x_ticks=x_ticks,
+        signals=len(signals),
+        latest=points[-1].value,
+    )
+
+
+def _divider_kind(found: list[tuple[str, str]]) -> str:
+    """A definition change marks its period even when a Do start shares it."""
+    return "definition" if any(kind == "definition" for _, kind in found) else "do"
+
+
+def _describe(
+    *, title, unit, periods, points, limits, shown, fmt, baseline, do_from, dividers
+) -> str:
+    """The chart in words, for screen readers (the SVG's <desc>)."""
+    signals = [p for p in points if p.signal]
+    where = " in the Do window" if baseline else ""
+    text = (
+        f"{title}, {len(points)} periods with data from {periods[0]:%-d %b %Y} to "
+        f"{periods[-1]:%-d %b %Y}; latest {points[-1].value} {unit}."
+    )
+    if limits:
+        lower, upper = shown(limits)
+        text += (
+            f" {'Baseline mean' if baseline else 'Mean'} {fmt(limits.mean)}, natural process "
+            f"limits {fmt(lower)} to {fmt(upper)}."
+        )
+    else:
+        text += " Too few points for limits."
+    if do_from:
+        text += f" The Do window starts in the week of {do_from:%-d %b %Y}."
+        if baseline.do_mean is not None:
+            text += f" Do mean {fmt(baseline.do_mean)}."
+    if signals:
+        text += (
+            f" {len(signals)} signal{'s' if len(signals) != 1 else ''}{where}: "
+            + "; ".join(f"{p.label} {p.value} ({p.why})" for p in signals[-3:])
+            + "."
+        )
+    else:
+        text += f" No signals{where}: routine variation only."
+    if dividers:
+        text += f" Divided at: {'; '.join(d.label for d in dividers)}."
+    return text
+
+
+@dataclass(frozen=True)
+class Spark:
+    path: str
+    area: str
+    last_x: float
+    last_y: float
+    width: int
+    height: int
+
+
+def sparkline(values: Sequence[float], *, width: int = 120, height: int = 32) -> Spark | None:
+    """A tiny line of a weekly series (no axes: the card states the latest figure beside it)."""
+    if len(values) < 2:
+        return None
+    top = max(values) or 1.0
+    step = (width - 4) / (len(values) - 1)
+    xy = [
+        (round(2 + i * step, 1), round(height - 3 - (height - 6) * v / top, 1))
+        for i, v in enumerate(values)
+    ]
+    line = "M" + " L".join(f"{x},{y}" for x, y in xy)
+    area = f"{line} L{xy[-1][0]},{height} L{xy[0][0]},{height} Z"
+    return Spark(line, area, xy[-1][0], xy[-1][1], width, height)
