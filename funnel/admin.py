@@ -1,9 +1,17 @@
+"""The admin: a window on the data for operators. What changes the figures goes through the
+services (a deal's details, a stage's targets, a new team), and every stage edit schedules the
+team's recompute; the logs, the verdicts and the definition versions are read-only."""
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
 from funnel.api.services import api_tokens_revoke
+from funnel.deals.services import deal_details_update, deal_details_validate
 from funnel.models import (
     Agreement,
     ApiToken,
+    BottleneckStatus,
     Characteristic,
     Deal,
     DefinitionVersion,
@@ -14,6 +22,35 @@ from funnel.models import (
     StageEvent,
     Team,
 )
+from funnel.pipeline.request import team_recompute_on_commit
+from funnel.services import team_create
+from funnel.stages.services import MAX_TARGET_DAYS, stage_targets_set
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never changed here: append-only logs, computed verdicts, agreed versions."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyTabularInline(admin.TabularInline):
+    extra = 0
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class MembershipInline(admin.TabularInline):
@@ -22,8 +59,33 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+TARGET_FIELDS = ("target_conversion", "target_days")
+
+
+class StageAdminForm(forms.ModelForm):
+    def clean_target_days(self):
+        days = self.cleaned_data["target_days"]
+        if days is not None and not 1 <= days <= MAX_TARGET_DAYS:
+            raise ValidationError(f"Enter a number of days between 1 and {MAX_TARGET_DAYS}.")
+        return days
+
+
+def stage_admin_save(*, stage: Stage, changed: list[str], by) -> None:
+    """An admin edit of a stage: its own fields (name, position, station...) saved here, its
+    targets through stage_targets_set, which schedules the team's recompute either way."""
+    if stage.pk is None or set(changed) - set(TARGET_FIELDS):
+        stage.save()
+    stage_targets_set(
+        stage=stage,
+        target_conversion=stage.target_conversion,
+        target_days=stage.target_days,
+        by=by,
+    )
+
+
 class StageInline(admin.TabularInline):
     model = Stage
+    form = StageAdminForm
     extra = 0
     fields = [
         "position",
@@ -38,10 +100,38 @@ class StageInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    """A new team comes from team_create, with the default stages and characteristics; its
+    stages and members are edited once it exists."""
+
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StageInline, MembershipInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def save_model(self, request, obj: Team, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        team = team_create(slug=obj.slug, name=obj.name, author=request.user)
+        obj.pk, obj.created_at = team.pk, team.created_at
+        obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is not Stage:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)
+        for stage in formset.deleted_objects:
+            stage.delete()
+        for stage in formset.new_objects:
+            stage_admin_save(stage=stage, changed=[], by=request.user)
+        for stage, changed in formset.changed_objects:
+            stage_admin_save(stage=stage, changed=changed, by=request.user)
+        if formset.deleted_objects:
+            team_recompute_on_commit(team_id=form.instance.pk)
 
 
 @admin.register(Membership)
@@ -54,43 +144,87 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Stage)
 class StageAdmin(admin.ModelAdmin):
+    form = StageAdminForm
     list_display = ["name", "team", "position", "station", "target_conversion", "target_days"]
     list_filter = ["team", "station"]
     ordering = ["team", "position"]
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["team"] if obj is not None else []
+
+    def save_model(self, request, obj: Stage, form, change: bool) -> None:
+        stage_admin_save(stage=obj, changed=form.changed_data, by=request.user)
+
+    def delete_model(self, request, obj: Stage) -> None:
+        team_id = obj.team_id
+        super().delete_model(request, obj)
+        team_recompute_on_commit(team_id=team_id)
+
+    def delete_queryset(self, request, queryset) -> None:
+        team_ids = set(queryset.values_list("team_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for team_id in team_ids:
+            team_recompute_on_commit(team_id=team_id)
+
+
+DEAL_DETAILS = ("owner", "account", "department", "source", "amount")
+
+
+class DealAdminForm(forms.ModelForm):
+    """The admin's deal form checks what deal_details_update would refuse, so the page says so
+    instead of failing on save."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if set(DEAL_DETAILS) <= cleaned.keys():
+            deal_details_validate(
+                deal=self.instance, **{name: cleaned[name] for name in DEAL_DETAILS}
+            )
+        return cleaned
+
 
 @admin.register(Deal)
 class DealAdmin(admin.ModelAdmin):
+    """Deals come into being with their first event (API, CSV, browser) and leave with their
+    log, so they are neither added nor deleted here; their team, CRM id and position (derived
+    from the events) are shown, and the details the CRM sends go through deal_details_update."""
+
+    form = DealAdminForm
     list_display = ["external_id", "team", "account", "owner", "status", "current_stage", "amount"]
     list_filter = ["team", "status"]
     search_fields = ["external_id", "account"]
     list_select_related = ["team", "owner", "current_stage"]
     raw_id_fields = ["owner"]
-    readonly_fields = [
+    fields = [
+        "team",
+        "external_id",
+        *DEAL_DETAILS,
         "status",
         "lost_reason",
         "current_stage",
         "stage_entered_at",
         "opened_at",
         "closed_at",
+        "last_event_at",
+        "created_at",
+        "updated_at",
     ]
+    readonly_fields = [name for name in fields if name not in DEAL_DETAILS]
 
-
-class AppendOnlyAdmin(admin.ModelAdmin):
-    """The logs are append-only: the admin shows them but changes nothing."""
-
-    def has_change_permission(self, request, obj=None):
+    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_add_permission(self, request):
-        return False
+    def save_model(self, request, obj: Deal, form, change: bool) -> None:
+        deal_details_update(
+            deal=obj, by=request.user, **{name: form.cleaned_data[name] for name in DEAL_DETAILS}
+        )
 
 
 @admin.register(StageEvent)
-class StageEventAdmin(AppendOnlyAdmin):
+class StageEventAdmin(ReadOnlyAdmin):
     list_display = ["event_id", "team", "deal", "stage", "outcome", "occurred_at", "origin"]
     list_filter = ["team", "origin", "outcome"]
     search_fields = ["event_id", "deal__external_id"]
@@ -104,7 +238,7 @@ class CharacteristicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Observation)
-class ObservationAdmin(AppendOnlyAdmin):
+class ObservationAdmin(ReadOnlyAdmin):
     list_display = ["deal", "characteristic", "value", "observed_by", "observed_at"]
     list_select_related = ["deal", "characteristic", "observed_by"]
 
@@ -153,9 +287,25 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
 
 
-class DefinitionVersionInline(admin.StackedInline):
+@admin.register(BottleneckStatus)
+class BottleneckStatusAdmin(ReadOnlyAdmin):
+    list_display = ["team", "verdict", "station", "stage", "gap_per_week", "computed_at"]
+    list_filter = ["verdict", "team"]
+    list_select_related = ["team", "stage"]
+
+
+class DefinitionVersionInline(ReadOnlyTabularInline):
+    """A version is never edited: an edit is a new version (funnel.definitions)."""
+
     model = DefinitionVersion
-    extra = 0
+    fields = ["number", "meaning", "effective_from", "author", "created_at"]
+    readonly_fields = fields
+
+
+@admin.register(DefinitionVersion)
+class DefinitionVersionAdmin(ReadOnlyAdmin):
+    list_display = ["definition", "number", "effective_from", "author", "created_at"]
+    list_select_related = ["definition", "author"]
 
 
 @admin.register(OperationalDefinition)
@@ -166,5 +316,5 @@ class OperationalDefinitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(admin.ModelAdmin):
+class AgreementAdmin(ReadOnlyAdmin):
     list_display = ["user", "version", "agreed_at"]

@@ -5,14 +5,18 @@ jsonb_array_elements() and typed casts, so a thousand rows cost one round trip a
 statement. Django binds parameters client-side, quoting every array element in Python: arrays
 per column (unnest) took about 2.5 times as long as one JSON string, which json.dumps writes in C.
 The ORM's bulk_update (a CASE per row) and a VALUES list with ten thousand placeholders both
-cost hundreds of milliseconds per thousand rows in statement building alone. Other databases (the
-embedded SQLite default) take the plain multi-row statement, which is fast there.
+cost hundreds of milliseconds per thousand rows in statement building alone.
+
+Other databases (the embedded SQLite default) take the plain ORM: bulk_create and bulk_update,
+with the same results. SQLite begins every transaction with its write lock (transaction_mode
+IMMEDIATE in the settings), so writers take turns and a look-up before an insert stays true.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -20,14 +24,6 @@ import psycopg
 from django.db import connection
 from django.db.models import Model
 from django.db.models.expressions import RawSQL
-
-
-def _db_value(value):
-    if isinstance(value, dt.datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, Decimal):
-        return connection.ops.adapt_decimalfield_value(value, 14, 2)
-    return value
 
 
 def _json_value(value):
@@ -129,6 +125,19 @@ def rows_insert(
     """
     if not rows:
         return []
+    if connection.vendor == "postgresql":
+        return _rows_insert_set_based(model, fields, rows, conflict, returning, then)
+    return _rows_insert_orm(model, fields, rows, conflict, returning)
+
+
+def _rows_insert_set_based(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence],
+    conflict: Sequence[str] | None,
+    returning: Sequence[str],
+    then: str | None,
+) -> list[tuple]:
     table = model._meta.db_table
     columns = _columns(model, fields)
     names = ", ".join(column for column, _ in columns)
@@ -137,84 +146,119 @@ def rows_insert(
         tail += f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING"
     if returning:
         tail += f" RETURNING {', '.join(returning)}"
-    results: list[tuple] = []
+    document = _rows_json(rows, columns)
+    if document is not None:
+        # ORDER BY keeps the rows' order, so ids follow it as they did with unnest.
+        select = f"SELECT {_json_select(columns)} FROM {JSON_ROWS} ORDER BY r.n"
+        sql = _followed(f"INSERT INTO {table} ({names}) {select}{tail}", then, returning)
+        return _document_execute(sql, document, fetch=bool(returning))
+    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
+    sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){tail}"
+    sql = _followed(sql, then, returning)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            document = _rows_json(rows, columns)
-            if document is not None:
-                # ORDER BY keeps the rows' order, so ids follow it as they did with unnest.
-                select = f"SELECT {_json_select(columns)} FROM {JSON_ROWS} ORDER BY r.n"
-                sql = _followed(f"INSERT INTO {table} ({names}) {select}{tail}", then, returning)
-                return _document_execute(sql, document, fetch=bool(returning))
-            else:
-                arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in columns)
-                sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}){tail}"
-                sql = _followed(sql, then, returning)
-                cursor.execute(sql, [list(col) for col in zip(*rows, strict=True)])
-            if returning:
-                results.extend(cursor.fetchall())
-            return results
-        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        step = max(1, 30000 // len(columns))  # SQLite caps bound parameters per statement
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
-            sql = f"INSERT INTO {table} ({names}) VALUES " + ", ".join([placeholders] * len(chunk))
-            cursor.execute(sql + tail, [_db_value(v) for row in chunk for v in row])
-            if returning:
-                results.extend(cursor.fetchall())
-    return results
+        cursor.execute(sql, [list(col) for col in zip(*rows, strict=True)])
+        return cursor.fetchall() if returning else []
+
+
+def _rows_insert_orm(
+    model: type[Model],
+    fields: Sequence[str],
+    rows: Sequence[Sequence],
+    conflict: Sequence[str] | None,
+    returning: Sequence[str],
+) -> list[tuple]:
+    """rows_insert through bulk_create: the rows whose `conflict` key is stored, or came
+    earlier in `rows`, are left out first (as ON CONFLICT DO NOTHING leaves them out)."""
+    objs = [model(**dict(zip(fields, row, strict=True))) for row in rows]
+    if conflict is not None:
+        objs = _not_stored(model, objs, conflict)
+    model.objects.bulk_create(objs)
+    return [tuple(getattr(obj, name) for name in returning) for obj in objs] if returning else []
+
+
+def _not_stored(model: type[Model], objs: list[Model], key: Sequence[str]) -> list[Model]:
+    """The objects whose `key` values are neither stored nor those of an earlier object."""
+    *head, last = key
+    wanted: dict[tuple, set] = defaultdict(set)
+    for obj in objs:
+        wanted[tuple(getattr(obj, name) for name in head)].add(getattr(obj, last))
+    seen: set[tuple] = set()
+    for prefix, values in wanted.items():
+        stored = model.objects.filter(
+            **dict(zip(head, prefix, strict=True)), **{f"{last}__in": values}
+        )
+        seen.update(stored.values_list(*key))
+    fresh = []
+    for obj in objs:
+        values = tuple(getattr(obj, name) for name in key)
+        if values not in seen:
+            seen.add(values)
+            fresh.append(obj)
+    return fresh
 
 
 def rows_update(
     model: type[Model], fields: Sequence[str], rows: Sequence[Sequence], *, key: str = "id"
 ) -> None:
-    """UPDATE many rows by key; each row is (*values for fields, key value)."""
+    """UPDATE many rows by key; each row is (*values for fields, key value). Other databases
+    than PostgreSQL take bulk_update, which needs `key` to be the primary key."""
     if not rows:
         return
+    if connection.vendor == "postgresql":
+        _rows_update_set_based(model, fields, rows, key)
+    else:
+        _rows_update_orm(model, fields, rows, key)
+
+
+def _rows_update_orm(
+    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence], key: str
+) -> None:
+    objs = [model(**{key: row[-1]}, **dict(zip(fields, row[:-1], strict=True))) for row in rows]
+    model.objects.bulk_update(objs, fields)
+
+
+def _rows_update_set_based(
+    model: type[Model], fields: Sequence[str], rows: Sequence[Sequence], key: str
+) -> None:
     table = model._meta.db_table
     columns = _columns(model, fields)
     key_column, key_type = _columns(model, [key])[0]
+    document = _rows_json(rows, [*columns, (key_column, key_type)])
+    if document is not None:
+        assignments = ", ".join(
+            f"{column} = (r.v->>{i})::{db_type}" for i, (column, db_type) in enumerate(columns)
+        )
+        key_at = len(columns)
+        sql = (
+            f"UPDATE {table} AS t SET {assignments} FROM {JSON_ROWS} "
+            f"WHERE t.{key_column} = (r.v->>{key_at})::{key_type}"
+        )
+        _document_execute(sql, document, fetch=False)
+        return
+    aliases = [f"v{i}" for i in range(len(columns))]
+    assignments = ", ".join(
+        f"{column} = v.{alias}" for (column, _), alias in zip(columns, aliases, strict=True)
+    )
+    arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in [*columns, (None, key_type)])
+    sql = (
+        f"UPDATE {table} AS t SET {assignments} "
+        f"FROM unnest({arrays}) AS v({', '.join(aliases)}, k) WHERE t.{key_column} = v.k"
+    )
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            document = _rows_json(rows, [*columns, (key_column, key_type)])
-            if document is not None:
-                assignments = ", ".join(
-                    f"{column} = (r.v->>{i})::{db_type}"
-                    for i, (column, db_type) in enumerate(columns)
-                )
-                key_at = len(columns)
-                sql = (
-                    f"UPDATE {table} AS t SET {assignments} FROM {JSON_ROWS} "
-                    f"WHERE t.{key_column} = (r.v->>{key_at})::{key_type}"
-                )
-                _document_execute(sql, document, fetch=False)
-                return
-            aliases = [f"v{i}" for i in range(len(columns))]
-            assignments = ", ".join(
-                f"{column} = v.{alias}" for (column, _), alias in zip(columns, aliases, strict=True)
-            )
-            arrays = ", ".join(f"%s::{db_type}[]" for _, db_type in [*columns, (None, key_type)])
-            sql = (
-                f"UPDATE {table} AS t SET {assignments} "
-                f"FROM unnest({arrays}) AS v({', '.join(aliases)}, k) WHERE t.{key_column} = v.k"
-            )
-            cursor.execute(sql, [list(col) for col in zip(*rows, strict=True)])
-            return
-        assignments = ", ".join(f"{column} = %s" for column, _ in columns)
-        sql = f"UPDATE {table} SET {assignments} WHERE {key_column} = %s"
-        cursor.executemany(sql, [[_db_value(v) for v in row] for row in rows])
+        cursor.execute(sql, [list(col) for col in zip(*rows, strict=True)])
 
 
-def among(values: Sequence, cast: str = "bigint") -> RawSQL:
-    """A subquery of the values, for `field__in=among(values)` with thousands of them.
+def among(values: Sequence, cast: str = "bigint") -> RawSQL | list:
+    """The values for `field__in=among(values)` with thousands of them.
 
-    The ORM binds `field__in=[...]` as one placeholder each, resolved one by one in Python: a
-    thousand of them cost more than the query. One JSON document is encoded in C.
+    On PostgreSQL a subquery of one JSON document (encoded in C): the ORM binds `field__in=[...]`
+    as one placeholder each, resolved one by one in Python, and a thousand of them cost more than
+    the query. Elsewhere the list itself, bound by the ORM (SQLite takes up to 250,000).
     """
-    document = json.dumps(list(values))
     if connection.vendor == "postgresql":
+        document = json.dumps(list(values))
         return RawSQL(f"SELECT (jsonb_array_elements_text(%s::jsonb))::{cast}", [document])
-    return RawSQL("SELECT value FROM json_each(%s)", [document])
+    return list(values)
 
 
 # Below this many rows the set-based INSERT costs as little as a COPY, and can skip conflicts.

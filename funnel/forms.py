@@ -7,7 +7,7 @@ from funnel.models import Stage
 
 class StageTargetsForm(forms.Form):
     """A manager's targets for one stage. Conversion is entered in percent; cleaned_data holds
-    it as a share (target_conversion) for funnel.services.stage_targets_set."""
+    it as a share (target_conversion) for funnel.stages.services.stage_targets_set."""
 
     target_days = forms.IntegerField(
         label="Target days in stage",

@@ -1,11 +1,10 @@
-"""Writes for teams, memberships and stage targets. One transaction each."""
+"""Writes for teams and memberships. One transaction each."""
 
 import logging
-from decimal import Decimal
+import time
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,12 +23,8 @@ from funnel.models import (
     StageEvent,
     Team,
 )
-from funnel.pipeline.request import team_recompute_on_commit
 
 logger = logging.getLogger(__name__)
-
-CONVERSION_STEP = Decimal("0.001")
-MAX_TARGET_DAYS = 365
 
 
 def _definition_create(
@@ -55,6 +50,7 @@ def _definition_create(
 def team_create(*, slug: str, name: str, author: AbstractBaseUser | None = None) -> Team:
     """A team with the default stages and deal characteristics, each linked to its operational
     definition (version 1)."""
+    started = time.perf_counter()
     team = Team.objects.create(slug=slug, name=name)
     today = timezone.localdate()
     for position, template in enumerate(DEFAULT_STAGES, start=1):
@@ -91,6 +87,14 @@ def team_create(*, slug: str, name: str, author: AbstractBaseUser | None = None)
             definition=definition,
             position=position,
         )
+    logger.info(
+        "team created team=%s stages=%d characteristics=%d by=%s in %.0f ms",
+        team.slug,
+        len(DEFAULT_STAGES),
+        len(DEFAULT_CHARACTERISTICS),
+        author.pk if author is not None else None,
+        (time.perf_counter() - started) * 1000,
+    )
     return team
 
 
@@ -103,6 +107,7 @@ def membership_add(
     Returns the membership, whether the user was created, and the user. A new user has an
     unusable password until they set one.
     """
+    started = time.perf_counter()
     if role not in Role.values:
         raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
     email = get_user_model().objects.normalize_email(email.strip()).lower()
@@ -117,44 +122,15 @@ def membership_add(
     membership, _ = Membership.objects.update_or_create(
         user=user, team=team, defaults={"role": role}
     )
-    return membership, created, user
-
-
-@transaction.atomic
-def stage_targets_set(
-    *,
-    stage: Stage,
-    target_conversion: Decimal | None,
-    target_days: int | None,
-    by: AbstractBaseUser | None,
-) -> Stage:
-    """Set a stage's targets (conversion as a share, 0-1; days in stage, 1-365; None clears
-    one). Both enter the team's verdict, so its recompute is scheduled for the commit.
-
-    Raises ValidationError (nothing written) for a target out of range.
-    """
-    errors = {}
-    if target_conversion is not None:
-        target_conversion = Decimal(target_conversion).quantize(CONVERSION_STEP)
-        if not 0 < target_conversion <= 1:
-            errors["target_conversion"] = "A target conversion is above 0 and at most 1."
-    if target_days is not None and not 1 <= target_days <= MAX_TARGET_DAYS:
-        errors["target_days"] = f"Enter a number of days between 1 and {MAX_TARGET_DAYS}."
-    if errors:
-        raise ValidationError(errors)
-    stage.target_conversion = target_conversion
-    stage.target_days = target_days
-    stage.save(update_fields=["target_conversion", "target_days"])
-    team_recompute_on_commit(team_id=stage.team_id)
     logger.info(
-        "stage targets team=%s stage=%s conversion=%s days=%s by=%s",
-        stage.team_id,
-        stage.slug,
-        target_conversion,
-        target_days,
-        by.pk if by is not None else None,
+        "membership team=%s user=%s role=%s user_created=%s in %.0f ms",
+        team.slug,
+        user.pk,
+        role,
+        created,
+        (time.perf_counter() - started) * 1000,
     )
-    return stage
+    return membership, created, user
 
 
 def password_reset_hint(*, email: str) -> str:

@@ -15,7 +15,7 @@ from funnel.selectors import (
     team_figures_for_user,
     team_get_for_user,
 )
-from funnel.services import stage_targets_set
+from funnel.stages.services import stage_targets_set
 
 
 @require_GET

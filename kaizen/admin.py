@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from funnel.admin import ReadOnlyAdmin, ReadOnlyTabularInline
 from kaizen.models import Cycle, CycleEvent, CycleNote, StandardWork
 
 
@@ -8,10 +9,12 @@ class CycleNoteInline(admin.TabularInline):
     extra = 0
 
 
-class CycleEventInline(admin.TabularInline):
+class CycleEventInline(ReadOnlyTabularInline):
+    """The cycle's history is written by the cycle services, never edited."""
+
     model = CycleEvent
-    extra = 0
-    readonly_fields = ["actor", "action", "changes", "at"]
+    fields = ["at", "actor", "action", "changes"]
+    readonly_fields = fields
 
 
 @admin.register(Cycle)
@@ -39,3 +42,10 @@ class CycleAdmin(admin.ModelAdmin):
 class StandardWorkAdmin(admin.ModelAdmin):
     list_display = ["text", "team", "stage", "adopted_at"]
     list_filter = ["team"]
+
+
+@admin.register(CycleEvent)
+class CycleEventAdmin(ReadOnlyAdmin):
+    list_display = ["cycle", "action", "actor", "at"]
+    list_filter = ["action"]
+    list_select_related = ["cycle", "actor"]

@@ -4,6 +4,7 @@ Every variable is listed in README.md. With nothing set, the app runs on its emb
 an SQLite file in the project folder and Celery in eager mode (tasks run in process on commit).
 """
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -52,8 +53,11 @@ INSTALLED_APPS = [
     "ninja",  # serves the API docs' Swagger UI from static files instead of a CDN
     "funnel",
     "kaizen",
-    "bench",  # benchmark and diagnostic commands; nothing in the product imports it
 ]
+# The benchmark and diagnostic commands (bench/): nothing in the product imports them, and the
+# production image leaves them out (.dockerignore).
+if importlib.util.find_spec("bench") is not None:
+    INSTALLED_APPS.append("bench")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

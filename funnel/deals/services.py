@@ -1,18 +1,38 @@
-"""Writes from the rep's screens. Stage changes go through funnel.ingest.deal_record_stage (the
-same service as the API and the CSV import); observations are recorded here."""
+"""Writes from the rep's screens and the admin. Stage changes go through
+funnel.ingest.deal_record_stage (the same service as the API and the CSV import); observations
+and a deal's details (owner, account, amount...) are recorded here."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from funnel.models import Characteristic, CharacteristicKind, Deal, Observation, Origin
+from funnel.bulk import among
+from funnel.ingest import MAX_AMOUNT
+from funnel.models import (
+    Characteristic,
+    CharacteristicKind,
+    Deal,
+    Membership,
+    Observation,
+    Origin,
+    Role,
+    Team,
+)
 from funnel.pipeline.request import team_recompute_on_commit
+
+logger = logging.getLogger(__name__)
 
 # Clocks differ; an observation may be stamped a little ahead of ours, not days ahead.
 FUTURE_TOLERANCE = dt.timedelta(hours=24)
@@ -71,6 +91,7 @@ def observation_record(
     Raises ValidationError (nothing written) for a value the characteristic does not allow, a
     characteristic of another team or no longer in use, or a time far in the future.
     """
+    started = time.perf_counter()
     if characteristic.team_id != deal.team_id or not characteristic.is_active:
         raise ValidationError({"characteristic": "This characteristic is not in use on this team."})
     text, number = observation_value_clean(characteristic=characteristic, value=value)
@@ -94,4 +115,170 @@ def observation_record(
         origin=Origin.UI,
     )
     team_recompute_on_commit(team_id=deal.team_id)
+    logger.info(
+        "observation team=%s deal=%s characteristic=%s by=%s in %.0f ms",
+        deal.team.slug,
+        deal.id,
+        characteristic.slug,
+        by.pk,
+        (time.perf_counter() - started) * 1000,
+    )
     return observation
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationNew:
+    """One observation for observations_record_bulk: a deal and a characteristic of the team."""
+
+    deal_id: int
+    characteristic_id: int
+    value: str
+    observed_at: dt.datetime
+    observed_by_id: int | None = None
+    evidence: str = ""
+
+
+@transaction.atomic
+def observations_record_bulk(
+    *,
+    team: Team,
+    observations: Sequence[ObservationNew],
+    origin: str,
+    schedule_recompute: bool = True,
+) -> int:
+    """Append many observations at once (the demo data, loaders), with the checks of
+    observation_record, a few statements whatever their number, and one recompute request.
+
+    Raises ValidationError (nothing written) at the first bad observation, by its index.
+    """
+    started = time.perf_counter()
+    if origin not in Origin.values:
+        raise ValueError(f"Unknown origin {origin!r}.")
+    characteristics = {c.id: c for c in Characteristic.objects.filter(team=team, is_active=True)}
+    deal_ids = set(
+        Deal.objects.filter(
+            team=team, id__in=among(sorted({o.deal_id for o in observations}))
+        ).values_list("id", flat=True)
+    )
+    observers = {o.observed_by_id for o in observations} - {None}
+    known_observers = set(
+        get_user_model().objects.filter(id__in=observers).values_list("id", flat=True)
+    )
+    latest_allowed = timezone.now() + FUTURE_TOLERANCE
+    rows = []
+    for index, o in enumerate(observations):
+        characteristic = characteristics.get(o.characteristic_id)
+        problem = None
+        if o.deal_id not in deal_ids:
+            problem = {"deal": "Not a deal of this team."}
+        elif characteristic is None:
+            problem = {"characteristic": "This characteristic is not in use on this team."}
+        elif o.observed_by_id is not None and o.observed_by_id not in known_observers:
+            problem = {"observed_by": "No such user."}
+        elif o.observed_at > latest_allowed:
+            problem = {"observed_at": "An observation cannot be dated in the future."}
+        elif len(o.evidence) > MAX_EVIDENCE:
+            problem = {"evidence": f"Keep the evidence note under {MAX_EVIDENCE} characters."}
+        if problem is None:
+            try:
+                text, number = observation_value_clean(characteristic=characteristic, value=o.value)
+            except ValidationError as error:
+                problem = error.message_dict
+        if problem is not None:
+            raise ValidationError(
+                {field: f"Observation {index}: {message}" for field, message in problem.items()}
+            )
+        rows.append(
+            Observation(
+                deal_id=o.deal_id,
+                characteristic_id=o.characteristic_id,
+                value=text,
+                value_number=number,
+                observed_by_id=o.observed_by_id,
+                observed_at=o.observed_at,
+                evidence=o.evidence.strip(),
+                origin=origin,
+            )
+        )
+    Observation.objects.bulk_create(rows, batch_size=500)
+    if rows and schedule_recompute:
+        team_recompute_on_commit(team_id=team.id)
+    logger.info(
+        "observations team=%s added=%d origin=%s in %.0f ms",
+        team.slug,
+        len(rows),
+        origin,
+        (time.perf_counter() - started) * 1000,
+    )
+    return len(rows)
+
+
+CENT = Decimal("0.01")
+DEAL_DETAIL_LIMITS = {"account": 200, "department": 120, "source": 120}
+
+
+def deal_details_validate(
+    *, deal: Deal, owner: AbstractBaseUser | None, amount: Decimal | None, **texts: str
+) -> None:
+    """ValidationError, by field, for details deal_details_update would refuse: an owner who is
+    not a rep or manager of the deal's team (unless already the owner), an amount out of range,
+    a text too long."""
+    errors = {}
+    if owner is not None and owner.pk != deal.owner_id:
+        allowed = Membership.objects.filter(
+            team_id=deal.team_id, user_id=owner.pk, role__in=[Role.REP, Role.MANAGER]
+        ).exists()
+        if not allowed:
+            errors["owner"] = "The owner must be a rep or manager of the deal's team."
+    if amount is not None and not (Decimal(amount).is_finite() and 0 <= amount <= MAX_AMOUNT):
+        errors["amount"] = "Amount must be a number from 0 to 999,999,999,999."
+    for name, text in texts.items():
+        if len(text or "") > DEAL_DETAIL_LIMITS[name]:
+            errors[name] = f"Must be at most {DEAL_DETAIL_LIMITS[name]} characters."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def deal_details_update(
+    *,
+    deal: Deal,
+    owner: AbstractBaseUser | None,
+    account: str,
+    department: str,
+    source: str,
+    amount: Decimal | None,
+    by: AbstractBaseUser,
+) -> Deal:
+    """Correct what the CRM told about a deal. Its team, id and position (status, stage, dates:
+    derived from its events) are not changed here. Department and amount enter the winnable
+    counts, so a change schedules the team's recompute.
+
+    Raises ValidationError (nothing written); see deal_details_validate.
+    """
+    started = time.perf_counter()
+    # Locked like every writer of a deal (the ingest): a batch touching it waits, or goes first.
+    stored = Deal.objects.select_for_update().get(id=deal.id)
+    texts = {"account": account, "department": department, "source": source}
+    deal_details_validate(deal=stored, owner=owner, amount=amount, **texts)
+    values = {
+        "owner_id": owner.pk if owner is not None else None,
+        "amount": Decimal(amount).quantize(CENT) if amount is not None else None,
+        **{name: (text or "").strip() for name, text in texts.items()},
+    }
+    changed = [name for name, value in values.items() if getattr(stored, name) != value]
+    if not changed:
+        return stored
+    for name in changed:
+        setattr(stored, name, values[name])
+    stored.save(update_fields=[*changed, "updated_at"])
+    team_recompute_on_commit(team_id=stored.team_id)
+    logger.info(
+        "deal details team=%s deal=%s changed=%s by=%s in %.0f ms",
+        stored.team_id,
+        stored.id,
+        ",".join(changed),
+        by.pk,
+        (time.perf_counter() - started) * 1000,
+    )
+    return stored

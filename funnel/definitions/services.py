@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -12,6 +14,8 @@ from django.utils import timezone
 
 from funnel.definitions.diff import version_changes
 from funnel.models import Agreement, DefinitionVersion, OperationalDefinition
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -28,6 +32,7 @@ def definition_version_create(
 ) -> DefinitionVersion:
     """The definition's next version. A version is never edited in place: numbers measured
     under the old one stay tied to the old wording."""
+    started = time.perf_counter()
     # Lock the definition row so two managers saving at once get versions n+1 and n+2.
     OperationalDefinition.objects.select_for_update().filter(id=definition.id).first()
     current = definition.versions.order_by("-number").first()
@@ -50,6 +55,15 @@ def definition_version_create(
             f"({current.effective_from:%d %b %Y})."
         )
     version.save()
+    logger.info(
+        "definition version team=%s definition=%s version=%d effective_from=%s by=%s in %.0f ms",
+        definition.team.slug,
+        definition.slug,
+        version.number,
+        version.effective_from,
+        by.pk,
+        (time.perf_counter() - started) * 1000,
+    )
     return version
 
 
@@ -59,5 +73,13 @@ def definition_agree(*, version: DefinitionVersion, user: AbstractBaseUser) -> A
     current = version.definition.versions.order_by("-number").first()
     if current is None or current.id != version.id:
         raise ValidationError("Only the current version can be agreed to.")
-    agreement, _ = Agreement.objects.get_or_create(user=user, version=version)
+    agreement, created = Agreement.objects.get_or_create(user=user, version=version)
+    if created:
+        logger.info(
+            "definition agreed team=%s definition=%s version=%d user=%s",
+            version.definition.team.slug,
+            version.definition.slug,
+            version.number,
+            user.pk,
+        )
     return agreement

@@ -9,6 +9,7 @@ add only what is missing.
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
@@ -26,18 +27,16 @@ from funnel.imports.chunks import (
 )
 from funnel.imports.facts import team_facts
 from funnel.imports.mapping import mapping_complete
-from funnel.imports.parsing import CsvTable, header_signature
+from funnel.imports.parsing import CsvTable
 from funnel.imports.plan import ImportPlan
+from funnel.imports.preparation import ImportPreparation
 from funnel.imports.rows import PlanBuilder
 from funnel.imports.service import STORED_ERRORS, import_table
-from funnel.imports.writes import (
-    import_characteristic_choices_set,
-    import_characteristics_prepare,
-    import_owners_create,
-)
 from funnel.ingest import IngestRejected
-from funnel.models import ImportJob, ImportMapping, ImportStatus
+from funnel.models import ImportJob, ImportStatus
 from funnel.pipeline.request import team_recompute_on_commit
+
+logger = logging.getLogger(__name__)
 
 CHUNK_ROWS = 5000
 # With two writers, the file is converted this many rows at a time, each slice handed to the
@@ -85,10 +84,53 @@ def import_job_run(
 ) -> ImportJob:
     """Import a job's rows in chunks. Each chunk commits with the job's progress, so the
     progress bar moves; event ids make a re-run after a crash add only what is missing."""
-    with _garbage_collection_paused():
-        return _job_run(
-            job=job, chunk_rows=chunk_rows, slice_rows=slice_rows, on_progress=on_progress
+    started = time.perf_counter()
+    try:
+        with _garbage_collection_paused():
+            job = _job_run(
+                job=job, chunk_rows=chunk_rows, slice_rows=slice_rows, on_progress=on_progress
+            )
+    except Exception as error:
+        # The caller (the Celery task, the command) reports the traceback.
+        logger.error(
+            "import job=%s team=%s failed after %.0f ms: %r",
+            job.id,
+            job.team.slug,
+            (time.perf_counter() - started) * 1000,
+            error,
         )
+        raise
+    _job_log(job, (time.perf_counter() - started) * 1000)
+    return job
+
+
+def _job_log(job: ImportJob, ms: float) -> None:
+    """One line a run: what the job imported, or why it stopped."""
+    summary = job.summary or {}
+    if job.status == ImportStatus.DONE:
+        logger.info(
+            "import job=%s team=%s done rows=%d events_accepted=%d duplicates=%d "
+            "deals_created=%d observations=%d in %.0f ms",
+            job.id,
+            job.team.slug,
+            summary.get("rows", 0),
+            summary.get("events_accepted", 0),
+            summary.get("duplicates", 0),
+            summary.get("deals_created", 0),
+            summary.get("observations", 0),
+            ms,
+        )
+        return
+    logger.warning(
+        "import job=%s team=%s %s rows=%d errors=%d in %.0f ms%s",
+        job.id,
+        job.team.slug,
+        job.status,
+        job.total_rows,
+        job.error_count,
+        ms,
+        f": {summary['failure']}" if summary.get("failure") else "",
+    )
 
 
 @contextmanager
@@ -203,46 +245,6 @@ def _job_invalid(job: ImportJob, plan: ImportPlan) -> ImportJob:
     return job
 
 
-class _Prepared:
-    """What must exist before rows are written: the mapping saved, the file's new
-    characteristics (their choices filled in at the end), and the owners the rows name."""
-
-    def __init__(self, *, job: ImportJob, table: CsvTable, mapping: dict, builder: PlanBuilder):
-        self.team = job.team
-        self.owners_created: list[str] = []
-        self.owners_known: set[str] = set()
-        with transaction.atomic():
-            ImportMapping.objects.update_or_create(
-                team=self.team,
-                header_signature=header_signature(table.header),
-                defaults={"shape": mapping["shape"], "mapping": mapping},
-            )
-            self.characteristic_ids, self.characteristics_created = import_characteristics_prepare(
-                team=self.team,
-                new={slug: (name, []) for slug, (name, _) in builder.new_characteristics().items()},
-            )
-
-    def before_write(self, builder: PlanBuilder) -> None:
-        """Add the owners that rows converted since the last call name."""
-        owners = {
-            name: email
-            for name, email in builder.plan.owners_to_create.items()
-            if name not in self.owners_known
-        }
-        if owners:
-            with transaction.atomic():
-                self.owners_created += import_owners_create(team=self.team, owners=owners)
-            self.owners_known.update(owners)
-
-    def finish(self, builder: PlanBuilder) -> None:
-        """The new characteristics' choices: every value of the file."""
-        new = builder.new_characteristics()
-        import_characteristics_prepare(team=self.team, new=new)  # values stored ones lack
-        import_characteristic_choices_set(
-            team=self.team, new=new, slugs=self.characteristics_created
-        )
-
-
 def _slices(count: int, size: int) -> Iterator[tuple[int, int]]:
     """(start, stop) of each slice of `size` rows."""
     for start in range(0, count, size):
@@ -264,7 +266,7 @@ def _run_slices(
 
     The rows were all checked when the job was validated; they are checked again here, since the
     team may have changed since. Writing stops at the first slice with a problem."""
-    prepared = _Prepared(job=job, table=table, mapping=mapping, builder=builder)
+    prepared = ImportPreparation(job=job, table=table, mapping=mapping, builder=builder)
     laps.lap("prepare")
     writers = None
     if writers_usable(len(table.rows), chunk_rows):
@@ -327,7 +329,7 @@ def _slices_write(
     job: ImportJob,
     table: CsvTable,
     builder: PlanBuilder,
-    prepared: _Prepared,
+    prepared: ImportPreparation,
     slices: Iterator[tuple[int, int]],
     writers: ParallelWriters | None,
     on_progress,

@@ -5,6 +5,9 @@ import_csv` both go through these functions; events go in through `stage_events_
 
 from __future__ import annotations
 
+import logging
+import time
+
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
@@ -16,6 +19,8 @@ from funnel.imports.plan import ImportPlan
 from funnel.imports.rows import import_plan
 from funnel.models import ImportJob, ImportStatus, Team
 from funnel.pipeline.queue import IMPORT_JOB_RUN, task_enqueue
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 STORED_ERRORS = 10_000  # a job keeps this many errors; error_count has the true total
@@ -51,10 +56,21 @@ def import_job_create(
     *, team: Team, uploaded_by: AbstractBaseUser | None, filename: str, content: bytes
 ) -> ImportJob:
     """Store an uploaded file with a mapping guessed from its header (or saved for it)."""
-    import_size_check(len(content))
-    table = _table(content)
+    started = time.perf_counter()
+    try:
+        import_size_check(len(content))
+        table = _table(content)
+    except ImportRefused as refused:
+        logger.info(
+            "import refused team=%s file=%r bytes=%d: %s",
+            team.slug,
+            filename,
+            len(content),
+            refused,
+        )
+        raise
     mapping, _ = mapping_for_table(team=team, table=table, facts=team_facts(team=team))
-    return ImportJob.objects.create(
+    job = ImportJob.objects.create(
         team=team,
         uploaded_by=uploaded_by,
         filename=filename[:255],
@@ -64,6 +80,17 @@ def import_job_create(
         mapping=mapping,
         total_rows=len(table.rows),
     )
+    logger.info(
+        "import job=%s team=%s created file=%r bytes=%d rows=%d shape=%s in %.0f ms",
+        job.id,
+        team.slug,
+        job.filename,
+        job.size,
+        job.total_rows,
+        job.shape,
+        (time.perf_counter() - started) * 1000,
+    )
+    return job
 
 
 def _plan(job: ImportJob, mapping: dict) -> tuple[CsvTable, dict, ImportPlan]:
@@ -88,6 +115,7 @@ def _plan_summary(plan: ImportPlan) -> dict:
 def import_job_validate(*, job: ImportJob, mapping: dict) -> ImportPlan:
     """Check every row against the mapping; record the verdict on the job. No deal data is
     written, so a file with errors leaves the team exactly as it was."""
+    started = time.perf_counter()
     table, mapping, plan = _plan(job, mapping)
     job.mapping = mapping
     job.shape = mapping["shape"]
@@ -107,6 +135,15 @@ def import_job_validate(*, job: ImportJob, mapping: dict) -> ImportPlan:
             "summary",
         ]
     )
+    logger.info(
+        "import job=%s team=%s validated status=%s rows=%d errors=%d in %.0f ms",
+        job.id,
+        job.team.slug,
+        job.status,
+        job.total_rows,
+        job.error_count,
+        (time.perf_counter() - started) * 1000,
+    )
     return plan
 
 
@@ -119,6 +156,7 @@ def import_job_queue(*, job: ImportJob) -> ImportJob:
     job.save(update_fields=["status", "processed_rows"])
     job_id = job.id
     transaction.on_commit(lambda: task_enqueue(IMPORT_JOB_RUN, job_id))
+    logger.info("import job=%s team=%s queued rows=%d", job.id, job.team.slug, job.total_rows)
     return job
 
 

@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Max
 from django.utils import timezone
 
-from funnel.bulk import JSON_ROWS, copy_usable, rows_copy, rows_insert
+from funnel.bulk import JSON_ROWS, copy_usable, rows_copy
 from funnel.imports.plan import ObservationIn
 from funnel.models import (
     Characteristic,
@@ -119,26 +119,7 @@ def observations_record(
                 return added
     if connection.vendor == "postgresql":
         return added + _observations_insert_set_based(team=team, unique=unique, by_id=by_id)
-    deal_ids = dict(
-        Deal.objects.filter(team=team, external_id__in={k[0] for k in unique}).values_list(
-            "external_id", "id"
-        )
-    )
-    stored = set(
-        Observation.objects.filter(
-            deal_id__in=list(deal_ids.values()),
-            characteristic_id__in={k[1] for k in unique},
-        ).values_list("deal_id", "characteristic_id", "value", "observed_at")
-    )
-    now = timezone.now()
-    rows = []
-    for (external_id, characteristic_id, value, observed_at), o in unique.items():
-        deal_id = deal_ids[external_id]
-        if (deal_id, characteristic_id, value, observed_at) not in stored:
-            row = (deal_id, characteristic_id, value, o.value_number, by_id, observed_at, now)
-            rows.append((*row, "", Origin.CSV))
-    rows_insert(Observation, OBSERVATION_FIELDS, rows)
-    return len(rows)
+    return added + _observations_insert_orm(team=team, unique=unique, by_id=by_id)
 
 
 OBSERVATION_FIELDS = (
@@ -152,6 +133,37 @@ OBSERVATION_FIELDS = (
     "evidence",
     "origin",
 )
+
+
+def _observations_insert_orm(*, team: Team, unique: dict, by_id: int | None) -> int:
+    """Look up the deals and what is stored of their observations, insert the rest."""
+    deal_ids = dict(
+        Deal.objects.filter(team=team, external_id__in={k[0] for k in unique}).values_list(
+            "external_id", "id"
+        )
+    )
+    stored = set(
+        Observation.objects.filter(
+            deal_id__in=list(deal_ids.values()),
+            characteristic_id__in={k[1] for k in unique},
+        ).values_list("deal_id", "characteristic_id", "value", "observed_at")
+    )
+    rows = [  # recorded_at: now, as the field's auto_now_add sets it
+        Observation(
+            deal_id=deal_ids[external_id],
+            characteristic_id=characteristic_id,
+            value=value,
+            value_number=o.value_number,
+            observed_by_id=by_id,
+            observed_at=observed_at,
+            evidence="",
+            origin=Origin.CSV,
+        )
+        for (external_id, characteristic_id, value, observed_at), o in unique.items()
+        if (deal_ids[external_id], characteristic_id, value, observed_at) not in stored
+    ]
+    Observation.objects.bulk_create(rows)
+    return len(rows)
 
 
 def _observations_insert_set_based(*, team: Team, unique: dict, by_id: int | None) -> int:

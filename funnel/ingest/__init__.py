@@ -12,6 +12,8 @@ the team's recompute derives their passages and flow counts (funnel.pipeline.pas
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections.abc import Sequence
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -35,6 +37,8 @@ from funnel.ingest.writes import BatchWriter, DealsCreatedConcurrently
 from funnel.models import Deal, Origin, Outcome, Stage, Team
 from funnel.pipeline.request import team_recompute_on_commit
 
+logger = logging.getLogger(__name__)
+
 # A batch starts again when another created one of its new deals meanwhile (see BatchWriter);
 # each attempt finds more of them stored, so a few are plenty.
 WRITE_ATTEMPTS = 5
@@ -54,6 +58,7 @@ def stage_events_ingest(
 
     Raises IngestRejected (nothing written) when any event is bad.
     """
+    started = time.perf_counter()
     if origin not in Origin.values:
         raise ValueError(f"Unknown origin {origin!r}.")
     if len(events) > max_batch:
@@ -61,13 +66,21 @@ def stage_events_ingest(
     context = _team_context(team=team, events=events)
     errors = _validate(events, context, now or timezone.now())
     if errors:
+        logger.info(
+            "ingest rejected team=%s origin=%s events=%d errors=%d in %.0f ms",
+            team.slug,
+            origin,
+            len(events),
+            len(errors),
+            (time.perf_counter() - started) * 1000,
+        )
         raise IngestRejected(errors)
     if not events:
         return IngestResult()
     copy = True
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            return _batch_write(
+            result = _batch_write(
                 team=team,
                 events=events,
                 context=context,
@@ -87,6 +100,21 @@ def stage_events_ingest(
             if not copy:
                 raise
             copy = False
+        else:
+            # One line a batch: what the API, the import (a line a chunk), the browser wrote.
+            logger.info(
+                "ingest team=%s origin=%s events=%d accepted=%d duplicates=%d "
+                "deals_created=%d attempts=%d in %.0f ms",
+                team.slug,
+                origin,
+                len(events),
+                result.accepted,
+                result.duplicates,
+                result.deals_created,
+                attempt,
+                (time.perf_counter() - started) * 1000,
+            )
+            return result
     raise AssertionError("unreachable")
 
 

@@ -171,35 +171,60 @@ def stage_flow_apply(*, team_id: int, delta: Counter) -> None:
     changes = [(key, n) for key, n in delta.items() if n]
     if not changes:
         return
+    # Lock order by key keeps two concurrent writers from deadlocking on the same cells.
+    changes.sort()
+    if connection.vendor == "postgresql":
+        _stage_flow_upsert(team_id, changes)
+    else:
+        _stage_flow_apply_orm(team_id, changes)
+
+
+def _stage_flow_upsert(team_id: int, changes: list[tuple[FlowKey, int]]) -> None:
+    """One upsert adding the counts, then a delete of the cells it brought to 0."""
     table = StageFlow._meta.db_table
     rows = [(team_id, stage_id, week, kind, days, n) for (stage_id, week, kind, days), n in changes]
-    # Lock order by key keeps two concurrent writers from deadlocking on the same cells.
-    rows.sort(key=lambda r: (r[1], r[2], r[3], r[4]))
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
-                "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::varchar[], "
-                "%s::smallint[], %s::int[]) "
-                "ON CONFLICT (team_id, stage_id, week, kind, days) "
-                "DO UPDATE SET count = funnel_stageflow.count + EXCLUDED.count "
-                "RETURNING id, count",
-                [list(col) for col in zip(*rows, strict=True)],
+        cursor.execute(
+            f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::varchar[], "
+            "%s::smallint[], %s::int[]) "
+            "ON CONFLICT (team_id, stage_id, week, kind, days) "
+            "DO UPDATE SET count = funnel_stageflow.count + EXCLUDED.count "
+            "RETURNING id, count",
+            [list(col) for col in zip(*rows, strict=True)],
+        )
+        # Only the cells just changed can have reached 0.
+        emptied = [cell_id for cell_id, count in cursor.fetchall() if count == 0]
+        if emptied:
+            cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [emptied])
+
+
+def _stage_flow_apply_orm(team_id: int, changes: list[tuple[FlowKey, int]]) -> None:
+    """The same through the ORM: read the cells, add, write back. SQLite holds its write lock
+    from the transaction's start (transaction_mode IMMEDIATE), so no writer comes between."""
+    stored = {
+        (cell.stage_id, cell.week, cell.kind, cell.days): cell
+        for cell in StageFlow.objects.filter(
+            team_id=team_id,
+            stage_id__in={key[0] for key, _ in changes},
+            week__in={key[1] for key, _ in changes},
+        )
+    }
+    new, changed, emptied = [], [], []
+    for (stage_id, week, kind, days), n in changes:
+        cell = stored.get((stage_id, week, kind, days))
+        if cell is None:
+            new.append(
+                StageFlow(
+                    team_id=team_id, stage_id=stage_id, week=week, kind=kind, days=days, count=n
+                )
             )
-            # Only the cells just changed can have reached 0.
-            emptied = [cell_id for cell_id, count in cursor.fetchall() if count == 0]
-            if emptied:
-                cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [emptied])
-            return
-        else:
-            cursor.executemany(
-                f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
-                "VALUES (%s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (team_id, stage_id, week, kind, days) "
-                "DO UPDATE SET count = count + excluded.count",
-                [(t, s, w.isoformat(), k, d, n) for t, s, w, k, d, n in rows],
-            )
-        cursor.execute(f"DELETE FROM {table} WHERE team_id = %s AND count = 0", [team_id])
+            continue
+        cell.count += n
+        (changed if cell.count else emptied).append(cell)
+    StageFlow.objects.bulk_create(new)
+    StageFlow.objects.bulk_update(changed, ["count"])
+    StageFlow.objects.filter(id__in=[cell.id for cell in emptied]).delete()
 
 
 def team_lock(team: Team) -> RecomputeState:
@@ -232,7 +257,7 @@ def team_pending_drain(*, team: Team, chunk: int = 5000) -> int:
             # database checks on the marks), is deleted unread.
             locked = list(
                 Deal.objects.select_for_update()
-                .filter(id__in=among(ids))
+                .filter(id__in=among(ids), team_id=team.id)
                 .order_by("id")
                 .values_list("id", flat=True)
             )
@@ -298,10 +323,29 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000) -> int:
 
 
 def team_flow_from_passages(*, team: Team) -> None:
-    """Rebuild StageFlow from the stored passages in one set-based statement (PostgreSQL)."""
-    if connection.vendor != "postgresql":
-        team_flow_rebuild(team=team)
-        return
+    """Rebuild StageFlow from the stored passages (the event log is not read)."""
+    if connection.vendor == "postgresql":
+        _team_flow_from_passages_set_based(team)
+    else:
+        _team_flow_from_passages_orm(team)
+
+
+@transaction.atomic
+def _team_flow_from_passages_orm(team: Team) -> None:
+    team_lock(team)
+    StageFlow.objects.filter(team=team).delete()
+    zone = _zone()
+    totals: Counter = Counter()
+    passages = DealPassage.objects.filter(team=team).values_list(
+        "stage_id", "entered_at", "left_at", "result", "skipped"
+    )
+    for row in passages.iterator(chunk_size=20000):
+        totals.update(passage_flow_keys(*row, zone))
+    stage_flow_apply(team_id=team.id, delta=totals)
+
+
+def _team_flow_from_passages_set_based(team: Team) -> None:
+    """In one set-based statement: grouped by the database, never read into Python."""
     table = StageFlow._meta.db_table
     passages = DealPassage._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import numpy as np
 from django.db import connection, transaction
@@ -67,21 +67,16 @@ def _stage_weeks(team: Team, stages: list[Stage]) -> list[StageWeek]:
 def _left_days(team: Team, since: dt.date) -> dict[int, dict[dt.date, list[tuple[int, int]]]]:
     """Days in stage of the deals that left each stage, by week, from `since` on, as
     (days, how many deals) histograms."""
-    hist: dict[int, dict[dt.date, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     kinds = [FlowKind.ADVANCED, FlowKind.LOST]
     if connection.vendor == "postgresql":
-        # Tens of thousands of cells at a million deals: one row per stage and week, with its
-        # histogram as two arrays, instead of one Python row per cell.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT stage_id, week, array_agg(days), array_agg(count) "
-                f"FROM {StageFlow._meta.db_table} WHERE team_id = %s AND week >= %s "
-                "AND kind = ANY(%s) AND days >= 0 GROUP BY stage_id, week",
-                [team.id, since, kinds],
-            )
-            for stage_id, week, days, counts in cursor.fetchall():
-                hist[stage_id][week] = list(zip(days, counts, strict=True))
-        return hist
+        return _left_days_arrays(team, since, kinds)
+    return _left_days_rows(team, since, kinds)
+
+
+def _left_days_rows(
+    team: Team, since: dt.date, kinds: list[str]
+) -> dict[int, dict[dt.date, list[tuple[int, int]]]]:
+    hist: dict[int, dict[dt.date, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     rows = StageFlow.objects.filter(
         team=team, week__gte=since, kind__in=kinds, days__gte=0
     ).values_list("stage_id", "week", "days", "count")
@@ -90,29 +85,64 @@ def _left_days(team: Team, since: dt.date) -> dict[int, dict[dt.date, list[tuple
     return hist
 
 
+def _left_days_arrays(
+    team: Team, since: dt.date, kinds: list[str]
+) -> dict[int, dict[dt.date, list[tuple[int, int]]]]:
+    """Tens of thousands of cells at a million deals: one row per stage and week, with its
+    histogram as two arrays, instead of one Python row per cell."""
+    hist: dict[int, dict[dt.date, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT stage_id, week, array_agg(days), array_agg(count) "
+            f"FROM {StageFlow._meta.db_table} WHERE team_id = %s AND week >= %s "
+            "AND kind = ANY(%s) AND days >= 0 GROUP BY stage_id, week",
+            [team.id, since, kinds],
+        )
+        for stage_id, week, days, counts in cursor.fetchall():
+            hist[stage_id][week] = list(zip(days, counts, strict=True))
+    return hist
+
+
 def _open_ages(team: Team, now: dt.datetime) -> dict[int, np.ndarray]:
     """Whole days each open deal has been in its current stage, by stage id."""
-    table = Deal._meta.db_table
     if connection.vendor == "postgresql":
-        age = "floor(date_part('epoch', %s - stage_entered_at) / 86400)"
-        params = [now, team.id, DealStatus.OPEN]
+        ages = _open_age_counts_sql(team, now)
     else:
-        age = "CAST((julianday(%s) - julianday(stage_entered_at)) AS INTEGER)"
-        params = [connection.ops.adapt_datetimefield_value(now), team.id, DealStatus.OPEN]
-    sql = (
-        f"SELECT current_stage_id, {age} AS days, COUNT(*) FROM {table} "
-        "WHERE team_id = %s AND status = %s AND current_stage_id IS NOT NULL "
-        "GROUP BY current_stage_id, days"
-    )
+        ages = _open_age_counts_orm(team, now)
     hist: dict[int, list[tuple[float, int]]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for stage_id, days, count in cursor.fetchall():
-            hist[stage_id].append((max(0.0, float(days or 0)), count))
+    for (stage_id, days), count in ages:
+        hist[stage_id].append((max(0.0, float(days or 0)), count))
     return {
         stage_id: np.repeat([d for d, _ in cells], [c for _, c in cells]).astype(float)
         for stage_id, cells in hist.items()
     }
+
+
+AgeCounts = list[tuple[tuple[int, float | None], int]]  # ((stage id, whole days), open deals)
+
+
+def _open_age_counts_sql(team: Team, now: dt.datetime) -> AgeCounts:
+    """Counted by the database: a row per stage and age, not per deal."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_stage_id, floor(date_part('epoch', %s - stage_entered_at) / 86400) "
+            f"AS days, COUNT(*) FROM {Deal._meta.db_table} "
+            "WHERE team_id = %s AND status = %s AND current_stage_id IS NOT NULL "
+            "GROUP BY current_stage_id, days",
+            [now, team.id, DealStatus.OPEN],
+        )
+        return [((stage_id, days), count) for stage_id, days, count in cursor.fetchall()]
+
+
+def _open_age_counts_orm(team: Team, now: dt.datetime) -> AgeCounts:
+    deals = Deal.objects.filter(
+        team=team, status=DealStatus.OPEN, current_stage__isnull=False
+    ).values_list("current_stage_id", "stage_entered_at")
+    ages = Counter(
+        (stage_id, (now - entered).total_seconds() // 86400 if entered else None)
+        for stage_id, entered in deals
+    )
+    return list(ages.items())
 
 
 def team_recompute(

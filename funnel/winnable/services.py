@@ -9,13 +9,14 @@ recorded after the outcome was known can never leak into the analysis.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Count, Max, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, F, Max, Q, Sum, Window
+from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -32,10 +33,12 @@ from funnel.models import (
     WinnableDimension,
 )
 
+logger = logging.getLogger(__name__)
+
 CLOSED = (DealStatus.WON, DealStatus.LOST)
 
 # Latest observation per (deal, characteristic) at or before the close: DISTINCT ON is the
-# fastest form on PostgreSQL; SQLite gets the same rows through ROW_NUMBER().
+# fastest form on PostgreSQL; other databases get the same rows through the ORM.
 _LATEST_PG = """
 WITH latest AS (
     SELECT DISTINCT ON (o.deal_id, o.characteristic_id)
@@ -53,25 +56,6 @@ FROM latest l JOIN {deal} d ON d.id = l.deal_id
 GROUP BY l.characteristic_id, l.value, month
 """
 
-_LATEST_SQLITE = """
-WITH ranked AS (
-    SELECT o.deal_id, o.characteristic_id, o.value,
-           ROW_NUMBER() OVER (
-               PARTITION BY o.deal_id, o.characteristic_id
-               ORDER BY o.observed_at DESC, o.id DESC
-           ) AS rn
-    FROM {obs} o JOIN {deal} d ON d.id = o.deal_id
-    WHERE d.team_id = %s AND d.status IN ('won', 'lost') AND d.closed_at IS NOT NULL
-      AND o.observed_at <= d.closed_at
-)
-SELECT r.characteristic_id, r.value, strftime('%%Y-%%m-01', d.closed_at) AS month,
-       COUNT(*), SUM(CASE WHEN d.status = 'won' THEN 1 ELSE 0 END),
-       COALESCE(SUM(CASE WHEN d.status = 'won' THEN d.amount END), 0)
-FROM ranked r JOIN {deal} d ON d.id = r.deal_id
-WHERE r.rn = 1
-GROUP BY r.characteristic_id, r.value, month
-"""
-
 Cell = list  # [closed, won, won_amount]
 
 
@@ -84,18 +68,58 @@ def _month(value) -> dt.date:
 
 
 def _characteristic_cells(team: Team) -> dict[tuple[int, str, dt.date], Cell]:
-    template = _LATEST_PG if connection.vendor == "postgresql" else _LATEST_SQLITE
-    sql = template.format(obs=Observation._meta.db_table, deal=Deal._meta.db_table)
+    """[closed, won, won amount] by (characteristic, its latest value at the close, month)."""
+    if connection.vendor == "postgresql":
+        rows = _latest_value_counts_sql(team)
+    else:
+        rows = _latest_value_counts_orm(team)
     cells: dict[tuple[int, str, dt.date], Cell] = {}
+    for characteristic_id, value, month, closed, won, amount in rows:
+        cells[characteristic_id, value, _month(month)] = [
+            int(closed),
+            int(won or 0),
+            Decimal(str(amount or 0)),
+        ]
+    return cells
+
+
+def _latest_value_counts_sql(team: Team) -> list[tuple]:
+    """(characteristic id, value, month, closed, won, won amount), counted by the database."""
+    sql = _LATEST_PG.format(obs=Observation._meta.db_table, deal=Deal._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(sql, [team.id])
-        for characteristic_id, value, month, closed, won, amount in cursor.fetchall():
-            cells[characteristic_id, value, _month(month)] = [
-                int(closed),
-                int(won or 0),
-                Decimal(str(amount or 0)),
-            ]
-    return cells
+        return cursor.fetchall()
+
+
+def _latest_value_counts_orm(team: Team) -> list[tuple]:
+    """The same rows through the ORM: the latest observations by a window, counted here."""
+    latest = (
+        Observation.objects.filter(
+            deal__team=team,
+            deal__status__in=CLOSED,
+            deal__closed_at__isnull=False,
+            observed_at__lte=F("deal__closed_at"),
+        )
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("deal_id"), F("characteristic_id")],
+                order_by=[F("observed_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank=1)
+        .values_list(
+            "characteristic_id", "value", "deal__closed_at", "deal__status", "deal__amount"
+        )
+    )
+    counts: dict[tuple, list] = defaultdict(lambda: [0, 0, Decimal(0)])
+    for characteristic_id, value, closed_at, status, amount in latest:
+        cell = counts[characteristic_id, value, closed_at.astimezone(dt.UTC).date().replace(day=1)]
+        cell[0] += 1
+        if status == DealStatus.WON:
+            cell[1] += 1
+            cell[2] += amount or 0
+    return [(*key, *cell) for key, cell in counts.items()]
 
 
 def number_bins(values: dict[float, int]) -> list[float]:
@@ -170,12 +194,20 @@ def _deal_cells(team: Team, field: str | None) -> dict[tuple[str, dt.date], Cell
 @transaction.atomic
 def team_winnable_recompute(*, team: Team) -> int:
     """Replace the team's WinnableCount rows; returns how many were written. Idempotent."""
-    number_ids = set(
-        Characteristic.objects.filter(team=team, kind=CharacteristicKind.NUMBER).values_list(
-            "id", flat=True
+    kinds = dict(Characteristic.objects.filter(team=team).values_list("id", "kind"))
+    number_ids = {cid for cid, kind in kinds.items() if kind == CharacteristicKind.NUMBER}
+    cells = _characteristic_cells(team)
+    # Observations of a characteristic that is not the team's (another team's, or gone: the
+    # log keeps no database checks, see funnel.integrity) are left out.
+    foreign = [key for key in cells if key[0] not in kinds]
+    if foreign:
+        logger.warning(
+            "winnable team=%s: skipped the observations of %d closed deal(s) at a "
+            "characteristic not of the team; manage.py integrity_check lists them",
+            team.slug,
+            sum(cells.pop(key)[0] for key in foreign),
         )
-    )
-    cells = _bin_numbers(_characteristic_cells(team), number_ids)
+    cells = _bin_numbers(cells, number_ids)
     rows = [
         WinnableCount(
             team=team,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.urls import reverse
 
 from funnel.models import Verdict
-from kaizen.dashboard.charts import XmrSvg, pct, per_week, sparkline, xmr_svg
+from kaizen.charts.spark import sparkline
+from kaizen.charts.xmr import XmrSvg, pct, per_week, xmr_svg
 from kaizen.dashboard.panels import (
     STATION_LABELS,
     conversion_series,
@@ -109,9 +110,11 @@ def team_charts(data: TeamDashboard, figures: dict) -> list[XmrSvg]:
         return []
     first, last = positions[0], positions[-1]
     arrivals_breaks = [
-        (d, label) for d, label, p in data.dividers if p in (None, first) and label.startswith("Do")
+        (d, label, "do")
+        for d, label, p in data.dividers
+        if p in (None, first) and label.startswith("Do")
     ]
-    all_do = [(d, label) for d, label, _ in data.dividers if label.startswith("Do")]
+    all_do = [(d, label, "do") for d, label, _ in data.dividers if label.startswith("Do")]
     charts = [
         xmr_svg(
             key="arrivals",
@@ -121,7 +124,8 @@ def team_charts(data: TeamDashboard, figures: dict) -> list[XmrSvg]:
             values=since_first(
                 weekly_series(data.weeks, position=first, field="entered", weeks=weeks)
             ),
-            breaks=arrivals_breaks,
+            dividers=arrivals_breaks,
+            y_label="new deals",
         )
     ]
     key = _key_position(data.status, figures)
@@ -144,8 +148,13 @@ def team_charts(data: TeamDashboard, figures: dict) -> list[XmrSvg]:
                 periods=series.periods,
                 values=series.values,
                 fmt=pct,
-                breaks=[(d, label) for d, label, p in data.dividers if p == key],
+                dividers=[
+                    (d, label, "do" if label.startswith("Do") else "definition")
+                    for d, label, p in data.dividers
+                    if p == key
+                ],
                 period_days=7 * series.weeks_per_period,
+                y_label="conversion",
             )
         )
     charts.append(
@@ -157,7 +166,8 @@ def team_charts(data: TeamDashboard, figures: dict) -> list[XmrSvg]:
             values=since_first(
                 weekly_series(data.weeks, position=last, field="advanced", weeks=weeks)
             ),
-            breaks=all_do,
+            dividers=all_do,
+            y_label="won deals",
         )
     )
     return charts
@@ -259,6 +269,7 @@ def company_context(*, accesses, data: CompanyDashboard, whole_company: bool) ->
                 unit="deals a week",
                 periods=weeks,
                 values=since_first(arrivals),
+                y_label="new deals",
             ),
             xmr_svg(
                 key="company-won",
@@ -266,6 +277,7 @@ def company_context(*, accesses, data: CompanyDashboard, whole_company: bool) ->
                 unit="won a week",
                 periods=weeks,
                 values=since_first(won),
+                y_label="won deals",
             ),
         ]
     company = data.company_status

@@ -13,6 +13,8 @@ Phase rules (a CycleError says what is missing when one is refused):
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -39,6 +41,8 @@ from kaizen.selectors import (
     metric_stage,
     week_counts,
 )
+
+logger = logging.getLogger(__name__)
 
 PLAN_FIELDS = (
     "title",
@@ -101,13 +105,14 @@ def cycle_create(*, team: Team, by: AbstractBaseUser, **plan: Any) -> Cycle:
     cycle = Cycle(team=team, owner=by, **_snap_window(dict(plan)))
     cycle.save()
     _event(cycle, by, "created", {k: _shown(v) for k, v in plan.items() if v not in (None, "")})
+    logger.info("cycle created team=%s cycle=%s by=%s", team.slug, cycle.id, by.pk)
     return cycle
 
 
 @transaction.atomic
 def cycle_plan_update(*, cycle: Cycle, by: AbstractBaseUser, **plan: Any) -> Cycle:
     """Edit the plan; refused once it is committed (the Check must not chase the data)."""
-    cycle = Cycle.objects.select_for_update(of=("self",)).get(id=cycle.id)
+    cycle = Cycle.objects.select_for_update(of=("self",)).select_related("team").get(id=cycle.id)
     if cycle.phase != Phase.PLAN or cycle.is_committed:
         raise CycleError("The plan is committed: it and its baseline no longer change.")
     unknown = set(plan) - set(PLAN_FIELDS)
@@ -121,6 +126,13 @@ def cycle_plan_update(*, cycle: Cycle, by: AbstractBaseUser, **plan: Any) -> Cyc
     if changes:
         cycle.save()
         _event(cycle, by, "plan_updated", changes)
+        logger.info(
+            "cycle plan updated team=%s cycle=%s fields=%s by=%s",
+            cycle.team.slug,
+            cycle.id,
+            ",".join(sorted(changes)),
+            by.pk,
+        )
     return cycle
 
 
@@ -192,6 +204,14 @@ def cycle_commit(*, cycle: Cycle, by: AbstractBaseUser, today: dt.date | None = 
         retrospective=cycle.do_start < week_start(today),
     )
     cycle.save()
+    logger.info(
+        "cycle committed team=%s cycle=%s baseline=%.4f n=%d by=%s",
+        cycle.team.slug,
+        cycle.id,
+        base.value,
+        base.n,
+        by.pk,
+    )
     return cycle
 
 
@@ -234,6 +254,7 @@ def cycle_check_run(
     *, cycle: Cycle, by: AbstractBaseUser | None, today: dt.date | None = None
 ) -> CheckResult:
     """Compute and store the Check; in Do, move to Check when there is enough evidence."""
+    started = time.perf_counter()
     today = today or timezone.localdate()
     cycle = (
         Cycle.objects.select_for_update(of=("self",))
@@ -249,18 +270,28 @@ def cycle_check_run(
     if cycle.phase == Phase.DO and result.enough_evidence:
         _phase_set(cycle, Phase.CHECK, by)
     cycle.save()
+    logger.info(
+        "cycle check team=%s cycle=%s verdict=%s phase=%s by=%s in %.0f ms",
+        cycle.team.slug,
+        cycle.id,
+        result.verdict_label,
+        cycle.phase,
+        by.pk if by is not None else "beat",
+        (time.perf_counter() - started) * 1000,
+    )
     return result
 
 
 @transaction.atomic
 def cycle_to_act(*, cycle: Cycle, by: AbstractBaseUser) -> Cycle:
-    cycle = Cycle.objects.select_for_update(of=("self",)).get(id=cycle.id)
+    cycle = Cycle.objects.select_for_update(of=("self",)).select_related("team").get(id=cycle.id)
     if cycle.phase != Phase.CHECK:
         raise CycleError("Only a cycle in Check moves to Act.")
     if not (cycle.check_result and cycle.check_result.get("enough_evidence")):
         raise CycleError("Act needs a computed Check with enough evidence; run the Check first.")
     _phase_set(cycle, Phase.ACT, by)
     cycle.save()
+    logger.info("cycle to act team=%s cycle=%s by=%s", cycle.team.slug, cycle.id, by.pk)
     return cycle
 
 
@@ -320,6 +351,13 @@ def cycle_close(
         extra["follow_up"] = cycle.follow_up_id
     _phase_set(cycle, Phase.CLOSED, by, **extra)
     cycle.save()
+    logger.info(
+        "cycle closed team=%s cycle=%s decision=%s by=%s",
+        cycle.team.slug,
+        cycle.id,
+        decision,
+        by.pk,
+    )
     return cycle
 
 
@@ -329,17 +367,33 @@ def cycle_note_add(*, cycle: Cycle, by: AbstractBaseUser, body: str) -> CycleNot
         raise CycleError("A note needs some text.")
     if cycle.phase == Phase.CLOSED:
         raise CycleError("The cycle is closed; its journal is complete.")
-    return CycleNote.objects.create(cycle=cycle, author=by, body=body.strip())
+    note = CycleNote.objects.create(cycle=cycle, author=by, body=body.strip())
+    logger.info("cycle note team=%s cycle=%s by=%s", cycle.team.slug, cycle.id, by.pk)
+    return note
 
 
 def cycles_check_due(*, today: dt.date | None = None) -> list[int]:
     """Beat job: run the Check of every cycle in Do whose window has ended and whose Check has
     not run since. Returns the ids checked."""
+    started = time.perf_counter()
     today = today or timezone.localdate()
-    checked = []
-    for cycle in Cycle.objects.filter(phase=Phase.DO, do_end__lt=today):
+    checked, failed = [], []
+    for cycle in Cycle.objects.filter(phase=Phase.DO, do_end__lt=today).select_related("team"):
         if cycle.checked_at and cycle.checked_at.date() > cycle.do_end:
             continue
-        cycle_check_run(cycle=cycle, by=None, today=today)
+        # One team's failing Check must not stop the others'; each runs in its own transaction.
+        try:
+            cycle_check_run(cycle=cycle, by=None, today=today)
+        except Exception:
+            logger.exception("cycle check team=%s cycle=%s failed", cycle.team.slug, cycle.id)
+            failed.append(cycle.id)
+            continue
         checked.append(cycle.id)
+    if checked or failed:
+        logger.info(
+            "cycles check due: checked=%d failed=%d in %.0f ms",
+            len(checked),
+            len(failed),
+            (time.perf_counter() - started) * 1000,
+        )
     return checked

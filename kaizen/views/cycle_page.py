@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from funnel.definitions.selectors import definition_changes_for_stage
 from funnel.metrics.accounting import week_start
+from funnel.metrics.xmr import XmrLimits
 from funnel.selectors import TeamAccess
-from kaizen.chart import Chart, weekly_chart
+from kaizen.charts.xmr import FrozenBaseline, XmrSvg, pct, per_week, xmr_svg
 from kaizen.check import MIN_DECIDED, MIN_DO_WEEKS, baseline_capture
 from kaizen.forms import CycleCloseForm, CycleNoteForm
 from kaizen.models import Cycle, CycleMetric, Phase, StandardWork
@@ -89,20 +90,47 @@ def _limits_shown(limits: dict | None, conversion: bool) -> str:
     return f"{max(limits['lower'], 0.0):.1f}–{limits['upper']:.1f} a week"
 
 
-def _chart_from_check(cycle: Cycle, check: dict, dividers) -> Chart:
-    conversion = check["metric"] == CycleMetric.CONVERSION
+def _cycle_chart(
+    cycle: Cycle,
+    *,
+    title: str,
+    weeks: list[dt.date],
+    values: list[float | None],
+    volumes: list[int],
+    limits: dict | None,
+    dividers: list[dt.date],
+    do_start: int | None = None,
+    do_mean: float | None = None,
+) -> XmrSvg:
+    """The cycle's weekly chart: the baseline's limits across it, the Do window judged against
+    them as the Check judges it."""
+    conversion = cycle.metric == CycleMetric.CONVERSION
+    return xmr_svg(
+        key="cycle",
+        title=title,
+        unit="of decided deals advance" if conversion else "new deals a week",
+        periods=weeks,
+        values=values,
+        dividers=[(day, "Definition changed", "definition") for day in dividers],
+        baseline=FrozenBaseline(XmrLimits(**limits) if limits else None, do_start, do_mean),
+        fmt=pct if conversion else per_week,
+        y_label=_metric_label(cycle),
+        volumes=volumes if conversion else None,
+    )
+
+
+def _chart_from_check(cycle: Cycle, check: dict, dividers) -> XmrSvg:
     effect = check.get("effect") or {}
-    return weekly_chart(
+    return _cycle_chart(
+        cycle,
+        title=f"{_metric_label(cycle)} by week",
         weeks=[dt.date.fromisoformat(w) for w in check["weeks"]],
         values=check["values"],
         volumes=check["volumes"],
-        percent=conversion,
-        metric_label=_metric_label(cycle),
         limits=check.get("limits"),
-        do_start_index=check["do_start_index"],
-        do_value=effect.get("after") if check["do_weeks"] else None,
-        signals={s["index"]: s["direction"] for s in check["signals"]},
         dividers=dividers,
+        do_start=check["do_start_index"],
+        do_mean=effect.get("after") if check["do_weeks"] else None,
     )
 
 
@@ -112,7 +140,7 @@ def _metric_label(cycle: Cycle) -> str:
     return f"{cycle.stage.name} conversion" if cycle.stage else "Conversion"
 
 
-def _current_condition_chart(cycle: Cycle, today: dt.date, dividers) -> Chart:
+def _current_condition_chart(cycle: Cycle, today: dt.date, dividers) -> XmrSvg:
     """Plan phase: the weeks that would be the baseline if the plan were committed today."""
     stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
     first, last = baseline_window(do_start=cycle.do_start or today, today=today)
@@ -123,12 +151,12 @@ def _current_condition_chart(cycle: Cycle, today: dt.date, dividers) -> Chart:
         (c.advanced / c.decided if c.decided else None) if conversion else float(c.entered)
         for c in counts
     ]
-    return weekly_chart(
+    return _cycle_chart(
+        cycle,
+        title="Current condition: the last 13 weeks",
         weeks=[c.week for c in counts],
         values=values,
-        volumes=[c.decided if conversion else c.entered for c in counts],
-        percent=conversion,
-        metric_label=_metric_label(cycle),
+        volumes=[c.decided for c in counts],
         limits=base.limits,
         dividers=dividers,
     )
@@ -150,7 +178,7 @@ def cycle_page_context(
         stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
         dividers = []
         if stage is not None:
-            dividers = [(day, "Definition changed") for day in definition_changes_for_stage(stage)]
+            dividers = definition_changes_for_stage(stage)
         if check:
             the_chart = _chart_from_check(cycle, check, dividers)
         elif cycle.metric == CycleMetric.ARRIVALS or cycle.stage_id:

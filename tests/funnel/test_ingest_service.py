@@ -2,6 +2,8 @@
 
 import datetime as dt
 import itertools
+import logging
+import re
 from decimal import Decimal
 
 import pytest
@@ -304,3 +306,25 @@ def test_positions_equal_a_reference_in_order_and_out_of_order(team, specs, data
     for start, stop in zip([0, *cuts], [*cuts, len(order)], strict=True):
         ingest(team, order[start:stop])
     assert _positions(team) == _reference_positions(events)
+
+
+def ingest_log(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "funnel.ingest"]
+
+
+def test_a_batch_logs_one_line_with_its_team_counts_and_time(team, caplog):
+    ingest(team, [ev("e1", stage="inquiry")])
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="funnel.ingest"):
+        ingest(team, [ev("e1", stage="inquiry"), ev("e2", deal="D-2", stage="inquiry")])
+    [line] = ingest_log(caplog)
+    assert line.startswith("ingest team=north origin=api events=2 accepted=1 duplicates=1 ")
+    assert "deals_created=1" in line
+    assert re.search(r" in \d+ ms$", line)
+
+
+def test_a_rejected_batch_logs_its_team_and_error_count(team, caplog):
+    with caplog.at_level(logging.INFO, logger="funnel.ingest"), pytest.raises(IngestRejected):
+        ingest(team, [ev("e1", stage="no-such-stage"), ev("e2", stage="inquiry")])
+    [line] = ingest_log(caplog)
+    assert line.startswith("ingest rejected team=north origin=api events=2 errors=1 ")

@@ -26,6 +26,7 @@ from funnel.models import (
     PendingDeal,
     StageEvent,
     StageFlow,
+    WinnableCount,
 )
 from funnel.pipeline.passages import team_pending_drain
 from funnel.pipeline.run import team_rebuild, team_recompute
@@ -331,3 +332,32 @@ def test_rebuild_skips_broken_rows_and_says_so(world, team, other_team, caplog):
         assert warnings(caplog).count(skipped_events) == 2  # the rebuild, then the drain
     finally:
         orphan_passages_drop(world)
+
+
+def test_winnable_counts_skip_observations_at_a_characteristic_not_of_the_team(
+    world, team, rep, caplog
+):
+    budget, pain = (
+        team.characteristics.get(slug=s) for s in ("budget-confirmed", "pain-quantified")
+    )
+    at = START + dt.timedelta(days=1)  # deal B closed on day 3
+    kept = observation_record(
+        deal=world["B"], characteristic=budget, value="yes", by=rep, observed_at=at
+    )
+    gone = observation_record(
+        deal=world["B"], characteristic=pain, value="no", by=rep, observed_at=at
+    )
+    Observation.objects.filter(id=gone.id).update(characteristic_id=MISSING)
+    Observation.objects.filter(id=world["observation"].id).update(
+        deal_id=world["B"].id, characteristic_id=world["south_characteristic"].id
+    )
+    with caplog.at_level("WARNING", logger="funnel.winnable.services"):
+        team_recompute(team=team, winnable=True)
+    counted = WinnableCount.objects.filter(team=team, characteristic__isnull=False)
+    assert list(counted.values_list("characteristic_id", "value", "closed")) == [
+        (kept.characteristic_id, "yes", 1)
+    ]
+    assert [r.getMessage() for r in caplog.records if r.name == "funnel.winnable.services"] == [
+        f"winnable team={team.slug}: skipped the observations of 2 closed deal(s) at a "
+        "characteristic not of the team; manage.py integrity_check lists them"
+    ]

@@ -161,7 +161,7 @@ def test_sweeper_re_enqueues_a_team_whose_message_was_lost(team, monkeypatch):
 
 
 def test_sweeper_re_enqueues_a_team_with_pending_deals_below_its_watermark(team, monkeypatch):
-    sent = runs_sent(monkeypatch)
+    runs_sent(monkeypatch)
     load(team, FunnelShape(weeks=3, arrivals_per_week=5, seed=9))
     team_recompute(team=team)
     later = timezone.now() + STALE_REQUEST + dt.timedelta(seconds=1)

@@ -110,5 +110,5 @@ def test_a_definition_change_is_a_divider_on_the_chart(login, manager, team, cyc
         effective_from=weeks_before_now(8),
     )
     content = login(manager).get(detail(team, cycle)).content.decode()
-    assert "kz-divider-definition" in content
+    assert "divider-definition" in content
     assert "Definition changed — numbers either side differ in meaning" in content

@@ -87,7 +87,8 @@ def test_unreachable_database_is_503_naming_the_database(client, database_down):
 def test_failures_are_logged_in_full(client, broker_down, caplog):
     client.get(URL)
     assert any(
-        r.name == "kaizen.health" and "broker check failed" in r.getMessage()
+        r.name == "kaizen.health"
+        and "broker check failed" in r.getMessage()
         and "Connection refused" in r.getMessage()
         for r in caplog.records
     )

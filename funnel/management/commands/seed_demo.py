@@ -3,32 +3,29 @@
 Two teams (Enterprise, Mid-Market) with their managers, reps and an executive, a year of deals
 with full stage histories and observations. Running it again changes nothing but the demo
 passwords (reset on every run); `--reset` deletes the two demo teams and builds them again.
+
+The data goes in through the services every other writer uses (team_create, membership_add,
+stage_events_ingest, observations_record_bulk), so it is checked the same way and the recompute
+derives the passages and figures from it as from any import.
 """
 
 import dataclasses
 import time
+from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime
-from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from funnel.deals.services import ObservationNew, observations_record_bulk
 from funnel.demo_data import DEMO_PASSWORD, DEMO_SEED, DEMO_TEAMS, DEMO_USERS, DemoDeal, demo_deals
-from funnel.models import (
-    Characteristic,
-    Deal,
-    Observation,
-    Origin,
-    Role,
-    Stage,
-    StageEvent,
-    Team,
-)
-from funnel.pipeline.passages import team_flow_rebuild
+from funnel.ingest import MAX_BATCH, EventIn, stage_events_ingest
+from funnel.models import Characteristic, Deal, Observation, Origin, Role, StageEvent, Team
 from funnel.pipeline.run import team_recompute
-from funnel.services import deal_position_from_events, membership_add, team_create
+from funnel.services import membership_add, team_create
 
 URL = "http://127.0.0.1:8000/"
 
@@ -112,67 +109,44 @@ class Command(BaseCommand):
         return users
 
     def _write(self, *, team: Team, deals: list[DemoDeal], users: dict) -> tuple[int, int, int]:
-        stages = dict(Stage.objects.filter(team=team).values_list("slug", "id"))
-        characteristics = dict(Characteristic.objects.filter(team=team).values_list("slug", "id"))
-        rows = []
+        """The deals and their events through the ingest, recorded by each deal's owner (one
+        batch per owner at a time), then their observations, made by the owner too. The runs
+        below recompute the teams, so neither write asks for one."""
+        by_owner: dict[str, list[DemoDeal]] = defaultdict(list)
         for demo in deals:
-            events = [
-                {
-                    "stage_id": stages[e.stage_slug] if e.stage_slug else None,
-                    "outcome": e.outcome,
-                    "lost_reason": e.lost_reason,
-                    "occurred_at": e.occurred_at,
-                }
-                for e in demo.events
-            ]
-            rows.append(
-                Deal(
+            by_owner[demo.owner].append(demo)
+        deal_ids: dict[str, int] = {}
+        events = 0
+        for email, owned in by_owner.items():
+            for batch in _batches(owned):
+                result = stage_events_ingest(
                     team=team,
-                    external_id=demo.external_id,
-                    owner=users[demo.owner],
-                    account=demo.account,
-                    department=demo.department,
-                    source=demo.source,
-                    amount=Decimal(demo.amount),
-                    # Events are generated in time order, so this is the position they imply.
-                    **deal_position_from_events(events),
+                    events=[event for demo in batch for event in _events_in(team, demo)],
+                    origin=Origin.SEED,
+                    by=users[email],
+                    schedule_recompute=False,
                 )
-            )
-        created = Deal.objects.bulk_create(rows, batch_size=500)
-        events, observations = [], []
-        for deal, demo in zip(created, deals, strict=True):
-            for n, e in enumerate(demo.events, start=1):
-                events.append(
-                    StageEvent(
-                        team=team,
-                        deal=deal,
-                        stage_id=stages[e.stage_slug] if e.stage_slug else None,
-                        outcome=e.outcome,
-                        lost_reason=e.lost_reason,
-                        occurred_at=e.occurred_at,
-                        event_id=f"seed-{team.slug}-{demo.external_id}-{n}",
-                        origin=Origin.SEED,
-                        recorded_by=deal.owner,
-                    )
+                deal_ids.update(result.created_deals)
+                events += result.accepted
+        characteristics = dict(Characteristic.objects.filter(team=team).values_list("slug", "id"))
+        observations = observations_record_bulk(
+            team=team,
+            observations=[
+                ObservationNew(
+                    deal_id=deal_ids[demo.external_id],
+                    characteristic_id=characteristics[o.characteristic_slug],
+                    value=o.value,
+                    observed_at=o.observed_at,
+                    observed_by_id=users[demo.owner].pk,
+                    evidence=o.evidence,
                 )
-            for o in demo.observations:
-                observations.append(
-                    Observation(
-                        deal=deal,
-                        characteristic_id=characteristics[o.characteristic_slug],
-                        value=o.value,
-                        observed_by=deal.owner,
-                        observed_at=o.observed_at,
-                        evidence=o.evidence,
-                        origin=Origin.SEED,
-                    )
-                )
-        StageEvent.objects.bulk_create(events, batch_size=500)
-        Observation.objects.bulk_create(observations, batch_size=500)
-        # The events went in around the ingestion service, so derive the passages and weekly
-        # stage-flow counts from the log here.
-        team_flow_rebuild(team=team)
-        return len(created), len(events), len(observations)
+                for demo in deals
+                for o in demo.observations
+            ],
+            origin=Origin.SEED,
+            schedule_recompute=False,
+        )
+        return len(deal_ids), events, observations
 
     def _print_logins(self, url: str) -> None:
         names = {p.slug: p.name for p in DEMO_TEAMS}
@@ -195,3 +169,39 @@ class Command(BaseCommand):
         self.stdout.write(line.format(*("-" * w for w in widths)))
         for row in table:
             self.stdout.write(line.format(*row).rstrip())
+
+
+def _batches(deals: list[DemoDeal]) -> Iterator[list[DemoDeal]]:
+    """Whole deals, at most MAX_BATCH events a batch."""
+    batch: list[DemoDeal] = []
+    size = 0
+    for demo in deals:
+        if batch and size + len(demo.events) > MAX_BATCH:
+            yield batch
+            batch, size = [], 0
+        batch.append(demo)
+        size += len(demo.events)
+    if batch:
+        yield batch
+
+
+def _events_in(team: Team, demo: DemoDeal) -> list[EventIn]:
+    """The deal's events as a CRM would send them; the first carries the deal's details."""
+    events = [
+        EventIn(
+            event_id=f"seed-{team.slug}-{demo.external_id}-{n}",
+            deal_external_id=demo.external_id,
+            occurred_at=e.occurred_at,
+            stage=e.stage_slug,
+            outcome=e.outcome or None,
+            lost_reason=e.lost_reason,
+        )
+        for n, e in enumerate(demo.events, start=1)
+    ]
+    first = events[0]
+    first.owner_email = demo.owner
+    first.account = demo.account
+    first.department = demo.department
+    first.source = demo.source
+    first.amount = demo.amount
+    return events

@@ -1,6 +1,8 @@
 """The task body: progress once a chunk, where its time went, only new observations added."""
 
 import gc
+import logging
+import re
 
 from funnel.imports.run import import_job_run
 from funnel.imports.service import import_job_create, import_job_validate
@@ -73,3 +75,37 @@ def test_a_row_the_team_no_longer_accepts_stops_the_writing_there(
     assert job.status == ImportStatus.DONE
     assert job.summary["deals_created"] == 3
     assert Deal.objects.filter(team=team).count() == 4
+
+
+def log_lines(caplog, logger: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == logger]
+
+
+def test_a_run_logs_the_job_team_counts_and_time(team, manager, named_rep, csv_bytes, caplog):
+    job = validated_job(team, manager, csv_bytes("deals_excel_semicolon.csv"))
+    with caplog.at_level(logging.INFO):
+        job = import_job_run(job=job, chunk_rows=3)
+    [line] = log_lines(caplog, "funnel.imports.run")
+    summary = job.summary
+    assert line.startswith(
+        f"import job={job.id} team=north done rows=4 "
+        f"events_accepted={summary['events_accepted']} duplicates=0 deals_created=4 "
+        f"observations={summary['observations']} in "
+    )
+    assert summary["events_accepted"] > 0 and re.search(r" in \d+ ms$", line)
+    # Each chunk went in through the ingest service: a line a chunk, not a line a row.
+    chunks = log_lines(caplog, "funnel.ingest")
+    assert len(chunks) == 2
+    assert all(c.startswith("ingest team=north origin=csv ") for c in chunks)
+
+
+def test_a_run_that_stops_logs_why(team, manager, named_rep, csv_bytes, caplog):
+    job = validated_job(team, manager, csv_bytes("deals_excel_semicolon.csv"))
+    Membership.objects.filter(team=team, user=manager).update(role=Role.EXECUTIVE)
+    with caplog.at_level(logging.INFO):
+        job = import_job_run(job=job, chunk_rows=1)
+    [record] = [r for r in caplog.records if r.name == "funnel.imports.run"]
+    assert record.levelno == logging.WARNING
+    message = record.getMessage()
+    assert message.startswith(f"import job={job.id} team=north failed rows=4 errors=1 in ")
+    assert "1 row no longer passes" in message

@@ -2,12 +2,18 @@
 characteristics and observations."""
 
 import datetime as dt
+import logging
 from decimal import Decimal
 
 import pytest
 
 from funnel.imports.run import import_job_run
-from funnel.imports.service import import_job_create, import_job_validate
+from funnel.imports.service import (
+    ImportRefused,
+    import_job_create,
+    import_job_queue,
+    import_job_validate,
+)
 from funnel.models import (
     Characteristic,
     Deal,
@@ -305,3 +311,31 @@ def test_undated_file_uses_the_default_date(team, manager):
         ("1", "won", utc(2015, 4, 1)),
         ("2", "lost", utc(2015, 4, 1)),
     }
+
+
+def test_each_step_logs_the_job_team_and_rows(team, manager, named_rep, csv_bytes, caplog):
+    with caplog.at_level(logging.INFO, logger="funnel.imports.service"):
+        job = import_job_create(
+            team=team,
+            uploaded_by=manager,
+            filename="deals.csv",
+            content=csv_bytes("deals_excel_semicolon.csv"),
+        )
+        import_job_validate(job=job, mapping=EXCEL_MAPPING)
+        import_job_queue(job=job)
+    created, validated, queued = [
+        r.getMessage() for r in caplog.records if r.name == "funnel.imports.service"
+    ]
+    assert created.startswith(f"import job={job.id} team=north created file='deals.csv' ")
+    assert "rows=4 shape=deals in " in created
+    assert validated.startswith(f"import job={job.id} team=north validated status=valid rows=4 ")
+    assert "errors=0 in " in validated
+    assert queued == f"import job={job.id} team=north queued rows=4"
+
+
+def test_a_refused_file_is_logged_with_its_team(team, manager, settings, caplog):
+    settings.CSV_IMPORT_MAX_BYTES = 10
+    with caplog.at_level(logging.INFO), pytest.raises(ImportRefused):
+        import_job_create(team=team, uploaded_by=manager, filename="big.csv", content=b"x" * 11)
+    [line] = [r.getMessage() for r in caplog.records if r.name == "funnel.imports.service"]
+    assert line.startswith("import refused team=north file='big.csv' bytes=11: The file has ")

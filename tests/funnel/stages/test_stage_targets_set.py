@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from funnel.models import RecomputeState
-from funnel.services import stage_targets_set
+from funnel.stages.services import stage_targets_set
 
 pytestmark = pytest.mark.django_db
 

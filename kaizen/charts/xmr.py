@@ -1,5 +1,5 @@
-"""Every XmR (process behaviour) chart in the app, and the company page's sparklines, as plain
-data for the SVG templates: coordinates, paths and labels.
+"""Every XmR (process behaviour) chart in the app as plain data for the SVG template:
+coordinates, paths and labels.
 
 One geometry and one template (templates/charts/_xmr.html) for two uses:
 
@@ -21,24 +21,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from funnel.metrics.xmr import XmrLimits, XmrPoint, XmrRule, xmr_chart, xmr_points
+from kaizen.charts.layout import (
+    TOP,
+    Divider,
+    MarginLabel,
+    Tick,
+    divider_periods,
+    margin_labels,
+    nice_ticks,
+    pct,
+    per_week,
+    place_dividers,
+)
 
 WIDTH, HEIGHT = 720, 280
-LEFT, RIGHT, TOP, BOTTOM = 56, 104, 34, 40  # the right margin holds the limits' labels
-LABEL_GAP = 12.0  # px between two margin labels, or two rows of divider labels
-CHAR_WIDTH = 6.2  # px of an 11 px label's character, to keep divider labels apart
+LEFT, RIGHT, BOTTOM = 56, 116, 40  # the right margin holds the limits' labels
 RULE_WORDS = {
     XmrRule.OUTSIDE_LIMITS: "outside the limits",
     XmrRule.THREE_OF_FOUR: "3 of 4 beyond the half-way line",
     XmrRule.EIGHT_ON_ONE_SIDE: "8 in a row on one side",
 }
-
-
-def pct(value: float) -> str:
-    return f"{value * 100:.0f} %"
-
-
-def per_week(value: float) -> str:
-    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,6 @@ class FrozenBaseline:
     limits: XmrLimits | None
     do_start: int | None = None
     do_mean: float | None = None
-
-
-@dataclass(frozen=True)
-class Tick:
-    at: float
-    label: str
 
 
 @dataclass(frozen=True)
@@ -90,29 +86,6 @@ class Band:
     @property
     def height(self) -> float:
         return round(self.bottom - self.upper, 1) if self.mean is not None else 0.0
-
-
-@dataclass(frozen=True)
-class MarginLabel:
-    y: float  # nudged apart from its line's height so that labels never overlap
-    name: str
-    value: str
-    kind: str  # "upper" | "mean" | "lower"
-
-
-@dataclass(frozen=True)
-class Divider:
-    x: float
-    label: str
-    kind: str  # "do" | "definition"
-    short: str  # the label above the plot; the full one is the tooltip
-    text_x: float
-    text_y: float
-    anchor: str  # "start" | "end": right of the line, or left of it near the right edge
-
-    @property
-    def top(self) -> float:
-        return self.text_y + 3
 
 
 @dataclass(frozen=True)
@@ -160,71 +133,6 @@ class XmrSvg:
         return {d.kind for d in self.dividers}
 
 
-def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
-    """Round tick values covering [low, high] (1, 2, 2.5 or 5 times a power of ten apart)."""
-    if high <= low:
-        high = low + 1
-    raw = (high - low) / count
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.floor(low / step) * step
-    ticks = []
-    value = first
-    while value <= high + step * 1e-9:
-        ticks.append(round(value, 10))
-        value += step
-    if ticks[-1] < high:
-        ticks.append(round(value, 10))
-    return ticks
-
-
-def _margin_labels(lines: list[tuple[float, str, str, str]]) -> tuple[MarginLabel, ...]:
-    """Labels at their lines' heights (y, name, value, kind), pushed apart where they touch."""
-    placed: list[MarginLabel] = []
-    for y, name, value, kind in sorted(lines):
-        at = y + 4
-        if placed and at - placed[-1].y < LABEL_GAP:
-            at = placed[-1].y + LABEL_GAP
-        placed.append(MarginLabel(round(at, 1), name, value, kind))
-    return tuple(placed)
-
-
-def _divider_periods(
-    periods: Sequence[dt.date], dividers: Sequence[tuple[dt.date, str, str]], period_days: int
-) -> dict[int, list[tuple[str, str]]]:
-    """Each (date, label, kind) at the period that contains its date."""
-    at: dict[int, list[tuple[str, str]]] = {}
-    for when, label, kind in dividers:
-        period = next(
-            (i for i, p in enumerate(periods) if p <= when < p + dt.timedelta(days=period_days)),
-            None,
-        )
-        if period is not None:
-            at.setdefault(period, []).append((label, kind))
-    return at
-
-
-def _place_dividers(marks: list[tuple[float, str, str]], middle: float) -> tuple[Divider, ...]:
-    """Divider labels above the plot, on a second row where they would overlap the first."""
-    rows: list[list[tuple[float, float]]] = [[], []]
-    placed = []
-    for x, label, kind in marks:
-        short = label if len(label) <= 34 else label[:33] + "…"
-        width = len(short) * CHAR_WIDTH
-        anchor = "start" if x < middle else "end"
-        span = (x + 3, x + 3 + width) if anchor == "start" else (x - 3 - width, x - 3)
-        row = next(
-            (r for r, taken in enumerate(rows) if all(b < span[0] or a > span[1] for a, b in taken)),
-            0,
-        )
-        rows[row].append(span)
-        text_y = TOP - 6 - LABEL_GAP * row
-        placed.append(
-            Divider(x, label, kind, short, span[0] if anchor == "start" else span[1], text_y, anchor)
-        )
-    return tuple(placed)
-
-
 def xmr_svg(
     *,
     key: str,
@@ -265,12 +173,12 @@ def xmr_svg(
     def x_of(i: float) -> float:
         return round(LEFT + plot_w * (i + 0.5) / n, 1)
 
-    marks = _divider_periods(periods, dividers, period_days)
+    marks = divider_periods(periods, dividers, period_days)
     do_start = baseline.do_start if baseline and baseline.do_start is not None else None
     if do_start is not None and do_start < n:
         marks.setdefault(do_start, []).insert(0, (f"Do starts {periods[do_start]:%-d %b}", "do"))
 
-    judged: dict[int, XmrPoint] = {}
+    judged: dict[int, XmrPoint]  # index of a period -> its point as the rules judge it
     if baseline is None:
         # A divider starts a new segment at the first period with a value from its period on.
         first_known = (next((k for k, (i, _) in enumerate(known) if i >= p), None) for p in marks)
@@ -288,6 +196,9 @@ def xmr_svg(
     if baseline and baseline.do_mean is not None:
         span.append(baseline.do_mean)
     low, high = min(span), max(span)
+    if high - low < 1e-6:  # a flat series: room around its one value
+        pad = 0.05 if fmt is pct else 1.0
+        low, high = low - pad, high + pad
     if min(v for _, v in known) >= 0:  # counts and rates: nothing below zero, and zero if near
         low = max(low, 0.0)
         low = 0.0 if low < (high - low) * 0.6 else low
@@ -376,7 +287,7 @@ def xmr_svg(
             y_of(do_mean) if do_mean is not None else None,
             fmt(do_mean) if do_mean is not None else "",
         )
-    placed = _place_dividers(
+    placed = place_dividers(
         [
             (x_of(i - 0.5), "; ".join(label for label, _ in found), _divider_kind(found))
             for i, found in sorted(marks.items())
@@ -405,7 +316,7 @@ def xmr_svg(
         radius=4.0 if n <= 26 else 3.0,
         points=tuple(points),
         bands=tuple(bands),
-        margin_labels=_margin_labels(lines),
+        margin_labels=margin_labels(lines),
         dividers=placed,
         do=do_window,
         y_ticks=tuple(Tick(y_of(t), tick_fmt(t)) for t in ticks),
@@ -453,28 +364,3 @@ def _describe(
     if dividers:
         text += f" Divided at: {'; '.join(d.label for d in dividers)}."
     return text
-
-
-@dataclass(frozen=True)
-class Spark:
-    path: str
-    area: str
-    last_x: float
-    last_y: float
-    width: int
-    height: int
-
-
-def sparkline(values: Sequence[float], *, width: int = 120, height: int = 32) -> Spark | None:
-    """A tiny line of a weekly series (no axes: the card states the latest figure beside it)."""
-    if len(values) < 2:
-        return None
-    top = max(values) or 1.0
-    step = (width - 4) / (len(values) - 1)
-    xy = [
-        (round(2 + i * step, 1), round(height - 3 - (height - 6) * v / top, 1))
-        for i, v in enumerate(values)
-    ]
-    line = "M" + " L".join(f"{x},{y}" for x, y in xy)
-    area = f"{line} L{xy[-1][0]},{height} L{xy[0][0]},{height} Z"
-    return Spark(line, area, xy[-1][0], xy[-1][1], width, height)
