@@ -13,16 +13,16 @@ from funnel.default_stages import DEFAULT_STAGES
 from funnel.models import (
     Characteristic,
     Deal,
-    DealStatus,
     DefinitionVersion,
     Membership,
+    Observation,
     OperationalDefinition,
-    Outcome,
     Role,
     Stage,
     StageEvent,
     Team,
 )
+from funnel.pipeline.request import company_recompute_request
 
 logger = logging.getLogger(__name__)
 
@@ -137,70 +137,16 @@ def password_reset_hint(*, email: str) -> str:
     return f"To set a password for {email}, run: python manage.py changepassword {email}"
 
 
-def deal_refresh_position(*, deal: Deal) -> Deal:
-    """Re-derive a deal's cached position (status, current stage, dates) from its event log.
-
-    The event with the latest occurred_at wins, ties broken by arrival (id), so the order in
-    which events arrive never changes the result.
-    """
-    events = list(
-        StageEvent.objects.filter(deal=deal)
-        .order_by("occurred_at", "id")
-        .values("stage_id", "outcome", "lost_reason", "occurred_at")
-    )
-    if not events:
-        return deal
-    position = deal_position_from_events(events)
-    for field, value in position.items():
-        setattr(deal, field, value)
-    deal.save(update_fields=[*position, "updated_at"])
-    return deal
-
-
-# The plain text, not the enum member: positions are written in bulk, and psycopg writes a str
-# subclass through a slower path.
-OPEN = DealStatus.OPEN.value
-
-
-def deal_position_from_events(events: list[dict]) -> dict:
-    """The cached fields of a deal, from its events sorted by (occurred_at, id)."""
-    last = events[-1]
-    position = {
-        "opened_at": events[0]["occurred_at"],
-        "status": last["outcome"] or OPEN,
-        "lost_reason": last["lost_reason"] if last["outcome"] == Outcome.LOST else "",
-        "closed_at": last["occurred_at"] if last["outcome"] else None,
-    }
-    # The stage the deal is in (open) or was last in (closed), and when it entered it.
-    stage_id, entered_at = None, None
-    for event in events:
-        if event["stage_id"] is not None and event["stage_id"] != stage_id:
-            stage_id, entered_at = event["stage_id"], event["occurred_at"]
-    position["current_stage_id"] = stage_id
-    position["stage_entered_at"] = entered_at
-    position["last_event_at"] = last["occurred_at"]
-    return position
-
-
-def deal_position_extend(position: dict, events: list[dict]) -> dict:
-    """The position after `events`, which all sort after the log `position` was derived from.
-
-    Equal to deal_position_from_events(log + events), without reading the log again.
-    """
-    position = dict(position)
-    stage_id, entered_at = position["current_stage_id"], position["stage_entered_at"]
-    for event in events:
-        if event["stage_id"] is not None and event["stage_id"] != stage_id:
-            stage_id, entered_at = event["stage_id"], event["occurred_at"]
-    last = events[-1]
-    position.update(
-        status=last["outcome"] or OPEN,
-        lost_reason=last["lost_reason"] if last["outcome"] == Outcome.LOST else "",
-        closed_at=last["occurred_at"] if last["outcome"] else None,
-        current_stage_id=stage_id,
-        stage_entered_at=entered_at,
-        last_event_at=last["occurred_at"],
-    )
-    if position.get("opened_at") is None:
-        position["opened_at"] = events[0]["occurred_at"]
-    return position
+@transaction.atomic
+def team_delete(*, team: Team) -> None:
+    """Delete a team with its whole history (deals, event log, observations, snapshots), then
+    roll the company figures up again without it."""
+    started = time.perf_counter()
+    slug = team.slug
+    # The logs go first: stages are protected while events or deals still point at them.
+    Observation.objects.filter(deal__team=team).delete()
+    StageEvent.objects.filter(team=team).delete()
+    Deal.objects.filter(team=team).delete()
+    team.delete()
+    transaction.on_commit(company_recompute_request)
+    logger.info("team deleted team=%s in %.0f ms", slug, (time.perf_counter() - started) * 1000)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from funnel.models import Deal, Origin, Stage, StageEvent, Team
-from funnel.services import deal_refresh_position
+from funnel.positions import deal_refresh_position
 
 
 def deal_with_history(

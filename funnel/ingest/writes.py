@@ -19,7 +19,7 @@ from django.utils import timezone
 from funnel.bulk import among, copy_usable, ids_reserve, rows_copy, rows_insert, rows_update
 from funnel.ingest.events import DEAL_FIELDS, DEAL_INSERT_FIELDS, POSITION_FIELDS, EventIn, _Context
 from funnel.models import Deal, DealStatus, PendingDeal, StageEvent, Team
-from funnel.services import deal_position_extend, deal_position_from_events
+from funnel.positions import deal_position_extend, deal_position_from_events
 
 NO_POSITION = {
     "status": DealStatus.OPEN,

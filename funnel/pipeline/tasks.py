@@ -18,7 +18,7 @@ from funnel.pipeline.request import (
     teams_sweep,
 )
 from funnel.pipeline.run import team_rebuild, team_recompute
-from funnel.services import deal_refresh_position
+from funnel.positions import deal_refresh_position
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from funnel.models import (
     StageEvent,
     Team,
 )
+from funnel.positions import deal_position_from_events
 from funnel.selectors import team_accesses_for_user
-from funnel.services import deal_position_from_events
 
 DEMO_SLUGS = ("enterprise", "mid-market")
 

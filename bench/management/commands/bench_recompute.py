@@ -219,6 +219,10 @@ class Command(BaseCommand):
     def _freshness(self, team: Team, maker: BatchMaker, o: dict) -> dict:
         app.conf.broker_url = o["broker"]
         app.conf.task_always_eager = False
+        # The eager runs above (the company roll-up the team runs ask for) opened Celery's
+        # connection and producer pools on the old broker; the next use opens them anew.
+        app._pool = None
+        app.amqp._producer_pool = None
         settings.CELERY_TASK_ALWAYS_EAGER = False
         app.control.purge()
         worker = Worker(o["broker"])

@@ -23,9 +23,9 @@ from django.utils import timezone
 from funnel.deals.services import ObservationNew, observations_record_bulk
 from funnel.demo_data import DEMO_PASSWORD, DEMO_SEED, DEMO_TEAMS, DEMO_USERS, DemoDeal, demo_deals
 from funnel.ingest import MAX_BATCH, EventIn, stage_events_ingest
-from funnel.models import Characteristic, Deal, Observation, Origin, Role, StageEvent, Team
+from funnel.models import Characteristic, Origin, Role, StageEvent, Team
 from funnel.pipeline.run import team_recompute
-from funnel.services import membership_add, team_create
+from funnel.services import membership_add, team_create, team_delete
 
 URL = "http://127.0.0.1:8000/"
 
@@ -89,13 +89,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
 
     def _delete_demo_teams(self) -> None:
-        teams = Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS])
-        # The logs go first: stages are protected while events or deals still point at them.
-        Observation.objects.filter(deal__team__in=teams).delete()
-        StageEvent.objects.filter(team__in=teams).delete()
-        Deal.objects.filter(team__in=teams).delete()
-        names = ", ".join(teams.values_list("name", flat=True)) or "none found"
-        teams.delete()
+        teams = list(Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS]))
+        for team in teams:
+            team_delete(team=team)
+        names = ", ".join(t.name for t in teams) or "none found"
         self.stdout.write(f"Deleted the demo teams ({names}).")
 
     def _users(self, team: Team, *, password: str) -> dict:

@@ -1,0 +1,75 @@
+"""A deal's position (current stage, status, dates), derived from its event log and cached on
+the deal by the ingest, and re-derived here when asked."""
+
+from __future__ import annotations
+
+from funnel.models import Deal, DealStatus, Outcome, StageEvent
+
+
+def deal_refresh_position(*, deal: Deal) -> Deal:
+    """Re-derive a deal's cached position (status, current stage, dates) from its event log.
+
+    The event with the latest occurred_at wins, ties broken by arrival (id), so the order in
+    which events arrive never changes the result.
+    """
+    events = list(
+        StageEvent.objects.filter(deal=deal)
+        .order_by("occurred_at", "id")
+        .values("stage_id", "outcome", "lost_reason", "occurred_at")
+    )
+    if not events:
+        return deal
+    position = deal_position_from_events(events)
+    for field, value in position.items():
+        setattr(deal, field, value)
+    deal.save(update_fields=[*position, "updated_at"])
+    return deal
+
+
+# The plain text, not the enum member: positions are written in bulk, and psycopg writes a str
+# subclass through a slower path.
+OPEN = DealStatus.OPEN.value
+
+
+def deal_position_from_events(events: list[dict]) -> dict:
+    """The cached fields of a deal, from its events sorted by (occurred_at, id)."""
+    last = events[-1]
+    position = {
+        "opened_at": events[0]["occurred_at"],
+        "status": last["outcome"] or OPEN,
+        "lost_reason": last["lost_reason"] if last["outcome"] == Outcome.LOST else "",
+        "closed_at": last["occurred_at"] if last["outcome"] else None,
+    }
+    # The stage the deal is in (open) or was last in (closed), and when it entered it.
+    stage_id, entered_at = None, None
+    for event in events:
+        if event["stage_id"] is not None and event["stage_id"] != stage_id:
+            stage_id, entered_at = event["stage_id"], event["occurred_at"]
+    position["current_stage_id"] = stage_id
+    position["stage_entered_at"] = entered_at
+    position["last_event_at"] = last["occurred_at"]
+    return position
+
+
+def deal_position_extend(position: dict, events: list[dict]) -> dict:
+    """The position after `events`, which all sort after the log `position` was derived from.
+
+    Equal to deal_position_from_events(log + events), without reading the log again.
+    """
+    position = dict(position)
+    stage_id, entered_at = position["current_stage_id"], position["stage_entered_at"]
+    for event in events:
+        if event["stage_id"] is not None and event["stage_id"] != stage_id:
+            stage_id, entered_at = event["stage_id"], event["occurred_at"]
+    last = events[-1]
+    position.update(
+        status=last["outcome"] or OPEN,
+        lost_reason=last["lost_reason"] if last["outcome"] == Outcome.LOST else "",
+        closed_at=last["occurred_at"] if last["outcome"] else None,
+        current_stage_id=stage_id,
+        stage_entered_at=entered_at,
+        last_event_at=last["occurred_at"],
+    )
+    if position.get("opened_at") is None:
+        position["opened_at"] = events[0]["occurred_at"]
+    return position
