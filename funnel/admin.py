@@ -23,7 +23,12 @@ from funnel.models import (
     Team,
 )
 from funnel.pipeline.request import team_recompute_on_commit
-from funnel.services import team_create
+from funnel.services import (
+    membership_remove,
+    membership_set,
+    team_create,
+    team_rename,
+)
 from funnel.stages.services import MAX_TARGET_DAYS, stage_targets_set
 
 
@@ -111,15 +116,21 @@ class TeamAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
 
+    def get_readonly_fields(self, request, obj=None):
+        return ["slug", "created_at"] if obj is not None else []
+
     def save_model(self, request, obj: Team, form, change: bool) -> None:
         if change:
-            super().save_model(request, obj, form, change)
+            team_rename(team=obj, name=obj.name)
             return
         team = team_create(slug=obj.slug, name=obj.name, author=request.user)
         obj.pk, obj.created_at = team.pk, team.created_at
         obj._state.adding = False
 
     def save_formset(self, request, form, formset, change: bool) -> None:
+        if formset.model is Membership:
+            memberships_admin_save(formset)
+            return
         if formset.model is not Stage:
             super().save_formset(request, form, formset, change)
             return
@@ -134,12 +145,33 @@ class TeamAdmin(admin.ModelAdmin):
             team_recompute_on_commit(team_id=form.instance.pk)
 
 
+def memberships_admin_save(formset) -> None:
+    """The members inline of a team, through the membership services."""
+    formset.save(commit=False)
+    for membership in formset.deleted_objects:
+        membership_remove(membership=membership)
+    for membership in [*formset.new_objects, *(m for m, _ in formset.changed_objects)]:
+        membership_set(team=membership.team, user=membership.user, role=membership.role)
+
+
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
     list_display = ["user", "team", "role", "created_at"]
     list_filter = ["role", "team"]
     search_fields = ["user__username", "user__email", "team__name"]
     autocomplete_fields = ["user"]
+
+    def save_model(self, request, obj: Membership, form, change: bool) -> None:
+        saved = membership_set(team=obj.team, user=obj.user, role=obj.role)
+        obj.pk, obj.created_at = saved.pk, saved.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj: Membership) -> None:
+        membership_remove(membership=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset.select_related("team"):
+            membership_remove(membership=membership)
 
 
 @admin.register(Stage)
@@ -232,7 +264,9 @@ class StageEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Characteristic)
-class CharacteristicAdmin(admin.ModelAdmin):
+class CharacteristicAdmin(ReadOnlyAdmin):
+    """Managers add and retire characteristics on the team's characteristics page."""
+
     list_display = ["name", "team", "kind", "is_active"]
     list_filter = ["team", "kind"]
 
@@ -309,7 +343,9 @@ class DefinitionVersionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(OperationalDefinition)
-class OperationalDefinitionAdmin(admin.ModelAdmin):
+class OperationalDefinitionAdmin(ReadOnlyAdmin):
+    """A definition changes by a new version, written on its page in the app."""
+
     list_display = ["term", "team", "created_at"]
     list_filter = ["team"]
     inlines = [DefinitionVersionInline]

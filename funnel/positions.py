@@ -26,6 +26,11 @@ def deal_refresh_position(*, deal: Deal) -> Deal:
     return deal
 
 
+def deal_refresh_position_by_id(*, deal_id: int) -> Deal | None:
+    deal = Deal.objects.filter(id=deal_id).first()
+    return deal_refresh_position(deal=deal) if deal is not None else None
+
+
 # The plain text, not the enum member: positions are written in bulk, and psycopg writes a str
 # subclass through a slower path.
 OPEN = DealStatus.OPEN.value

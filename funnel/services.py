@@ -150,3 +150,36 @@ def team_delete(*, team: Team) -> None:
     team.delete()
     transaction.on_commit(company_recompute_request)
     logger.info("team deleted team=%s in %.0f ms", slug, (time.perf_counter() - started) * 1000)
+
+
+@transaction.atomic
+def team_rename(*, team: Team, name: str) -> Team:
+    """A team's display name; its slug (in every URL and API token's scope) stays."""
+    team.name = name.strip()
+    team.save(update_fields=["name"])
+    logger.info("team renamed team=%s name=%r", team.slug, team.name)
+    return team
+
+
+@transaction.atomic
+def membership_set(*, team: Team, user: AbstractBaseUser, role: str) -> Membership:
+    """Give an existing user a role in a team (a new membership or a changed role)."""
+    if role not in Role.values:
+        raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+    membership, created = Membership.objects.update_or_create(
+        user=user, team=team, defaults={"role": role}
+    )
+    logger.info("membership set team=%s user=%s role=%s new=%s", team.slug, user.pk, role, created)
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    """Take a user out of a team; what they recorded stays in the logs, under their name."""
+    logger.info(
+        "membership removed team=%s user=%s role=%s",
+        membership.team.slug,
+        membership.user_id,
+        membership.role,
+    )
+    membership.delete()

@@ -4,9 +4,10 @@ from funnel.admin import ReadOnlyAdmin, ReadOnlyTabularInline
 from kaizen.models import Cycle, CycleEvent, CycleNote, StandardWork
 
 
-class CycleNoteInline(admin.TabularInline):
+class CycleNoteInline(ReadOnlyTabularInline):
     model = CycleNote
-    extra = 0
+    fields = ["created_at", "author", "body"]
+    readonly_fields = fields
 
 
 class CycleEventInline(ReadOnlyTabularInline):
@@ -18,28 +19,19 @@ class CycleEventInline(ReadOnlyTabularInline):
 
 
 @admin.register(Cycle)
-class CycleAdmin(admin.ModelAdmin):
+class CycleAdmin(ReadOnlyAdmin):
+    """Cycles move through their phases on the kaizen pages, by the cycle services' rules (a
+    committed plan is frozen, the Check is computed); the admin only shows them."""
+
     list_display = ["title", "team", "phase", "stage", "owner", "updated_at"]
     list_filter = ["team", "phase"]
-    # The baseline is frozen when the plan is committed; the admin only shows it.
-    readonly_fields = [
-        "baseline_from",
-        "baseline_to",
-        "baseline_value",
-        "baseline_low",
-        "baseline_high",
-        "baseline_successes",
-        "baseline_n",
-        "baseline_limits",
-        "committed_at",
-        "check_result",
-        "checked_at",
-    ]
     inlines = [CycleNoteInline, CycleEventInline]
 
 
 @admin.register(StandardWork)
-class StandardWorkAdmin(admin.ModelAdmin):
+class StandardWorkAdmin(ReadOnlyAdmin):
+    """Standard work is adopted by closing a cycle with its Act decision."""
+
     list_display = ["text", "team", "stage", "adopted_at"]
     list_filter = ["team"]
 

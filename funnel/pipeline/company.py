@@ -18,6 +18,7 @@ from funnel.metrics.intervals import wilson_interval
 from funnel.metrics.verdict import StageSpec, bottleneck_verdict
 from funnel.models import BottleneckStatus, Stage, StageEvent, StageMetric, Verdict
 from funnel.pipeline.figures import SETTINGS, verdict_figures
+from funnel.pipeline.request import company_recompute_finished, company_recompute_started
 from funnel.pipeline.snapshots import stage_metrics_sync
 
 
@@ -89,3 +90,12 @@ def company_recompute(*, now: dt.datetime | None = None) -> BottleneckStatus | N
             latest.save()
             return latest
         return BottleneckStatus.objects.create(team=None, changed=latest is not None, **values)
+
+
+def company_recompute_queued() -> BottleneckStatus | None:
+    """The queued roll-up: its flag is cleared first, so team runs from here on ask for one
+    more, then the roll-up, then its run is counted."""
+    company_recompute_started()
+    status = company_recompute()
+    company_recompute_finished()
+    return status

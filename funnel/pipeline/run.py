@@ -37,9 +37,11 @@ from funnel.models import (
 )
 from funnel.pipeline.figures import SETTINGS, verdict_figures
 from funnel.pipeline.passages import team_flow_rebuild, team_lock, team_pending_drain
+from funnel.pipeline.queue import TEAM_REBUILD, task_enqueue
 from funnel.pipeline.request import (
     company_recompute_request,
     team_last_event_id,
+    team_recompute_started,
     winnable_due,
 )
 from funnel.pipeline.snapshots import stage_metrics_sync
@@ -184,6 +186,14 @@ def team_recompute(
     return status
 
 
+def team_recompute_queued(*, team_id: int) -> BottleneckStatus | None:
+    """The queued run a write asked for: its flag is cleared first, so writes from here on
+    queue exactly one trailing run. None when the team was deleted meanwhile."""
+    team_recompute_started(team_id=team_id)
+    team = Team.objects.filter(id=team_id).first()
+    return team_recompute(team=team) if team is not None else None
+
+
 def team_rebuild(*, team: Team) -> BottleneckStatus:
     """Re-derive the team's passages and counts from its whole event log, then recompute with
     the winnable counts: the nightly drift repair, `manage.py recompute --rebuild`, and what
@@ -302,3 +312,19 @@ def _status_record(*, team, stages, verdict, watermark, now) -> BottleneckStatus
         latest.save()
         return latest
     return BottleneckStatus.objects.create(team=team, changed=latest is not None, **values)
+
+
+def team_rebuild_by_id(*, team_id: int) -> BottleneckStatus | None:
+    team = Team.objects.filter(id=team_id).first()
+    return team_rebuild(team=team) if team is not None else None
+
+
+def teams_rebuild_enqueue() -> list[int]:
+    """Nightly: one rebuild task per team, so one team's failure never stops the others."""
+    team_ids = list(Team.objects.order_by("id").values_list("id", flat=True))
+    for team_id in team_ids:
+        try:
+            task_enqueue(TEAM_REBUILD, team_id)
+        except Exception:  # eager mode runs it here: log it and go on with the next team
+            logger.exception("nightly rebuild of team %s failed", team_id)
+    return team_ids

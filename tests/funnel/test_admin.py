@@ -16,6 +16,7 @@ from funnel.models import (
     BottleneckStatus,
     Deal,
     DefinitionVersion,
+    Membership,
     Observation,
     RecomputeState,
     StageEvent,
@@ -74,10 +75,20 @@ def rows(team, rep, deal):
         "bottleneckstatus": BottleneckStatus.objects.get(team=team),
         "definitionversion": version,
         "agreement": Agreement.objects.get(user=rep),
+        "characteristic": team.characteristics.get(slug="budget-confirmed"),
+        "operationaldefinition": version.definition,
     }
 
 
-READ_ONLY = ["stageevent", "observation", "bottleneckstatus", "definitionversion", "agreement"]
+READ_ONLY = [
+    "stageevent",
+    "observation",
+    "bottleneckstatus",
+    "definitionversion",
+    "agreement",
+    "characteristic",
+    "operationaldefinition",
+]
 
 
 def admin_url(model: str, view: str, *args) -> str:
@@ -314,3 +325,37 @@ def test_a_team_added_here_gets_the_default_stages(admin_client, team):
         team.stages.values_list("slug", flat=True)
     )
     assert west.characteristics.count() == team.characteristics.count()
+
+
+def test_a_membership_added_here_goes_through_the_service(admin_client, team, outsider, caplog):
+    caplog.set_level("INFO", logger="funnel.services")
+    response = admin_client.post(
+        admin_url("membership", "add"), {"user": outsider.pk, "team": team.pk, "role": "rep"}
+    )
+    assert response.status_code == 302
+    assert Membership.objects.get(user=outsider, team=team).role == "rep"
+    assert f"membership set team={team.slug} user={outsider.pk} role=rep new=True" in caplog.text
+
+
+def test_a_role_changed_and_a_member_removed_here_go_through_the_services(
+    admin_client, team, rep, caplog
+):
+    caplog.set_level("INFO", logger="funnel.services")
+    membership = Membership.objects.get(user=rep, team=team)
+    change = admin_url("membership", "change", membership.pk)
+    response = admin_client.post(change, {"user": rep.pk, "team": team.pk, "role": "manager"})
+    assert response.status_code == 302
+    assert Membership.objects.get(pk=membership.pk).role == "manager"
+    delete = admin_url("membership", "delete", membership.pk)
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+    assert f"membership removed team={team.slug} user={rep.pk}" in caplog.text
+
+
+def test_a_team_keeps_its_slug_when_renamed_here(admin_client, team):
+    response = admin_client.post(
+        admin_url("team", "change", team.pk), {**team_post(team), "name": "North", "slug": "x"}
+    )
+    assert response.status_code == 302
+    team.refresh_from_db()
+    assert (team.name, team.slug) == ("North", "north")

@@ -41,3 +41,12 @@ def test_the_cycle_page_shows_its_history_without_a_form_for_it(admin_client, ev
     body = response.content.decode()
     assert "created" in body
     assert 'name="events-0-DELETE"' not in body  # no delete box on the history row
+
+
+def test_a_cycle_cannot_be_changed_or_deleted_in_the_admin(admin_client, event):
+    change = reverse("admin:kaizen_cycle_change", args=[event.cycle_id])
+    assert admin_client.post(change, {"title": "Renamed", "phase": "closed"}).status_code == 403
+    delete = reverse("admin:kaizen_cycle_delete", args=[event.cycle_id])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+    event.cycle.refresh_from_db()
+    assert (event.cycle.title, event.cycle.phase) == ("Faster proposals", "plan")

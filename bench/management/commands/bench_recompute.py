@@ -6,6 +6,8 @@
 A throwaway team gets a generated year of deals (about 3.5 events a deal), loaded with COPY
 (setup, timed apart). Then it measures:
 - the full recompute: StageFlow rebuilt from the passages in SQL, then the recompute (median of 3);
+- the nightly rebuild, once: `team_rebuild`, the very function beat's nightly task runs for each
+  team (every passage re-derived from the event log, then the recompute with the winnable counts);
 - one 1,000-event batch applied incrementally (stage_events_ingest: new deals plus open deals
   moving on or closing), and the recompute after it (median and p95 over the batches);
 - peak memory: tracemalloc peak of each step, this process's and the worker's max RSS;
@@ -39,7 +41,7 @@ from bench.synthetic import FunnelShape, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.models import BottleneckStatus, StageEvent, StageFlow, Team
 from funnel.pipeline.passages import team_flow_from_passages, team_pending_drain
-from funnel.pipeline.run import team_recompute
+from funnel.pipeline.run import team_rebuild, team_recompute
 from funnel.services import team_create
 from kaizen.celery import app
 
@@ -140,7 +142,12 @@ class Command(BaseCommand):
         team_recompute(team=team, winnable=True)
         winnable = time.perf_counter() - t0 - statistics.median(recompute)
         self.out(f"winnable counts rebuild: about {ms(winnable)} (on top of a recompute)")
+        t0 = time.perf_counter()
+        team_rebuild(team=team)
+        rebuild = time.perf_counter() - t0
+        self.out(f"nightly rebuild (team_rebuild): {rebuild:.2f} s")
         return {
+            "rebuild": rebuild,
             "winnable": winnable,
             "total": statistics.median(totals),
             "flow": statistics.median(flow),
@@ -275,6 +282,8 @@ class Command(BaseCommand):
             f"p95 {ms(inc['total'][1])} [load {inc['load']}]",
             f"winnable counts rebuild (at most every {settings.WINNABLE_REFRESH_SECONDS} s, "
             f"after a recompute): {full['winnable']:.2f} s",
+            f"nightly rebuild (team_rebuild: passages from the log, recompute, winnable counts): "
+            f"{full['rebuild']:.2f} s",
             f"peak memory: tracemalloc full recompute {full['peak'] / 2**20:.1f} MiB, "
             f"ingest of a batch {inc['peak'] / 2**20:.1f} MiB; "
             f"this process max RSS {rss_mb:,.0f} MiB (includes the generator)",

@@ -12,7 +12,7 @@ from bench.synthetic import FunnelShape, funnel_events, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.management.commands import recompute as recompute_command
 from funnel.models import BottleneckStatus, CompanyRecomputeState, RecomputeState, StageEvent
-from funnel.pipeline import request, tasks
+from funnel.pipeline import request, run
 from funnel.pipeline.queue import COMPANY_RECOMPUTE, TEAM_RECOMPUTE
 from funnel.pipeline.tasks import teams_rebuild_task
 from kaizen.celery import app
@@ -67,14 +67,14 @@ def test_team_runs_ask_for_the_company_roll_up_which_runs_eagerly(team, other_te
 
 
 def test_one_failing_team_does_not_stop_the_nightly_rebuild(team, other_team, monkeypatch, caplog):
-    real = tasks.team_rebuild
+    real = run.team_rebuild
 
     def rebuild(*, team):
         if team.slug == "north":
             raise RuntimeError("a broken row")
         return real(team=team)
 
-    monkeypatch.setattr(tasks, "team_rebuild", rebuild)
+    monkeypatch.setattr(run, "team_rebuild", rebuild)
     for t, seed in ((team, 5), (other_team, 6)):
         stage_events_ingest(team=t, events=_events(seed), origin="api", schedule_recompute=False)
     assert sorted(teams_rebuild_task()) == sorted([team.id, other_team.id])
