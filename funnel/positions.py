@@ -1,21 +1,56 @@
 """A deal's position (current stage, status, dates), derived from its event log and cached on
-the deal by the ingest, and re-derived here when asked."""
+the deal by the ingest, and re-derived here when asked.
+
+A log is read in one order everywhere (positions, passages, the import): by occurred_at, and
+events at the same instant by the funnel's order, stages first in their order, then the outcomes
+(lost before won). Never by arrival or file position: the same events give the same position
+whatever order they came in.
+"""
 
 from __future__ import annotations
 
-from funnel.models import Deal, DealStatus, Outcome, StageEvent
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+
+from funnel.models import Deal, DealStatus, Outcome, Stage, StageEvent
+
+# Outcomes sort after every stage at the same instant; positions are small integers.
+OUTCOME_RANK = {Outcome.LOST.value: 1_000_000, Outcome.WON.value: 1_000_001}
+
+
+def event_rank(*, stage_position: int | None, outcome: str | None) -> int:
+    """Where an event sorts among the deal's events at the same instant."""
+    if outcome:
+        return OUTCOME_RANK[outcome]
+    return stage_position or 0
+
+
+def events_in_log_order(events: Sequence[dict], stage_positions: Mapping[int, int]) -> list[dict]:
+    """Events (dicts with occurred_at, stage_id, outcome) sorted into the log's order. The sort
+    is stable, so identical events keep the order they were read in."""
+    events = list(events)
+    if not any(a["occurred_at"] == b["occurred_at"] for a, b in pairwise(events)):
+        return sorted(events, key=lambda e: e["occurred_at"])
+    return sorted(
+        events,
+        key=lambda e: (
+            e["occurred_at"],
+            event_rank(stage_position=stage_positions.get(e["stage_id"]), outcome=e["outcome"]),
+        ),
+    )
 
 
 def deal_refresh_position(*, deal: Deal) -> Deal:
     """Re-derive a deal's cached position (status, current stage, dates) from its event log.
 
-    The event with the latest occurred_at wins, ties broken by arrival (id), so the order in
-    which events arrive never changes the result.
+    The last event in the log's order (see above) decides the status and the stage.
     """
-    events = list(
+    stage_positions = dict(Stage.objects.filter(team_id=deal.team_id).values_list("id", "position"))
+    events = events_in_log_order(
         StageEvent.objects.filter(deal=deal)
         .order_by("occurred_at", "id")
-        .values("stage_id", "outcome", "lost_reason", "occurred_at")
+        .values("stage_id", "outcome", "lost_reason", "occurred_at"),
+        stage_positions,
     )
     if not events:
         return deal
@@ -37,7 +72,7 @@ OPEN = DealStatus.OPEN.value
 
 
 def deal_position_from_events(events: list[dict]) -> dict:
-    """The cached fields of a deal, from its events sorted by (occurred_at, id)."""
+    """The cached fields of a deal, from its events in the log's order (events_in_log_order)."""
     last = events[-1]
     position = {
         "opened_at": events[0]["occurred_at"],

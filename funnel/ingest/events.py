@@ -96,12 +96,15 @@ class IngestResult:
 
 @dataclass(frozen=True, slots=True)
 class _Context:
-    stages: dict[str, int]
+    stages: dict[str, int]  # slug -> id
     owners: dict[str, int]
+    positions: dict[int, int]  # stage id -> its position in the funnel
 
 
 def _team_context(*, team: Team, events: Sequence[EventIn]) -> _Context:
-    stages = dict(Stage.objects.filter(team=team).values_list("slug", "id"))
+    rows = Stage.objects.filter(team=team).values_list("slug", "id", "position")
+    stages = {slug: stage_id for slug, stage_id, _ in rows}
+    positions = {stage_id: position for _, stage_id, position in rows}
     emails = {e.owner_email.strip().lower() for e in events if e.owner_email}
     owners: dict[str, int] = {}
     if emails:
@@ -110,7 +113,7 @@ def _team_context(*, team: Team, events: Sequence[EventIn]) -> _Context:
                 team=team, role__in=[Role.REP, Role.MANAGER], user__email__in=emails
             ).values_list("user__email", "user_id")
         )
-    return _Context(stages=stages, owners=owners)
+    return _Context(stages=stages, owners=owners, positions=positions)
 
 
 def _too_long(index: int, name: str, limit: int) -> EventError:

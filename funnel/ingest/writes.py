@@ -19,7 +19,12 @@ from django.utils import timezone
 from funnel.bulk import among, copy_usable, ids_reserve, rows_copy, rows_insert, rows_update
 from funnel.ingest.events import DEAL_FIELDS, DEAL_INSERT_FIELDS, POSITION_FIELDS, EventIn, _Context
 from funnel.models import Deal, DealStatus, PendingDeal, StageEvent, Team
-from funnel.positions import deal_position_extend, deal_position_from_events
+from funnel.positions import (
+    deal_position_extend,
+    deal_position_from_events,
+    event_rank,
+    events_in_log_order,
+)
 
 NO_POSITION = {
     "status": DealStatus.OPEN,
@@ -81,13 +86,20 @@ class BatchWriter:
         self.marked = False  # the touched deals are marked pending
         self.copied = False  # the new deals' events went in by COPY: every one was accepted
         self.robbed: set[int] = set()  # deals sent an event id that came first with another
-        # Each deal's events in this batch, in log order: (occurred_at, batch order).
+        # Each deal's events in this batch, in the log's order (funnel.positions): by time, and
+        # at one instant by the funnel's order, outcomes last; the batch order only for twins.
         self.logs: dict[str, list[tuple]] = {}
         for order, e in enumerate(events):
             self.logs.setdefault(e.deal_external_id, []).append((e.occurred_at, order, e))
         for log in self.logs.values():
             if len(log) > 1:
-                log.sort(key=lambda item: (item[0], item[1]))
+                log.sort(key=self._log_key)
+
+    def _log_key(self, item: tuple) -> tuple:
+        occurred_at, order, e = item
+        stage_id = self.context.stages.get(e.stage) if e.stage else None
+        rank = event_rank(stage_position=self.context.positions.get(stage_id), outcome=e.outcome)
+        return occurred_at, rank, order
 
     # -- deals ---------------------------------------------------------------------------------
 
@@ -301,7 +313,8 @@ class BatchWriter:
                     self.changed.add(deal_id)
                 continue
             last = deal["last_event_at"]
-            if last is not None and log[0][0] >= last:
+            # Strictly after: an event at the very instant of the log's last may sort before it.
+            if last is not None and log[0][0] > last:
                 deal.update(deal_position_extend(deal, self._event_rows(log)))
             else:
                 reread.append(deal_id)
@@ -312,6 +325,7 @@ class BatchWriter:
             self.changed.add(deal_id)
         if reread:
             for deal_id, events in _event_logs(reread).items():
+                events = events_in_log_order(events, self.context.positions)
                 by_id[deal_id][1].update(deal_position_from_events(events))
         # Most deals only move: their update carries the position alone (a smaller document,
         # fewer columns to cast); the few with new attributes get a second statement.

@@ -32,6 +32,7 @@ from funnel.models import (
     StageFlow,
     Team,
 )
+from funnel.positions import events_in_log_order
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,8 @@ def whole_days(entered_at: dt.datetime, left_at: dt.datetime) -> int:
 
 
 def journey_from_events(events: Sequence[dict], positions: dict[int, int]) -> DealJourney:
-    """A deal's journey from its events sorted by (occurred_at, id)."""
+    """A deal's journey from its events, put in the log's order (funnel.positions)."""
+    events = events_in_log_order(events, positions)
     visits = tuple(
         (positions[e["stage_id"]], e["occurred_at"]) for e in events if e["stage_id"] is not None
     )
