@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from decimal import Decimal
+from itertools import pairwise
 from operator import itemgetter
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -65,6 +66,10 @@ class DealsCreatedConcurrently(Exception):
     """Another batch created some of this batch's new deals while it ran; write it again."""
 
 
+def _by_time_and_order(item: tuple) -> tuple:
+    return item[0], item[1]
+
+
 class BatchWriter:
     """Writes one validated batch inside the caller's transaction."""
 
@@ -93,7 +98,9 @@ class BatchWriter:
             self.logs.setdefault(e.deal_external_id, []).append((e.occurred_at, order, e))
         for log in self.logs.values():
             if len(log) > 1:
-                log.sort(key=self._log_key)
+                log.sort(key=_by_time_and_order)
+                if any(a[0] == b[0] for a, b in pairwise(log)):  # rare: ties need the ranks
+                    log.sort(key=self._log_key)
 
     def _log_key(self, item: tuple) -> tuple:
         occurred_at, order, e = item
