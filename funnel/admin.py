@@ -27,7 +27,7 @@ from funnel.services import (
     membership_remove,
     membership_set,
     team_create,
-    team_rename,
+    team_update,
 )
 from funnel.stages.services import MAX_TARGET_DAYS, stage_targets_set
 
@@ -119,9 +119,19 @@ class TeamAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ["slug", "created_at"] if obj is not None else []
 
+    def get_prepopulated_fields(self, request, obj=None):
+        return self.prepopulated_fields if obj is None else {}
+
+    def get_fields(self, request, obj=None):
+        if obj is None:  # a new team gets the default settings; they are changed afterwards
+            return ["name", "slug"]
+        return ["name", "slug", "created_at", "winnable_min_difference"]
+
     def save_model(self, request, obj: Team, form, change: bool) -> None:
         if change:
-            team_rename(team=obj, name=obj.name)
+            team_update(
+                team=obj, name=obj.name, winnable_min_difference=obj.winnable_min_difference
+            )
             return
         team = team_create(slug=obj.slug, name=obj.name, author=request.user)
         obj.pk, obj.created_at = team.pk, team.created_at

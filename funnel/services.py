@@ -2,6 +2,7 @@
 
 import logging
 import time
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -153,11 +154,18 @@ def team_delete(*, team: Team) -> None:
 
 
 @transaction.atomic
-def team_rename(*, team: Team, name: str) -> Team:
-    """A team's display name; its slug (in every URL and API token's scope) stays."""
+def team_update(*, team: Team, name: str, winnable_min_difference: Decimal) -> Team:
+    """A team's display name and settings; its slug (in every URL) stays."""
     team.name = name.strip()
-    team.save(update_fields=["name"])
-    logger.info("team renamed team=%s name=%r", team.slug, team.name)
+    team.winnable_min_difference = winnable_min_difference
+    team.full_clean(exclude=["slug"])
+    team.save(update_fields=["name", "winnable_min_difference"])
+    logger.info(
+        "team updated team=%s name=%r winnable_min_difference=%s",
+        team.slug,
+        team.name,
+        team.winnable_min_difference,
+    )
     return team
 
 

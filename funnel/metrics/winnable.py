@@ -3,8 +3,10 @@
 For each value of a characteristic: closed deals n, won k, win rate with its Wilson interval,
 the difference to the rest of the deals observed for that characteristic, Fisher's exact test
 on [[k, n − k], [K − k, (N − n) − (K − k)]], and Benjamini-Hochberg across every value compared.
-A value gets a verdict only with enough deals on both sides and an adjusted p below 0.05, so
-flat data yields "no evidence" rather than a story.
+A value gets a verdict only with enough deals on both sides, an adjusted p below 0.05 and a
+difference of at least ``min_difference`` (a team setting, 5 points by default): with enough
+deals, a 1-point difference is "significant" and still not worth acting on. Flat data yields
+"no evidence" rather than a story.
 """
 
 from collections import defaultdict
@@ -22,7 +24,12 @@ class Winnability(StrEnum):
     MORE = "more winnable"
     LESS = "less winnable"
     NO_EVIDENCE = "no evidence"
+    TOO_SMALL = "too small to matter"
     TOO_FEW = "too few deals"
+
+
+# Differences in win rate below this are not called more or less winnable, however many deals.
+MIN_DIFFERENCE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,7 @@ def winnable_findings(
     totals: Mapping[str, tuple[int, int]] | None = None,
     min_deals: int = 20,
     alpha: float = 0.05,
+    min_difference: float = MIN_DIFFERENCE,
 ) -> list[WinnableFinding]:
     """Findings sorted by strength of evidence (adjusted p, then size of the difference).
 
@@ -96,8 +104,10 @@ def winnable_findings(
         q = float(adjusted[i]) if i in adjusted else None
         if q is None:
             verdict = Winnability.TOO_FEW
-        elif q < alpha and difference:
+        elif q < alpha and difference and abs(difference) >= min_difference - 1e-9:
             verdict = Winnability.MORE if difference > 0 else Winnability.LESS
+        elif q < alpha and difference:
+            verdict = Winnability.TOO_SMALL
         else:
             verdict = Winnability.NO_EVIDENCE
         findings.append(

@@ -1,6 +1,9 @@
 """Teams, their members and roles, and the stages of their funnel."""
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -25,6 +28,14 @@ class Team(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=120)
     created_at = models.DateTimeField(auto_now_add=True)
+    winnable_min_difference = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.05"),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("0.90"))],
+        help_text="Smallest difference in win rate (0.05 = 5 points) that the winnable "
+        "analysis calls more or less winnable; smaller ones are too small to matter.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -22,7 +22,13 @@ from django.db.models import Max, Min, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from funnel.metrics.intervals import Rate, wilson_interval
-from funnel.metrics.winnable import ValueCount, Winnability, WinnableFinding, winnable_findings
+from funnel.metrics.winnable import (
+    MIN_DIFFERENCE,
+    ValueCount,
+    Winnability,
+    WinnableFinding,
+    winnable_findings,
+)
 from funnel.models import (
     Characteristic,
     CharacteristicKind,
@@ -162,6 +168,7 @@ class ValueRow:
             Winnability.MORE: "more",
             Winnability.LESS: "less",
             Winnability.NO_EVIDENCE: "none",
+            Winnability.TOO_SMALL: "small",
             Winnability.TOO_FEW: "few",
         }[self.finding.verdict]
 
@@ -190,7 +197,12 @@ class WinnableAnalysis:
     rows: list[ValueRow]  # sorted by strength of evidence
     coverage: list[Coverage]
     min_deals: int = MIN_DEALS
+    min_difference: float = MIN_DIFFERENCE
     groups: list[tuple[Coverage, list[ValueRow]]] = field(default_factory=list)
+
+    @property
+    def min_difference_points(self) -> str:
+        return f"{self.min_difference * 100:.0f}"
 
     @property
     def overall_pct(self) -> RatePercent:
@@ -229,7 +241,9 @@ def _aggregates(team_ids: list[int], since: dt.date | None) -> list[dict]:
     )
 
 
-def _analysis(rows: list[dict], keys: set[str] | None, min_deals: int) -> WinnableAnalysis:
+def _analysis(
+    rows: list[dict], keys: set[str] | None, min_deals: int, min_difference: float
+) -> WinnableAnalysis:
     """Findings for the characteristic rows (restricted to `keys` when given)."""
     totals = [r for r in rows if r["dimension"] == WinnableDimension.ALL]
     closed = sum(r["closed"] for r in totals)
@@ -245,6 +259,7 @@ def _analysis(rows: list[dict], keys: set[str] | None, min_deals: int) -> Winnab
     findings = winnable_findings(
         [ValueCount(_key(r), r["value"], r["closed"], r["won"]) for r in values],
         min_deals=min_deals,
+        min_difference=min_difference,
     )
     meta = {(_key(r), r["value"]): r for r in values}
     out = []
@@ -280,6 +295,7 @@ def _analysis(rows: list[dict], keys: set[str] | None, min_deals: int) -> Winnab
         rows=out,
         coverage=coverage,
         min_deals=min_deals,
+        min_difference=min_difference,
     )
     analysis.groups = _groups(analysis)
     return analysis
@@ -306,17 +322,25 @@ def _groups(analysis: WinnableAnalysis) -> list[tuple[Coverage, list[ValueRow]]]
 
 
 def winnable_analysis(
-    *, team_ids: list[int], since: dt.date | None, min_deals: int = MIN_DEALS
+    *,
+    team_ids: list[int],
+    since: dt.date | None,
+    min_deals: int = MIN_DEALS,
+    min_difference: float = MIN_DIFFERENCE,
 ) -> WinnableAnalysis:
     """Every active characteristic's values, from the aggregates (one query)."""
     rows = [
         r for r in _aggregates(team_ids, since) if r["dimension"] != WinnableDimension.DEPARTMENT
     ]
-    return _analysis(rows, None, min_deals)
+    return _analysis(rows, None, min_deals, min_difference)
 
 
 def department_analysis(
-    *, team_ids: list[int], since: dt.date | None, min_deals: int = MIN_DEALS
+    *,
+    team_ids: list[int],
+    since: dt.date | None,
+    min_deals: int = MIN_DEALS,
+    min_difference: float = MIN_DIFFERENCE,
 ) -> tuple[WinnableAnalysis, WinnableAnalysis]:
     """Win rate and won value by department: as the deal record has it (Deal.department), and
     as reps observed it (the prospect-department characteristic). One query."""
@@ -326,11 +350,13 @@ def department_analysis(
         totals + [r for r in rows if r["dimension"] == WinnableDimension.DEPARTMENT],
         {DEAL_DEPARTMENT},
         min_deals,
+        min_difference,
     )
     observed = _analysis(
         totals + [r for r in rows if r["dimension"] == WinnableDimension.CHARACTERISTIC],
         {DEPARTMENT_SLUG},
         min_deals,
+        min_difference,
     )
     return record, observed
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from funnel.metrics.winnable import MIN_DIFFERENCE
 from funnel.models import Role, Team
 from funnel.selectors import Action, TeamAccess, team_get_for_user
 from funnel.winnable.chart import chart_mark, chart_scale
@@ -63,6 +64,8 @@ def _page(
     period = form.chosen_period()
     since = period_start(period, timezone.localdate())
     team_ids = [team.id] if team else [t.id for t in teams]
+    # A team's own setting; across teams, the default.
+    min_difference = float(team.winnable_min_difference) if team else MIN_DIFFERENCE
     context = {
         "access": access,
         "team": team,
@@ -74,10 +77,12 @@ def _page(
         "since": since,
     }
     if template == ANALYSIS:
-        analysis = winnable_analysis(team_ids=team_ids, since=since)
+        analysis = winnable_analysis(team_ids=team_ids, since=since, min_difference=min_difference)
         context |= {"analysis": analysis, "chart": _chart(analysis)}
     else:
-        record, observed = department_analysis(team_ids=team_ids, since=since)
+        record, observed = department_analysis(
+            team_ids=team_ids, since=since, min_difference=min_difference
+        )
         context |= {
             "analysis": record,
             "record": record,

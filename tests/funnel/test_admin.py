@@ -263,6 +263,7 @@ def team_post(team, **stage_changes) -> dict:
     data = {
         "name": team.name,
         "slug": team.slug,
+        "winnable_min_difference": str(team.winnable_min_difference),
         "stages-TOTAL_FORMS": len(stages),
         "stages-INITIAL_FORMS": len(stages),
         "stages-MIN_NUM_FORMS": 0,
@@ -354,8 +355,21 @@ def test_a_role_changed_and_a_member_removed_here_go_through_the_services(
 
 def test_a_team_keeps_its_slug_when_renamed_here(admin_client, team):
     response = admin_client.post(
-        admin_url("team", "change", team.pk), {**team_post(team), "name": "North", "slug": "x"}
+        admin_url("team", "change", team.pk),
+        {**team_post(team), "name": "North", "slug": "x", "winnable_min_difference": "0.10"},
     )
     assert response.status_code == 302
     team.refresh_from_db()
     assert (team.name, team.slug) == ("North", "north")
+    assert str(team.winnable_min_difference) == "0.10"
+
+
+def test_a_minimum_difference_out_of_range_is_refused(admin_client, team):
+    response = admin_client.post(
+        admin_url("team", "change", team.pk),
+        {**team_post(team), "winnable_min_difference": "0.95"},
+    )
+    assert response.status_code == 200
+    assert "less than or equal to 0.90" in response.content.decode()
+    team.refresh_from_db()
+    assert str(team.winnable_min_difference) == "0.05"

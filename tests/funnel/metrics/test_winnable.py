@@ -78,3 +78,26 @@ def test_findings_are_sorted_and_adjusted_p_not_below_raw(pairs):
         if f.verdict in (Winnability.MORE, Winnability.LESS):
             assert f.adjusted_p < 0.05
             assert (f.difference > 0) == (f.verdict == Winnability.MORE)
+
+
+def test_a_significant_one_point_difference_on_100000_deals_is_too_small_to_matter():
+    # 100,000 closed deals, two values of 50,000: 30.5 % against 29.5 % won. Fisher's test
+    # (scipy, independently) calls the 1-point difference significant; the analysis does not
+    # call it more or less winnable.
+    yes, no = ValueCount("dm", "yes", 50_000, 15_250), ValueCount("dm", "no", 50_000, 14_750)
+    p = fisher_exact([[15_250, 34_750], [14_750, 35_250]]).pvalue
+    assert p < 0.001
+    findings = winnable_findings([yes, no])
+    assert {f.verdict for f in findings} == {Winnability.TOO_SMALL}
+    assert all(f.adjusted_p == pytest.approx(p) for f in findings)
+    assert {round(f.difference, 4) for f in findings} == {0.01, -0.01}
+
+
+def test_the_minimum_difference_is_the_boundary_of_a_verdict():
+    # 35 % against 30 % on 5,000 deals each: a 5-point difference, significant.
+    counts = [ValueCount("dm", "yes", 5_000, 1_750), ValueCount("dm", "no", 5_000, 1_500)]
+    assert fisher_exact([[1_750, 3_250], [1_500, 3_500]]).pvalue < 0.001
+    at_five = {f.value: f.verdict for f in winnable_findings(counts, min_difference=0.05)}
+    assert at_five == {"yes": Winnability.MORE, "no": Winnability.LESS}
+    at_six = {f.verdict for f in winnable_findings(counts, min_difference=0.06)}
+    assert at_six == {Winnability.TOO_SMALL}

@@ -118,3 +118,14 @@ def test_query_count_does_not_grow_with_the_data(login, manager, team, name):
     with CaptureQueriesContext(connection) as large:
         client.get(_url(name, team), {"period": "all"})
     assert len(large) == len(small) <= 6
+
+
+def test_the_teams_minimum_difference_is_applied_and_stated(login, manager, analysed):
+    body = login(manager).get(_url("winnable_team", analysed), {"period": "all"}).content.decode()
+    assert "a difference of at least 5 points" in body and "more winnable" in body
+    # The decision maker rows differ by 50 points: below a 60-point minimum they are too small.
+    analysed.winnable_min_difference = "0.60"
+    analysed.save(update_fields=["winnable_min_difference"])
+    body = login(manager).get(_url("winnable_team", analysed), {"period": "all"}).content.decode()
+    assert "a difference of at least 60 points" in body
+    assert "too small to matter</span>" in body and "more winnable</span>" not in body
