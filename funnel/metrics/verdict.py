@@ -219,6 +219,24 @@ def _contender(
     )
 
 
+def data_horizon(
+    stage_weeks: Sequence[StageWeek], *, today: date, quiet_weeks: int = 1
+) -> date | None:
+    """The week a team's data stops, once it has stopped: the start of the week of its newest
+    entry or decision, when nothing happened in the current week nor the ``quiet_weeks``
+    complete weeks before it (an imported history, an export). None while data arrives.
+
+    A history is judged as of that week's start: its own week may be partial (an export that
+    stops mid-week), and the empty weeks after it are the export's edge, not the market's."""
+    active = [r.week_start for r in stage_weeks if r.entered or r.advanced or r.lost]
+    if not active:
+        return None
+    newest = max(active)
+    if newest >= week_start(today) - timedelta(weeks=quiet_weeks):
+        return None
+    return newest
+
+
 def bottleneck_verdict(
     *,
     stages: Sequence[StageSpec],

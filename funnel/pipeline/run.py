@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import zoneinfo
 from collections import Counter, defaultdict
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -22,7 +24,7 @@ from django.utils import timezone
 from funnel.metrics.accounting import StageWeek, week_start
 from funnel.metrics.flow import days_in_stage_counts, stage_flow
 from funnel.metrics.intervals import wilson_interval
-from funnel.metrics.verdict import StageSpec, bottleneck_verdict
+from funnel.metrics.verdict import StageSpec, bottleneck_verdict, data_horizon
 from funnel.models import (
     BottleneckStatus,
     Deal,
@@ -215,9 +217,12 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     state = team_lock(team)
     stages = list(Stage.objects.filter(team=team).order_by("position"))
     stage_weeks = _stage_weeks(team, stages)
-    recent_from = week_start(now.date()) - dt.timedelta(weeks=SETTINGS.recent_weeks)
-    left = _left_days(team, since=week_start(now.date()) - dt.timedelta(weeks=60))
-    ages = _open_ages(team, now)
+    # A team whose data stopped is judged as of its data horizon, not today (DESIGN.md §3).
+    horizon = data_horizon(stage_weeks, today=now.date())
+    as_of = now if horizon is None else _week_start_instant(horizon)
+    recent_from = week_start(as_of.date()) - dt.timedelta(weeks=SETTINGS.recent_weeks)
+    left = _left_days(team, since=week_start(as_of.date()) - dt.timedelta(weeks=60))
+    ages = _open_ages(team, as_of)
     flows = []
     for stage in stages:
         recent = [
@@ -246,12 +251,14 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
             for s in stages
         ],
         stage_weeks=stage_weeks,
-        as_of=now.date(),
+        as_of=as_of.date(),
         flows=flows,
         settings=SETTINGS,
     )
     _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
-    status = _status_record(team=team, stages=stages, verdict=verdict, watermark=watermark, now=now)
+    status = _status_record(
+        team=team, stages=stages, verdict=verdict, watermark=watermark, now=now, horizon=horizon
+    )
     state.watermark = max(state.watermark, watermark)
     state.started_at = now
     state.finished_at = timezone.now()
@@ -287,7 +294,11 @@ def _stage_metrics_replace(*, team, stages, stage_weeks, left) -> None:
     stage_metrics_sync(team_id=team.id, rows=rows)
 
 
-def _status_record(*, team, stages, verdict, watermark, now) -> BottleneckStatus:
+def _week_start_instant(week: dt.date) -> dt.datetime:
+    return dt.datetime.combine(week, dt.time(), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
+
+
+def _status_record(*, team, stages, verdict, watermark, now, horizon=None) -> BottleneckStatus:
     stage = next((s for s in stages if s.position == verdict.stage_position), None)
     station = verdict.station or ""
     gap = verdict.gap if verdict.gap is None or np.isfinite(verdict.gap) else None
@@ -296,7 +307,9 @@ def _status_record(*, team, stages, verdict, watermark, now) -> BottleneckStatus
         "stage": stage,
         "station": station,
         "gap_per_week": gap,
-        "figures": verdict_figures(verdict, stages),
+        # A stopped history: the last complete week judged ends the day before its horizon.
+        "figures": verdict_figures(verdict, stages)
+        | {"history_up_to": (horizon - dt.timedelta(days=1)).isoformat() if horizon else None},
         "watermark": watermark,
         "computed_at": now,
     }

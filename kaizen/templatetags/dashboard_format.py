@@ -1,6 +1,7 @@
 """Number formats for the dashboard: rates as percent, weekly volumes, days, signed gaps, and
 how far behind the figures are."""
 
+import datetime as dt
 import math
 
 from django import template
@@ -75,3 +76,12 @@ def lag_words(seconds) -> str:
     else:
         count, unit = _nearest(seconds / 86400), "day"
     return f"{count} {unit}" + ("" if count == 1 else "s")
+
+
+@register.filter
+def iso_day(value) -> str:
+    """An ISO date from a verdict's figures as people read it: 29 Feb 2012."""
+    if not value:
+        return ""
+    day = dt.date.fromisoformat(str(value))
+    return f"{day.day} {day:%b %Y}"
