@@ -122,12 +122,12 @@ def status_token(*, team_ids: list[int], recompute_requests: bool = False) -> st
 
 def team_dashboard_get(*, team) -> TeamDashboard:
     """Everything the team page shows, in at most nine queries."""
-    start, end = chart_window()
     statuses = list(
         BottleneckStatus.objects.filter(team=team)
         .select_related("stage")
         .order_by("-computed_at", "-id")[:HISTORY_ROWS]
     )
+    start, end = chart_window(_history_end(statuses[0]) if statuses else None)
     weeks = _week_rows(Q(team=team), start, end)
     cycles = list(
         Cycle.objects.filter(team=team)
@@ -154,6 +154,12 @@ def team_dashboard_get(*, team) -> TeamDashboard:
         lag=team_recompute_lag(team=team),
         chart_to=end,
     )
+
+
+def _history_end(status: BottleneckStatus) -> dt.date | None:
+    """For a team whose data stopped, the charts end where the verdict's history does."""
+    up_to = (status.figures or {}).get("history_up_to")
+    return dt.date.fromisoformat(up_to) + dt.timedelta(days=1) if up_to else None
 
 
 def team_recompute_lag(*, team) -> RecomputeLag:

@@ -95,7 +95,9 @@ def test_manager_watches_the_bottleneck_appear_and_starts_a_cycle(
         stage_events_ingest(
             team=team, events=older[i : i + 1000], origin="api", schedule_recompute=False
         )
-    assert team_recompute(team=team).verdict == "not_enough_data"
+    # A history that stopped 14 weeks ago is judged as of where it stops: no bottleneck there.
+    before = team_recompute(team=team)
+    assert before.verdict != "bottleneck" and before.figures["history_up_to"] is not None
     token, prefix, token_hash = ApiToken.generate()
     ApiToken.objects.create(team=team, name="CRM", prefix=prefix, token_hash=token_hash)
 
@@ -103,7 +105,8 @@ def test_manager_watches_the_bottleneck_appear_and_starts_a_cycle(
     log_in(page, live_server.url, manager.email)
     page.goto(f"{live_server.url}/teams/{team.slug}/dashboard/")
     card = page.locator("#verdict-card")
-    expect(card).to_contain_text("Not enough data")
+    expect(card).to_contain_text("History up to")
+    expect(card).not_to_contain_text("won deals a week")
     page.evaluate("window.__sameDocument = true")
     screenshot(page, screenshots_dir / "journey-manager-1-before.png")
 
@@ -112,6 +115,7 @@ def test_manager_watches_the_bottleneck_appear_and_starts_a_cycle(
         assert result["accepted"] > 0, result
     expect(card).to_contain_text("Qualified", timeout=60_000)
     expect(card).to_contain_text("won deals a week")
+    expect(card).not_to_contain_text("History up to")  # live again: judged as of today
     assert page.evaluate("window.__sameDocument") is True  # swapped in place, no navigation
     screenshot(page, screenshots_dir / "journey-manager-2-bottleneck.png")
 

@@ -14,6 +14,7 @@ from funnel.metrics.accounting import StageWeek, week_start
 from funnel.metrics.verdict import data_horizon
 from funnel.pipeline.run import team_recompute
 from funnel.services import team_create
+from kaizen.dashboard.selectors import team_dashboard_get
 
 NOW = timezone.now().replace(minute=0, second=0, microsecond=0)
 YEAR = dt.timedelta(weeks=52)  # whole weeks: the same weekday, so the same partial last week
@@ -84,3 +85,5 @@ def test_the_dashboard_says_which_history_it_judged(client, team, manager):
     last_day = week_start((NOW - YEAR).date()) - dt.timedelta(days=1)
     assert f"History up to <strong>{last_day.day} {last_day:%b %Y}</strong>" in body
     assert "Qualified" in body and "Not enough data" not in body
+    # The charts end where the history does, not at today with a run of empty weeks.
+    assert team_dashboard_get(team=team).chart_to == last_day + dt.timedelta(days=1)
