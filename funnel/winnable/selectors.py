@@ -32,6 +32,8 @@ from funnel.metrics.winnable import (
 from funnel.models import (
     Characteristic,
     CharacteristicKind,
+    Deal,
+    DealStatus,
     DefinitionVersion,
     Role,
     Team,
@@ -407,3 +409,8 @@ def characteristic_get_for_user(
     if characteristic is None:
         raise Http404("No such characteristic.")
     return characteristic, access
+
+
+def open_deals_count(*, team_ids: list[int]) -> int:
+    """Open deals: left out of the analysis until they close (stated on the page)."""
+    return Deal.objects.filter(team_id__in=team_ids, status=DealStatus.OPEN).count()

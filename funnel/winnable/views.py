@@ -26,6 +26,7 @@ from funnel.winnable.selectors import (
     characteristics_for_team,
     closed_deals_all_time,
     department_analysis,
+    open_deals_count,
     period_start,
     winnable_access_for_user,
     winnable_analysis,
@@ -78,7 +79,11 @@ def _page(
     }
     if template == ANALYSIS:
         analysis = winnable_analysis(team_ids=team_ids, since=since, min_difference=min_difference)
-        context |= {"analysis": analysis, "chart": _chart(analysis)}
+        context |= {
+            "analysis": analysis,
+            "chart": _chart(analysis),
+            "open_deals": open_deals_count(team_ids=team_ids),
+        }
     else:
         record, observed = department_analysis(
             team_ids=team_ids, since=since, min_difference=min_difference

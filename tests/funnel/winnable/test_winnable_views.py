@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from funnel.models import Characteristic
+from funnel.models import Characteristic, Deal, DealStatus
 from tests.funnel.winnable.conftest import counts_build
 
 ROWS = [
@@ -129,3 +129,13 @@ def test_the_teams_minimum_difference_is_applied_and_stated(login, manager, anal
     body = login(manager).get(_url("winnable_team", analysed), {"period": "all"}).content.decode()
     assert "a difference of at least 60 points" in body
     assert "too small to matter</span>" in body and "more winnable</span>" not in body
+
+
+def test_the_page_states_the_closed_deals_used_and_the_open_deals_left_out(
+    login, manager, analysed
+):
+    for n in range(3):
+        Deal.objects.create(team=analysed, external_id=f"OPEN-{n}", status=DealStatus.OPEN)
+    body = login(manager).get(_url("winnable_team", analysed), {"period": "all"}).content.decode()
+    closed = sum(won + lost for _, _, won, lost in ROWS)  # one deal per row of ROWS' counts
+    assert f"Based on {closed} deals closed in this period; 3 open deals are left out" in body
