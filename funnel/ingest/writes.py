@@ -7,7 +7,6 @@ the touched deals pending for the recompute, which derives their passages and fl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from itertools import pairwise
@@ -17,8 +16,9 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection
 from django.utils import timezone
 
-from funnel.bulk import among, copy_usable, ids_reserve, rows_copy, rows_insert, rows_update
+from funnel.bulk import copy_usable, ids_reserve, rows_copy, rows_insert, rows_update
 from funnel.ingest.events import DEAL_FIELDS, DEAL_INSERT_FIELDS, POSITION_FIELDS, EventIn, _Context
+from funnel.ingest.stored import ATTRIBUTE_FIELDS, stored_deals_lock, stored_event_logs
 from funnel.models import Deal, DealStatus, PendingDeal, StageEvent, Team
 from funnel.positions import (
     deal_position_extend,
@@ -38,9 +38,7 @@ NO_POSITION = {
 }
 
 CENT = Decimal("0.01")
-ATTRIBUTE_FIELDS = ("owner_id", "amount", *DEAL_FIELDS)
 assert DEAL_FIELDS == ("account", "department", "source")  # BatchWriter._attributes names them
-DEAL_READ = ("id", "external_id", *ATTRIBUTE_FIELDS, *POSITION_FIELDS)
 # New deals are inserted with their position: their whole log is in the batch.
 NEW_DEAL_FIELDS = (
     *DEAL_INSERT_FIELDS,
@@ -116,7 +114,7 @@ class BatchWriter:
         Every writer locks a deal before adding events to it (in id order, so two batches never
         deadlock over their stored deals), so its position is read with every committed event.
         """
-        self.deals = self._stored_lock(list(self.logs))
+        self.deals = stored_deals_lock(team=self.team, external_ids=list(self.logs))
         # Sorted: two batches creating the same deals insert them in the same order, so one
         # waits for the other instead of each waiting on a deal the other inserted.
         new = sorted(ext for ext in self.logs if ext not in self.deals)
@@ -163,18 +161,6 @@ class BatchWriter:
                 deal.update(attributes)
                 self.changed.add(deal["id"])
                 self.retitled.add(deal["id"])
-
-    def _stored_lock(self, external_ids: list[str]) -> dict[str, dict]:
-        if connection.vendor == "postgresql":
-            rows = _deals_lock_by_external_id(self.team.id, external_ids)
-        else:
-            rows = (
-                Deal.objects.select_for_update()
-                .filter(team=self.team, external_id__in=among(external_ids, "text"))
-                .order_by("id")
-                .values_list(*DEAL_READ)
-            )
-        return {row[1]: dict(zip(DEAL_READ, row, strict=True)) for row in rows}
 
     def _attributes(self, ext: str) -> dict:
         """The attributes the batch sends for a deal; the latest event's value of each wins."""
@@ -331,7 +317,7 @@ class BatchWriter:
             by_id[deal_id][1].update(NO_POSITION)
             self.changed.add(deal_id)
         if reread:
-            for deal_id, events in _event_logs(reread).items():
+            for deal_id, events in stored_event_logs(reread).items():
                 events = events_in_log_order(events, self.context.positions)
                 by_id[deal_id][1].update(deal_position_from_events(events))
         # Most deals only move: their update carries the position alone (a smaller document,
@@ -360,58 +346,6 @@ class BatchWriter:
             [(deal_id, self.team.id) for deal_id in sorted(deal_ids)],
             conflict=("deal_id",),
         )
-
-
-def _deals_lock_by_external_id(team_id: int, external_ids: list[str]) -> list[tuple]:
-    """DEAL_READ of the team's deals with these external ids, locked in id order.
-
-    Each id is looked up on its own in the (team, external id) index (LIMIT 1 keeps the planner
-    from turning the probes into a join over all the team's deals), then the rows are locked
-    through the primary key. Left to itself, with statistics that still count a new team's
-    deals as none, the planner read every deal of the team once for each id: the first import
-    of 78,000 rows into a new team slowed down chunk by chunk, to 17 s a chunk. For the same
-    reason that index is the only one leading with team (see Deal.Meta.indexes).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(deals_lock_sql(), [json.dumps(external_ids), team_id])
-        return cursor.fetchall()
-
-
-def deals_lock_sql() -> str:
-    """The statement of _deals_lock_by_external_id: parameters the ids (JSON), the team id."""
-    deal = Deal._meta.db_table
-    column = {f.attname: f.column for f in Deal._meta.concrete_fields}
-    return f"""
-        SELECT {", ".join(column[name] for name in DEAL_READ)} FROM {deal}
-        WHERE id = ANY(ARRAY(
-            SELECT d.id FROM jsonb_array_elements_text(%s::jsonb) AS v(external_id)
-            CROSS JOIN LATERAL (
-                SELECT id FROM {deal} WHERE team_id = %s AND external_id = v.external_id LIMIT 1
-            ) d
-        ))
-        ORDER BY id
-        FOR UPDATE
-    """
-
-
-def _event_logs(deal_ids: list[int]) -> dict[int, list[dict]]:
-    """The whole event logs of these deals, each sorted by (occurred_at, id)."""
-    logs: dict[int, list[dict]] = {}
-    rows = (
-        StageEvent.objects.filter(deal_id__in=among(deal_ids))
-        .order_by("deal_id", "occurred_at", "id")
-        .values_list("deal_id", "stage_id", "outcome", "lost_reason", "occurred_at")
-    )
-    for deal_id, stage_id, outcome, lost_reason, occurred_at in rows:
-        logs.setdefault(deal_id, []).append(
-            {
-                "stage_id": stage_id,
-                "outcome": outcome,
-                "lost_reason": lost_reason,
-                "occurred_at": occurred_at,
-            }
-        )
-    return logs
 
 
 __all__ = ["BatchWriter", "DealsCreatedConcurrently"]

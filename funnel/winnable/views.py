@@ -17,10 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from funnel.metrics.winnable import MIN_DIFFERENCE
 from funnel.models import Role, Team
 from funnel.selectors import Action, TeamAccess, team_get_for_user
+from funnel.winnable.analysis import WinnableAnalysis
 from funnel.winnable.chart import chart_mark, chart_scale
 from funnel.winnable.forms import PERIOD_CHOICES, CharacteristicForm, WinnableFilterForm
 from funnel.winnable.selectors import (
-    WinnableAnalysis,
     characteristic_get_for_user,
     characteristic_observed_counts,
     characteristics_for_team,

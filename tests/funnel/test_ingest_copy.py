@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from funnel import bulk
-from funnel.ingest import EventIn, stage_events_ingest, writes
+from funnel.ingest import EventIn, stage_events_ingest, stored
 from funnel.models import Deal, Origin, PendingDeal, StageEvent
 from tests.funnel.test_ingest_service import _positions, _reference_positions
 
@@ -194,11 +194,11 @@ def test_a_new_teams_deals_are_looked_up_by_the_unique_index(team, other_team):
             if t is team:
                 cursor.execute("ANALYZE funnel_deal")  # other_team's deals come after it
         cursor.execute(
-            "EXPLAIN " + writes.deals_lock_sql(),
+            "EXPLAIN " + stored.deals_lock_sql(),
             [json.dumps([f"X{i}" for i in range(1, 1001)]), other_team.id],
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "deal_external_id_unique_per_team" in plan, plan
     assert "Filter: ((external_id)" not in plan, plan
     ids = [f"X{i}" for i in range(1, 1001)]
-    assert len(writes._deals_lock_by_external_id(other_team.id, ids)) == 1000
+    assert len(stored._deals_lock_by_external_id(other_team.id, ids)) == 1000

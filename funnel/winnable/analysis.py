@@ -1,0 +1,151 @@
+"""The winnable analysis as its pages show it: rates in percent, one row per characteristic
+value, each characteristic's coverage. Plain values built by funnel.winnable.selectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from funnel.metrics.intervals import Rate
+from funnel.metrics.winnable import MIN_DIFFERENCE, Winnability, WinnableFinding
+
+MIN_DEALS = 20  # closed deals on each side of a comparison for a verdict
+
+
+def p_text(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+@dataclass(frozen=True)
+class RatePercent:
+    """A rate in percent for display; None where there is no estimate."""
+
+    rate: float | None
+    low: float
+    high: float
+    k: int
+    n: int
+
+    @classmethod
+    def of(cls, r: Rate) -> RatePercent:
+        rate = None if r.rate is None else 100 * r.rate
+        return cls(rate, 100 * r.low, 100 * r.high, r.successes, r.n)
+
+    # Formatted here rather than with template filters: the page has a hundred of these, and
+    # f-strings cost a fraction of floatformat/intcomma.
+    @property
+    def text(self) -> str:
+        return "–" if self.rate is None else f"{self.rate:.1f} %"
+
+    @property
+    def short(self) -> str:
+        return "–" if self.rate is None else f"{self.rate:.0f} %"
+
+    @property
+    def interval(self) -> str:
+        return f"{self.low:.1f}–{self.high:.1f}"
+
+    @property
+    def interval_short(self) -> str:
+        return f"{self.low:.0f}–{self.high:.0f}"
+
+    @property
+    def n_text(self) -> str:
+        return f"{self.n:,}"
+
+    @property
+    def k_text(self) -> str:
+        return f"{self.k:,}"
+
+
+@dataclass(frozen=True)
+class ValueRow:
+    """One characteristic value as the page shows it."""
+
+    key: str  # characteristic slug (or DEAL_DEPARTMENT)
+    name: str  # characteristic name
+    label: str  # the value as people read it
+    finding: WinnableFinding
+    won_amount: Decimal
+
+    @property
+    def pct(self) -> RatePercent:
+        return RatePercent.of(self.finding.win_rate)
+
+    @property
+    def rest_pct(self) -> RatePercent:
+        return RatePercent.of(self.finding.rest_rate)
+
+    @property
+    def difference_points(self) -> float | None:
+        d = self.finding.difference
+        return None if d is None else 100 * d
+
+    @property
+    def difference_text(self) -> str:
+        d = self.difference_points
+        return "–" if d is None else f"{d:+.1f} pts"
+
+    @property
+    def won_amount_text(self) -> str:
+        return f"{self.won_amount:,.0f}"
+
+    @property
+    def p_text(self) -> str:
+        return p_text(self.finding.p_value)
+
+    @property
+    def adjusted_p_text(self) -> str:
+        return p_text(self.finding.adjusted_p)
+
+    @property
+    def verdict_class(self) -> str:
+        return {
+            Winnability.MORE: "more",
+            Winnability.LESS: "less",
+            Winnability.NO_EVIDENCE: "none",
+            Winnability.TOO_SMALL: "small",
+            Winnability.TOO_FEW: "few",
+        }[self.finding.verdict]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    key: str
+    name: str
+    observed: int  # closed deals in the period with a value for it
+    closed: int  # all closed deals in the period
+    definition_id: int | None = None
+
+    @property
+    def unobserved(self) -> int:
+        return self.closed - self.observed
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.observed / self.closed if self.closed else 0.0
+
+
+@dataclass
+class WinnableAnalysis:
+    overall: Rate
+    won_amount: Decimal
+    rows: list[ValueRow]  # sorted by strength of evidence
+    coverage: list[Coverage]
+    min_deals: int = MIN_DEALS
+    min_difference: float = MIN_DIFFERENCE
+    groups: list[tuple[Coverage, list[ValueRow]]] = field(default_factory=list)
+
+    @property
+    def min_difference_points(self) -> str:
+        return f"{self.min_difference * 100:.0f}"
+
+    @property
+    def overall_pct(self) -> RatePercent:
+        return RatePercent.of(self.overall)
+
+    @property
+    def verdicts(self) -> int:
+        return sum(r.finding.verdict in (Winnability.MORE, Winnability.LESS) for r in self.rows)
