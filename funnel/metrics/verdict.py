@@ -12,7 +12,7 @@ aged WIP) is reported beside the yield, not in its currency.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -244,13 +244,16 @@ def bottleneck_verdict(
     as_of: date,
     target_arrivals_per_week: float | None = None,
     flows: Sequence[StageFlow] = (),
+    week_days: Mapping[int, Mapping[date, Sequence[tuple[float, int]]]] | None = None,
     settings: VerdictSettings = VerdictSettings(),  # noqa: B008 (frozen, safe to share)
 ) -> BottleneckVerdict:
     """Which stage limits the team's wins, with the arithmetic that says so.
 
     The recent window is the ``recent_weeks`` complete weeks before the week of ``as_of``; the
     year is the ``capability_weeks`` complete weeks before it, cut to where the data begins.
-    Won deals are the deals that advanced from the last stage.
+    Won deals are the deals that advanced from the last stage. ``week_days`` maps a stage's
+    position to its weekly histograms of days in stage, ``{week start: [(days, deals), ...]}``,
+    of the deals that left it that week (the StageFlow cells).
     """
     cfg = settings
     ordered = sorted(stages, key=lambda s: s.position)

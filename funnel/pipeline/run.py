@@ -253,6 +253,7 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
         stage_weeks=stage_weeks,
         as_of=as_of.date(),
         flows=flows,
+        week_days={s.position: left.get(s.id, {}) for s in stages},
         settings=SETTINGS,
     )
     _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
