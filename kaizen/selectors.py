@@ -134,13 +134,25 @@ def cycle_prefill_from_bottleneck(*, team: Team, today: dt.date) -> Prefill | No
     if status.gap_per_week:
         problem += f" Closing the gap is worth about {status.gap_per_week:.1f} won deals a week."
     position = status.stage.position if status.stage_id else None
+    short_on = status.figures.get("metric") or str(metric)
     contender = next(
-        (c for c in status.figures.get("contenders", []) if c.get("stage_position") == position),
+        (
+            c
+            for c in status.figures.get("contenders", [])
+            if (c.get("stage_position"), c.get("metric", short_on)) == (position, short_on)
+        ),
         {},
     )
     target = contender.get("target")
     target_condition = ""
-    if target is not None:
+    if short_on == "days" and target is not None and contender.get("current") is not None:
+        # Cycles measure conversion or arrivals; a flow bottleneck's days go in the words.
+        problem += (
+            f" Deals now spend {contender['current']:.1f} days in {where} on average; the "
+            f"team has shown {target:.1f} days."
+        )
+        target_condition = f"Deals leave {where} in {target:.1f} days on average or less."
+    elif target is not None:
         source = (
             "the manager's target"
             if contender.get("target_source") == "manager"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 
 from funnel.api.schemas import ErrorOut
+from funnel.metrics.intervals import CONFIDENCE
 from funnel.models import StageMetric
 from funnel.selectors import team_status_latest
 
@@ -31,12 +32,21 @@ class BottleneckOut(Schema):
     verdict: str = Field(..., description="bottleneck, no_clear_bottleneck or not_enough_data")
     stage: str | None = Field(None, description="Slug of the constraining stage, if any.")
     station: str | None = None
+    metric: str | None = Field(
+        None, description="What the bottleneck falls short on: conversion, arrivals or days."
+    )
+    confidence: float = Field(..., description="Level of every interval shown, e.g. 0.95.")
     gap_per_week: float | None = Field(
         None, description="Won deals a week gained if the stage reached its target."
     )
     reason: str
     won_per_week: float | None = None
-    stages: list[dict] = Field(..., description="Per contender: conversion, interval, n, target.")
+    stages: list[dict] = Field(
+        ...,
+        description="Per contender (arrivals, each stage's conversion, each stage's days in "
+        "stage): current value, interval, n, target and its source, gap, p_value and the "
+        "threshold below which it is a signal.",
+    )
     flow: list[dict] = Field(..., description="Per stage: days in stage, WIP, aged WIP.")
     computed_at: dt.datetime
     watermark: int = Field(..., description="Id of the last stage event the verdict includes.")
@@ -91,6 +101,8 @@ def bottleneck_get(request: HttpRequest, query: Query[TeamQuery]):
         "verdict": status.verdict,
         "stage": status.stage.slug if status.stage else None,
         "station": status.station or None,
+        "metric": figures.get("metric"),
+        "confidence": figures.get("confidence", CONFIDENCE),
         "gap_per_week": status.gap_per_week,
         "reason": figures.get("reason", ""),
         "won_per_week": figures.get("won_per_week"),

@@ -1,30 +1,46 @@
 """The bottleneck verdict over the five stations (DESIGN.md §4).
 
-One currency: won deals per week the team would gain if a stage reached its target,
-``gap_i = W × (target_i / c_i − 1)``, with W the won deals per week and c_i the stage's conversion,
-both over the recent window. The market station's arrivals compete the same way. A stage's
-target is the manager's where set, else the team's demonstrated capability: its best rolling
-conversion (over windows as long as the recent one, with enough decided deals) in the last year.
+One currency: won deals per week the team would gain if a stage reached its target. For a
+conversion, ``gap_i = W × (target_i / c_i − 1)``, with W the won deals per week and c_i the
+stage's conversion over the recent window; the market's arrivals compete the same way. For days
+in a stage (flow), ``gap_i = W × (d_i / target_i − 1)``: at the same waiting work, a stage that
+takes d days passes WIP / d deals a week (Little's law), so at its target the wins scale by
+d / target. A target is the manager's where set (conversion, arrivals), else the team's
+demonstrated capability: its best window as long as the recent one in the last year, less what
+the best of that many windows gains by luck alone (funnel.metrics.capability).
 
-Only a shortfall that is a signal may win: the upper bound of the current interval is below the
-target, or the XmR rules flag a recent week below the earlier weeks' limits. Flow (days in stage,
-aged WIP) is reported beside the yield, not in its currency.
+Only a shortfall that is a signal may win: one that chance alone gives with probability below
+``(1 − family_confidence) / contenders`` (Bonferroni), by a test that accounts for the target
+being the best of many windows. The verdict's edges are honest: the weeks at the start of a log
+that are younger than a stage's usual decision time (its losses have not happened yet), a
+final week that may be partial (nothing arrived after it) and the empty weeks after the data
+stops never count.
 """
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from funnel.metrics.accounting import StageSeries, StageWeek, stage_series, week_start
-from funnel.metrics.flow import StageFlow
-from funnel.metrics.intervals import CountRate, Rate, poisson_rate_interval, wilson_interval
-from funnel.metrics.xmr import XmrRule, xmr_limits, xmr_points
+import numpy as np
+from scipy.stats import norm
 
-INTERVAL_BELOW_TARGET = "interval_below_target"
+from funnel.metrics.accounting import StageSeries, StageWeek, stage_series, week_start
+from funnel.metrics.capability import (
+    Capability,
+    WeeklySeries,
+    capability_test,
+    fixed_target_p_value,
+)
+from funnel.metrics.flow import StageFlow, days_in_stage_counts
+from funnel.metrics.intervals import CONFIDENCE, poisson_rate_interval, wilson_interval
+
+BEYOND_CHANCE = "beyond_chance"
 MARKET = "market"
+Metric = Literal["conversion", "arrivals", "days"]
+WeekDays = Mapping[int, Mapping[date, Sequence[tuple[float, int]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,22 +60,25 @@ class VerdictKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class YieldGap:
-    """The arithmetic for one contender: a stage's conversion, or the market's arrivals.
+    """The arithmetic for one contender: a stage's conversion or days in stage, or the market's
+    arrivals.
 
-    ``current``/``low``/``high``: conversion with its Wilson interval (``n`` decided deals), or
-    arrivals per week with its Poisson interval (``n`` arrivals). ``gap`` is in won deals per
+    ``current``/``low``/``high``: the recent window's value with its interval at ``confidence``
+    (Wilson for a conversion, Poisson for arrivals a week, normal for mean days); ``n`` is the
+    decided deals, the arrivals, or the deals that left the stage. ``gap`` is in won deals per
     week; ``math.inf`` when the stage converted nothing; None without a target or without data.
-    ``signal_by`` names what made the shortfall a signal: ``interval_below_target`` and/or
-    XmR rule names (see ``XmrRule``).
+    ``p_value``: the chance of a shortfall this large if nothing changed; ``threshold``: the
+    p-value below which it is a signal. ``signal_by`` names the test that made it one.
+    ``from_week``: the first week the contender's series counts (after a log's warm-up).
     """
 
-    metric: Literal["conversion", "arrivals"]
+    metric: Metric
     stage_position: int | None
     station: str
     current: float | None
     low: float | None
     high: float | None
-    confidence: float  # of the interval; Bonferroni-adjusted, see VerdictSettings
+    confidence: float
     n: int
     target: float | None
     target_source: Literal["manager", "capability"] | None
@@ -69,6 +88,10 @@ class YieldGap:
     shortfall: bool
     signal: bool
     signal_by: tuple[str, ...]
+    p_value: float | None = None
+    threshold: float | None = None
+    best: float | None = None  # the best window's own value, before the selection gain
+    from_week: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,58 +122,17 @@ class BottleneckVerdict:
     history_weeks: int
     contenders: tuple[YieldGap, ...]
     flow: tuple[FlowNote, ...]
+    metric: Metric | None = None  # what the bottleneck falls short on
+    tested: int = 0  # contenders whose shortfall was tested; the 5 % is shared among them
 
 
-def _capability(
-    counts: Sequence[int], sizes: Sequence[int] | None, window: int, min_size: int
-) -> tuple[float | None, int | None]:
-    """Demonstrated capability: the best, over rolling windows of ``window`` weeks, of the lower
-    95 % bound of the window's rate. Returns (value, index of the window's first week).
-
-    The lower bound, not the window's point value: the best of some forty overlapping windows
-    is the luckiest of them, and a target at that luck would make every steady stage look short.
-    ``sizes`` None means a count per week (arrivals, Poisson); else a proportion (Wilson).
-    """
-    best, best_at = None, None
-    for start in range(0, len(counts) - window + 1):
-        count = sum(counts[start : start + window])
-        if sizes is None:
-            value = poisson_rate_interval(count, window).low
-        else:
-            size = sum(sizes[start : start + window])
-            if size < min_size or size == 0:
-                continue
-            value = wilson_interval(count, size).low
-        if best is None or value > best:
-            best, best_at = value, start
-    return best, best_at
-
-
-# A bottleneck is a lasting constraint: only the rules that need several weeks below the
-# baseline count; a single week outside the limits is a special cause to look into, not a
-# constraint.
-SUSTAINED_RULES = frozenset({XmrRule.THREE_OF_FOUR, XmrRule.EIGHT_ON_ONE_SIDE})
-
-
-def _xmr_low_rules(
-    values: Sequence[float | None], recent: int, latest: int, min_baseline: int
-) -> list[str]:
-    """Sustained rules that flag one of the ``latest`` weeks below the limits of the weeks
-    before the recent window: the shortfall is still going on. Weeks without a value (too few
-    decided deals) are left out of the chart."""
-    earlier = [v for v in values[:-recent] if v is not None]
-    later = [v for v in values[-recent:] if v is not None]
-    if len(earlier) < min_baseline or not later:
-        return []
-    points = xmr_points([*earlier, *later], xmr_limits(earlier))
-    tail = [p for p in points[len(earlier) :] if p.index >= len(points) - latest]
-    fired = {r for p in tail if p.direction == -1 for r in p.rules}
-    return sorted(str(r) for r in fired & SUSTAINED_RULES)
-
-
-def _gap(won_per_week: float, current: float | None, target: float | None) -> float | None:
+def _gap(
+    won_per_week: float, current: float | None, target: float | None, metric: Metric
+) -> float | None:
     if current is None or target is None:
         return None
+    if metric == "days":
+        return won_per_week * (current / target - 1) if target > 0 else None
     if current == 0:
         return math.inf if target > 0 else 0.0
     return won_per_week * (target / current - 1)
@@ -159,64 +141,23 @@ def _gap(won_per_week: float, current: float | None, target: float | None) -> fl
 @dataclass(frozen=True, slots=True)
 class VerdictSettings:
     """How much evidence the verdict asks for. ``family_confidence`` holds for all contenders
-    together: each current interval is at 1 - (1 - family_confidence) / contenders (Bonferroni),
-    so a steady funnel of seven contenders rarely shows a false shortfall by chance."""
+    together: each test is at (1 − family_confidence) / contenders (Bonferroni), so a steady
+    funnel rarely shows a false shortfall by chance. ``confidence`` is the level of every
+    interval shown, the one level the app uses everywhere."""
 
     recent_weeks: int = 13
     capability_weeks: int = 52
     min_decided: int = 30  # deals closed in the recent window, else not_enough_data
-    min_window_decided: int = 30  # decided deals a window needs to count as capability
-    min_baseline_weeks: int = 8  # charted weeks before the recent window, else no XmR evidence
-    min_week_decided: int = 10  # decided deals a week needs to be charted
-    xmr_latest_weeks: int = 2  # the XmR signal must still be on in one of these weeks
+    min_window_decided: int = 30  # decided deals (or exits) a window needs to count as capability
     family_confidence: float = 0.95
+    confidence: float = CONFIDENCE
 
 
-def _contender(
-    *,
-    metric: Literal["conversion", "arrivals"],
-    stage: StageSpec | None,
-    station: str,
-    current: Rate | CountRate,
-    plain_high: float | None,
-    confidence: float,
-    manager_target: float | None,
-    capability: tuple[float | None, int | None],
-    weeks: Sequence[date],
-    won_per_week: float,
-    xmr_rules: list[str],
-) -> YieldGap:
-    best, best_at = capability
-    source: Literal["manager", "capability"] | None = None
-    target = manager_target if manager_target is not None else best
-    if target is not None:
-        source = "manager" if manager_target is not None else "capability"
-    shortfall = current.rate is not None and target is not None and current.rate < target
-    signal_by: tuple[str, ...] = ()
-    if shortfall:
-        below = current.high is not None and current.high < target
-        # The XmR rules back up a shortfall the unadjusted 95 % interval also sees; on their
-        # own, seven charts' run rules raise a false alarm too often.
-        backed = plain_high is not None and plain_high < target
-        signal_by = (*((INTERVAL_BELOW_TARGET,) if below else ()), *(xmr_rules if backed else ()))
-    return YieldGap(
-        metric=metric,
-        stage_position=stage.position if stage else None,
-        station=station,
-        current=current.rate,
-        low=current.low,
-        high=current.high,
-        confidence=confidence,
-        n=current.n if isinstance(current, Rate) else current.count,
-        target=target,
-        target_source=source,
-        capability=best,
-        capability_from=weeks[best_at] if best_at is not None else None,
-        gap=_gap(won_per_week, current.rate, target),
-        shortfall=shortfall,
-        signal=bool(signal_by),
-        signal_by=signal_by,
-    )
+def _warm_up_weeks(days: Sequence[tuple[float, int]]) -> int:
+    """Weeks at the start of a log before a stage's exits stop favouring its quick outcomes:
+    the first (partial) week, and the stage's 85th percentile of days in stage after it."""
+    p85 = days_in_stage_counts(days).p85
+    return 1 + (math.ceil(p85 / 7) if p85 else 0)
 
 
 def data_horizon(
@@ -244,21 +185,27 @@ def bottleneck_verdict(
     as_of: date,
     target_arrivals_per_week: float | None = None,
     flows: Sequence[StageFlow] = (),
-    week_days: Mapping[int, Mapping[date, Sequence[tuple[float, int]]]] | None = None,
+    week_days: WeekDays | None = None,
     settings: VerdictSettings = VerdictSettings(),  # noqa: B008 (frozen, safe to share)
 ) -> BottleneckVerdict:
     """Which stage limits the team's wins, with the arithmetic that says so.
 
     The recent window is the ``recent_weeks`` complete weeks before the week of ``as_of``; the
     year is the ``capability_weeks`` complete weeks before it, cut to where the data begins.
-    Won deals are the deals that advanced from the last stage. ``week_days`` maps a stage's
-    position to its weekly histograms of days in stage, ``{week start: [(days, deals), ...]}``,
-    of the deals that left it that week (the StageFlow cells).
+    When nothing happened in the week of ``as_of``, the data has stopped (an export): its last
+    week may be partial, so the weeks judged end before it. Won deals are the deals that
+    advanced from the last stage. ``week_days`` maps a stage's position to its weekly
+    histograms of days in stage, ``{week start: [(days, deals), ...]}``, of the deals that left
+    it that week (the StageFlow cells); with them, days in stage compete as flow contenders.
     """
     cfg = settings
     ordered = sorted(stages, key=lambda s: s.position)
     end = week_start(as_of)
-    first_data = min((r.week_start for r in stage_weeks if r.entered or r.decided), default=end)
+    active = [r.week_start for r in stage_weeks if r.entered or r.decided]
+    newest = max((w for w in active if w <= end), default=None)
+    if newest is not None and newest < end:
+        end = newest  # the data's edge: a last week that may be partial, then nothing
+    first_data = min(active, default=end)
     start = max(end - timedelta(weeks=cfg.capability_weeks), week_start(first_data))
     weeks = [start + timedelta(weeks=i) for i in range(max(0, (end - start).days // 7))]
     recent = cfg.recent_weeks
@@ -272,6 +219,7 @@ def bottleneck_verdict(
     won_per_week = won / recent
 
     def verdict(kind, reason, contenders=(), winner=None) -> BottleneckVerdict:
+        tested = sum(c.p_value is not None for c in contenders)
         return BottleneckVerdict(
             kind=kind,
             stage_position=winner.stage_position if winner else None,
@@ -285,6 +233,8 @@ def bottleneck_verdict(
             history_weeks=len(weeks),
             contenders=tuple(contenders),
             flow=tuple(_flow_note(f, ordered) for f in flows),
+            metric=winner.metric if winner else None,
+            tested=tested,
         )
 
     if not ordered or len(weeks) < recent:
@@ -294,49 +244,29 @@ def bottleneck_verdict(
         reason = f"{won + lost} deals closed in the last {recent} weeks; {cfg.min_decided} needed."
         return verdict(VerdictKind.NOT_ENOUGH_DATA, reason)
 
-    confidence = 1 - (1 - cfg.family_confidence) / (len(ordered) + 1)
-    common = {"confidence": confidence, "weeks": weeks, "won_per_week": won_per_week}
-    arrivals = series[ordered[0].position].entered
+    first_week = {p: next((i for i, e in enumerate(s.entered) if e), 0) for p, s in series.items()}
+    log_starts_here = week_start(first_data) == start
     contenders = [
-        _contender(
-            metric="arrivals",
-            stage=None,
-            station=MARKET,
-            current=poisson_rate_interval(sum(arrivals[tail]), recent, confidence=confidence),
-            plain_high=poisson_rate_interval(sum(arrivals[tail]), recent).high,
-            manager_target=target_arrivals_per_week,
-            capability=_capability(arrivals, None, recent, 0),
-            xmr_rules=_xmr_low_rules(
-                [float(x) for x in arrivals], recent, cfg.xmr_latest_weeks, cfg.min_baseline_weeks
-            ),
-            **common,
+        _arrivals_contender(
+            series[ordered[0].position].entered,
+            weeks,
+            1 if log_starts_here else 0,
+            target_arrivals_per_week,
+            cfg,
         )
     ]
+    slower = []
     for stage in ordered:
-        s = series[stage.position]
-        decided = [a + b for a, b in zip(s.advanced, s.lost, strict=True)]
-        # Weeks with few decided deals give 0-or-1 rates that an XmR chart misreads as signals.
-        weekly = [
-            a / d if d >= cfg.min_week_decided else None
-            for a, d in zip(s.advanced, decided, strict=True)
-        ]
-        contenders.append(
-            _contender(
-                metric="conversion",
-                stage=stage,
-                station=stage.station,
-                current=wilson_interval(
-                    sum(s.advanced[tail]), sum(decided[tail]), confidence=confidence
-                ),
-                plain_high=wilson_interval(sum(s.advanced[tail]), sum(decided[tail])).high,
-                manager_target=stage.target_conversion,
-                capability=_capability(s.advanced, decided, recent, cfg.min_window_decided),
-                xmr_rules=_xmr_low_rules(
-                    weekly, recent, cfg.xmr_latest_weeks, cfg.min_baseline_weeks
-                ),
-                **common,
-            )
-        )
+        cells = _stage_days(week_days, stage.position, weeks)
+        warm = _warm_up_weeks([c for week in cells for c in week]) if log_starts_here else 0
+        skip = first_week[stage.position] + warm if log_starts_here else 0
+        contenders.append(_conversion_contender(stage, series[stage.position], weeks, skip, cfg))
+        if week_days is not None:
+            slower.append(_days_contender(stage, cells, weeks, skip, cfg))
+    contenders += slower  # arrivals, the conversions, then the days in stage
+    tested = [c for c in contenders if c.p_value is not None]
+    threshold = (1 - cfg.family_confidence) / max(1, len(tested))
+    contenders = [_judged(c, threshold, won_per_week) for c in contenders]
 
     signals = [c for c in contenders if c.signal and c.gap is not None and c.gap > 0]
     if not signals:
@@ -345,11 +275,214 @@ def bottleneck_verdict(
     # Ties go to the earlier stage (the market's arrivals first): fix the intake first.
     winner = max(signals, key=lambda c: (c.gap, -(c.stage_position or 0)))
     where = "arrivals" if winner.metric == "arrivals" else f"stage {winner.stage_position}"
+    what = {"arrivals": "arrivals", "conversion": "conversion", "days": "days in stage"}
     reason = (
-        f"{where} ({winner.station}) at target would add {winner.gap:.2f} won deals per week; "
-        f"shortfall signalled by {', '.join(winner.signal_by)}."
+        f"{where} ({winner.station}) {what[winner.metric]} at target would add "
+        f"{winner.gap:.2f} won deals per week; chance alone falls this short with p = "
+        f"{winner.p_value:.4f} (a signal below {threshold:.4f})."
     )
     return verdict(VerdictKind.BOTTLENECK, reason, contenders, winner)
+
+
+def _stage_days(
+    week_days: WeekDays | None, position: int, weeks: Sequence[date]
+) -> list[Sequence[tuple[float, int]]]:
+    by_week = (week_days or {}).get(position, {})
+    return [by_week.get(w, ()) for w in weeks]
+
+
+def _tested(
+    capability: Capability,
+    *,
+    manager_target: float | None,
+    variance: float,
+    size: float,
+    higher_is_better: bool = True,
+) -> dict:
+    """The target and the p-value of the recent shortfall: against the manager's fixed target
+    where set, else against the demonstrated capability."""
+    if capability.current is None:
+        return {"target": manager_target, "p_value": None, "source": None}
+    if manager_target is not None:
+        p = fixed_target_p_value(
+            current=capability.current,
+            target=manager_target,
+            size=size,
+            variance=variance,
+            higher_is_better=higher_is_better,
+        )
+        return {"target": manager_target, "p_value": p, "source": "manager"}
+    if capability.target is None:
+        return {"target": None, "p_value": None, "source": None}
+    return {"target": capability.target, "p_value": capability.p_value, "source": "capability"}
+
+
+def _arrivals_contender(
+    arrivals: Sequence[int],
+    weeks: Sequence[date],
+    skip: int,
+    manager_target: float | None,
+    cfg: VerdictSettings,
+) -> YieldGap:
+    counts = np.asarray(arrivals[skip:], dtype=float)
+    recent = cfg.recent_weeks
+    capability = capability_test(
+        WeeklySeries(counts, np.ones_like(counts)),
+        kind="arrivals",
+        window=recent,
+        min_size=1,
+        baseline_weeks=max(0, counts.size - recent),
+    )
+    now = poisson_rate_interval(int(counts[-recent:].sum()), recent, confidence=cfg.confidence)
+    test = _tested(
+        capability, manager_target=manager_target, variance=manager_target or 0.0, size=recent
+    )
+    return _yield_gap(
+        "arrivals",
+        None,
+        MARKET,
+        now.rate,
+        now.low,
+        now.high,
+        now.count,
+        capability,
+        test,
+        weeks,
+        skip,
+        cfg,
+    )
+
+
+def _conversion_contender(
+    stage: StageSpec, s: StageSeries, weeks: Sequence[date], skip: int, cfg: VerdictSettings
+) -> YieldGap:
+    advanced = np.asarray(s.advanced[skip:], dtype=float)
+    decided = advanced + np.asarray(s.lost[skip:], dtype=float)
+    recent = cfg.recent_weeks
+    capability = capability_test(
+        WeeklySeries(advanced, decided),
+        kind="conversion",
+        window=recent,
+        min_size=cfg.min_window_decided,
+        baseline_weeks=max(0, advanced.size - recent),
+    )
+    k, n = int(sum(s.advanced[-recent:])), int(sum(s.advanced[-recent:]) + sum(s.lost[-recent:]))
+    now = wilson_interval(k, n, confidence=cfg.confidence)
+    target = stage.target_conversion
+    test = _tested(
+        capability,
+        manager_target=target,
+        variance=target * (1 - target) if target is not None else 0.0,
+        size=n,
+    )
+    if skip > len(weeks) - recent:  # the recent window is still the log's warm-up
+        test = {"target": test["target"], "p_value": None, "source": test["source"]}
+    return _yield_gap(
+        "conversion",
+        stage.position,
+        stage.station,
+        now.rate,
+        now.low,
+        now.high,
+        n,
+        capability,
+        test,
+        weeks,
+        skip,
+        cfg,
+    )
+
+
+def _days_contender(
+    stage: StageSpec,
+    cells: Sequence[Sequence[tuple[float, int]]],
+    weeks: Sequence[date],
+    skip: int,
+    cfg: VerdictSettings,
+) -> YieldGap:
+    used = cells[skip:]
+    total = np.array([sum(d * c for d, c in week) for week in used], dtype=float)
+    left = np.array([sum(c for _, c in week) for week in used], dtype=float)
+    squares = float(sum(d * d * c for week in used for d, c in week))
+    recent = cfg.recent_weeks
+    capability = capability_test(
+        WeeklySeries(total, left, higher_is_better=False),
+        kind="days",
+        window=recent,
+        min_size=cfg.min_window_decided,
+        baseline_weeks=max(0, total.size - recent),
+        squares=squares,
+    )
+    recent_cells = [c for week in used[-recent:] for c in week]
+    n = int(sum(c for _, c in recent_cells))
+    mean = low = high = None
+    if n:
+        mean = sum(d * c for d, c in recent_cells) / n
+        var = sum(c * (d - mean) ** 2 for d, c in recent_cells) / max(1, n - 1)
+        half = float(np.sqrt(var / n)) * float(norm.ppf(0.5 + cfg.confidence / 2))
+        low, high = max(0.0, mean - half), mean + half
+    test = _tested(capability, manager_target=None, variance=0.0, size=n, higher_is_better=False)
+    if skip > len(weeks) - recent:
+        test = {"target": test["target"], "p_value": None, "source": test["source"]}
+    return _yield_gap(
+        "days",
+        stage.position,
+        stage.station,
+        mean,
+        low,
+        high,
+        n,
+        capability,
+        test,
+        weeks,
+        skip,
+        cfg,
+    )
+
+
+def _yield_gap(
+    metric, position, station, current, low, high, n, capability, test, weeks, skip, cfg
+) -> YieldGap:
+    best_at = capability.best_at
+    return YieldGap(
+        metric=metric,
+        stage_position=position,
+        station=station,
+        current=current,
+        low=low,
+        high=high,
+        confidence=cfg.confidence,
+        n=int(n),
+        target=test["target"],
+        target_source=test["source"],
+        capability=capability.target,
+        capability_from=weeks[skip + best_at] if best_at is not None else None,
+        gap=None,
+        shortfall=False,
+        signal=False,
+        signal_by=(),
+        p_value=test["p_value"],
+        best=capability.best,
+        from_week=weeks[skip] if skip < len(weeks) else None,
+    )
+
+
+def _judged(c: YieldGap, threshold: float, won_per_week: float) -> YieldGap:
+    higher = c.metric != "days"
+    shortfall = (
+        c.current is not None
+        and c.target is not None
+        and (c.current < c.target if higher else c.current > c.target)
+    )
+    signal = shortfall and c.p_value is not None and c.p_value < threshold
+    return replace(
+        c,
+        gap=_gap(won_per_week, c.current, c.target, c.metric),
+        shortfall=shortfall,
+        signal=signal,
+        signal_by=(BEYOND_CHANCE,) if signal else (),
+        threshold=threshold,
+    )
 
 
 def _flow_note(flow: StageFlow, stages: Sequence[StageSpec]) -> FlowNote:

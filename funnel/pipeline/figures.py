@@ -28,7 +28,10 @@ def _jsonable(value: Any) -> Any:
 
 def verdict_figures(verdict: BottleneckVerdict, stages: list[Stage]) -> dict:
     """The verdict's arithmetic as JSON, with stage names for people to read."""
-    figures = _jsonable(asdict(verdict))
+    figures = _jsonable(asdict(verdict)) | {
+        "confidence": SETTINGS.confidence,
+        "recent_weeks": (verdict.recent_to - verdict.recent_from).days // 7,
+    }
     names = {s.position: {"slug": s.slug, "name": s.name} for s in stages}
     for item in [*figures["contenders"], *figures["flow"]]:
         item.update(names.get(item.get("stage_position"), {"slug": None, "name": "Arrivals"}))

@@ -23,10 +23,7 @@ STATION_LABELS = {
     "servicing": "Servicing",
 }
 SIGNAL_WORDS = {
-    "interval_below_target": "its whole interval lies below the target",
-    "outside_limits": "a recent week fell outside the process limits",
-    "three_of_four": "3 of the last 4 weeks sat beyond the half-way line",
-    "eight_on_one_side": "8 weeks in a row ran below the earlier mean",
+    "beyond_chance": "routine variation alone falls this far short",
 }
 
 
@@ -51,6 +48,7 @@ class StageBox:
     p85_days: float | None
     target_days: float | None
     slow: bool
+    slower: dict | None  # the days-in-stage contender, when slower than its capability
     wip: int
     aged_wip: int | None
     bottleneck: bool
@@ -83,7 +81,16 @@ def value_stream(
     Volumes (entered, lost per week) come from the same recent window as the verdict, so the
     boxes and the verdict card never disagree.
     """
-    contenders = [c for c in figures.get("contenders", []) if c.get("stage_position")]
+    contenders = [
+        c
+        for c in figures.get("contenders", [])
+        if c.get("stage_position") and c.get("metric") == "conversion"
+    ]
+    slower = {
+        c["stage_position"]: c
+        for c in figures.get("contenders", [])
+        if c.get("metric") == "days" and c.get("signal")
+    }
     flows = {f["stage_position"]: f for f in figures.get("flow", [])}
     if not contenders and not flows:
         return None
@@ -122,6 +129,7 @@ def value_stream(
                 p85_days=f.get("p85_days"),
                 target_days=f.get("target_days"),
                 slow=bool(f.get("slow")),
+                slower=slower.get(p),
                 wip=f.get("wip", 0),
                 aged_wip=f.get("aged_wip"),
                 bottleneck=p == bottleneck_position,
@@ -157,6 +165,8 @@ class Why:
     capability_from: str | None
     gap: float | None
     signals: tuple[str, ...]
+    p_value: float | None
+    threshold: float | None
     won_per_week: float
     won_at_target: float | None
     confidence: float
@@ -174,13 +184,15 @@ def verdict_why(figures: dict) -> Why | None:
     """The winning contender's figures: its current value with interval and n, its target and
     how the target was set, and which signal rule made the shortfall count."""
     position, station = figures.get("stage_position"), figures.get("station")
+    metric = figures.get("metric") or ("conversion" if position else "arrivals")
     if figures.get("kind") != "bottleneck":
         return None
     winner = next(
         (
             c
             for c in figures.get("contenders", [])
-            if c.get("stage_position") == position and c.get("station") == station
+            if (c.get("stage_position"), c.get("station"), c.get("metric"))
+            == (position, station, metric)
         ),
         None,
     )
@@ -205,6 +217,8 @@ def verdict_why(figures: dict) -> Why | None:
         ),
         gap=gap,
         signals=tuple(SIGNAL_WORDS.get(s, s) for s in winner.get("signal_by", [])),
+        p_value=winner.get("p_value"),
+        threshold=winner.get("threshold"),
         won_per_week=won,
         won_at_target=won + gap if gap is not None else None,
         confidence=winner.get("confidence") or 0.95,

@@ -34,15 +34,21 @@ def test_bottleneck_returns_the_verdict_and_its_arithmetic(api, loaded):
     assert body["verdict"] in {"bottleneck", "no_clear_bottleneck", "not_enough_data"}
     assert body["watermark"] == StageEvent.objects.filter(team=loaded).latest("id").id
     assert body["computed_at"]
-    assert [s["slug"] for s in body["stages"]][1:] == [
-        "inquiry", "engaged", "qualified", "proposal", "negotiation", "handover"
-    ]  # fmt: skip
+    slugs = ["inquiry", "engaged", "qualified", "proposal", "negotiation", "handover"]
+    # Arrivals, then each stage's conversion, then each stage's days in stage.
+    assert [(s["metric"], s["slug"]) for s in body["stages"]] == [
+        ("arrivals", None),
+        *[("conversion", slug) for slug in slugs],
+        *[("days", slug) for slug in slugs],
+    ]
     arrivals = body["stages"][0]
     assert arrivals["metric"] == "arrivals" and arrivals["station"] == "market"
     for stage in body["stages"][1:]:
         assert stage["low"] <= stage["current"] <= stage["high"]
         assert stage["n"] > 0
-    assert {f["slug"] for f in body["flow"]} == {s["slug"] for s in body["stages"][1:]}
+        assert stage["confidence"] == body["confidence"] == 0.95
+        assert stage["p_value"] is None or 0 < stage["p_value"] <= 1
+    assert {f["slug"] for f in body["flow"]} == set(slugs)
 
 
 def test_funnel_weeks_equal_an_independent_count(api, loaded):

@@ -57,7 +57,8 @@ def test_bottleneck_card_names_the_stage_and_the_figures(login, loaded, manager)
     why = next(c for c in loaded.figures["contenders"] if c.get("slug") == "qualified")
     assert f"n = {why['n']} decided deals" in card
     assert f"{why['current'] * 100:.0f} %" in card and f"{why['target'] * 100:.0f} %" in card
-    assert "whole interval lies below the target" in card
+    assert "routine variation alone falls this far short" in card
+    assert f"p = {why['p_value']:.4f}" in card and why["p_value"] < why["threshold"]
     assert 'id="start-cycle"' in card  # a manager may start a PDCA cycle from it
     # The value stream highlights the same stage, and three XmR charts are drawn.
     assert 'class="vsm-stage station-qualifying is-bottleneck' in html
