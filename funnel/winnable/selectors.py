@@ -28,6 +28,7 @@ from funnel.models import (
     Deal,
     DealStatus,
     DefinitionVersion,
+    RecomputeState,
     Role,
     Team,
     WinnableCount,
@@ -268,3 +269,19 @@ def characteristic_get_for_user(
 def open_deals_count(*, team_ids: list[int]) -> int:
     """Open deals: left out of the analysis until they close (stated on the page)."""
     return Deal.objects.filter(team_id__in=team_ids, status=DealStatus.OPEN).count()
+
+
+def open_deals_stale(*, team_ids: list[int]) -> tuple[int, list[int]]:
+    """How many of the open deals the teams' stale rules count as lost in the funnel (by the
+    cut their passages were derived under), and the rules' days. This analysis reads recorded
+    outcomes only, so the page says these are left out here too."""
+    stale, days = 0, set()
+    for state in RecomputeState.objects.filter(
+        team_id__in=team_ids, stale_days__isnull=False, stale_as_of__isnull=False
+    ):
+        cutoff = state.stale_as_of - dt.timedelta(days=state.stale_days)
+        stale += Deal.objects.filter(
+            team_id=state.team_id, status=DealStatus.OPEN, last_event_at__lt=cutoff
+        ).count()
+        days.add(state.stale_days)
+    return stale, sorted(days)
