@@ -142,7 +142,11 @@ def stale_rule(request: HttpRequest, slug: str) -> HttpResponse:
     team = access.team
     imported = team_is_imported_history(team=team)
     proposal = stale_rule_proposal(team=team) if imported else None
-    form = StaleRuleForm(request.POST or None)
+    in_force = stale_rule_in_force(team=team)
+    days_now = in_force.days if in_force else None
+    form = StaleRuleForm(
+        request.POST or None, initial={"rule": "on" if days_now else "off", "days": days_now}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -161,13 +165,12 @@ def stale_rule(request: HttpRequest, slug: str) -> HttpResponse:
                 request, f"{rule_words(data['days'])}. The team's figures are being recomputed."
             )
             return redirect("definitions:stale_rule", slug=slug)
-    in_force = stale_rule_in_force(team=team)
     context = {
         "access": access,
         "team": team,
         "form": form,
         "in_force": in_force,
-        "in_force_words": rule_words(in_force.days if in_force else None),
+        "in_force_words": rule_words(days_now),
         "history": stale_rule_history(team=team),
         "imported": imported,
         "proposal": proposal,
