@@ -43,3 +43,40 @@ class DefinitionVersionForm(forms.Form):
             "examples": version.examples,
             "non_examples": version.non_examples,
         }
+
+
+class StaleRuleForm(forms.Form):
+    """The team's stale-deal rule: off, or on after N days without an event."""
+
+    OFF, ON = "off", "on"
+    label_suffix = ""
+    rule = forms.ChoiceField(
+        choices=[(OFF, "Off"), (ON, "On")], widget=forms.RadioSelect, initial=OFF
+    )
+    days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=3650,
+        label="Days without an event",
+        error_messages={
+            "invalid": "Give a whole number of days, e.g. 60.",
+            "min_value": "Give at least 1 day.",
+            "max_value": "Give at most 3650 days (ten years).",
+        },
+    )
+    effective_from = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="When the team adopts the rule (default: today).",
+    )
+    note = forms.CharField(max_length=300, required=False, label="Why (optional)")
+    proposed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("rule") == self.ON and data.get("days") is None and "days" not in self.errors:
+            self.add_error("days", "Give the number of days without an event, e.g. 60.")
+        if data.get("rule") == self.OFF:
+            data["days"] = None
+            self.errors.pop("days", None)
+        return data

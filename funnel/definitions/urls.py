@@ -8,6 +8,7 @@ app_name = "definitions"
 
 urlpatterns = [
     path("", definitions.definition_list, name="definition_list"),
+    path("rules/stale/", definitions.stale_rule, name="stale_rule"),
     path(
         "<slug:definition_slug>/",
         definitions.definition_detail,

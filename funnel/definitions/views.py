@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from funnel.definitions.forms import DefinitionVersionForm
+from funnel.definitions.forms import DefinitionVersionForm, StaleRuleForm
 from funnel.definitions.selectors import (
     definition_get,
     definition_history,
@@ -16,6 +16,14 @@ from funnel.definitions.selectors import (
     definitions_for_team,
 )
 from funnel.definitions.services import definition_agree, definition_version_create
+from funnel.definitions.stale import (
+    rule_words,
+    stale_rule_history,
+    stale_rule_in_force,
+    stale_rule_proposal,
+    stale_rule_set,
+    team_is_imported_history,
+)
 from funnel.models import Membership, Role
 from funnel.selectors import Action, team_get_for_user
 
@@ -37,6 +45,8 @@ def definition_list(request: HttpRequest, slug: str) -> HttpResponse:
         ).count(),
         "other_definitions": [d for d in definitions if not d.stages.all()],
     }
+    stale = stale_rule_in_force(team=access.team)
+    context |= {"stale_rule": stale, "stale_rule_words": rule_words(stale.days if stale else None)}
     return render(request, "definitions/definition_list.html", context)
 
 
@@ -120,3 +130,50 @@ def definition_agree_view(request: HttpRequest, slug: str, definition_slug: str)
     response = render(request, "definitions/definition_detail.html#agreement", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def stale_rule(request: HttpRequest, slug: str) -> HttpResponse:
+    """The team's stale-deal rule: in force, its history, and for an imported history the N
+    proposed from the data. Everyone sees it; only the manager changes it."""
+    action = Action.MANAGE if request.method == "POST" else Action.VIEW
+    access = team_get_for_user(user=request.user, slug=slug, action=action)
+    team = access.team
+    imported = team_is_imported_history(team=team)
+    proposal = stale_rule_proposal(team=team) if imported else None
+    in_force = stale_rule_in_force(team=team)
+    days_now = in_force.days if in_force else None
+    form = StaleRuleForm(
+        request.POST or None, initial={"rule": "on" if days_now else "off", "days": days_now}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            stale_rule_set(
+                team=team,
+                days=data["days"],
+                by=request.user,
+                effective_from=data["effective_from"],
+                note=data["note"],
+                proposed=bool(data["proposed"] and proposal and proposal.days == data["days"]),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request, f"{rule_words(data['days'])}. The team's figures are being recomputed."
+            )
+            return redirect("definitions:stale_rule", slug=slug)
+    context = {
+        "access": access,
+        "team": team,
+        "form": form,
+        "in_force": in_force,
+        "in_force_words": rule_words(days_now),
+        "history": stale_rule_history(team=team),
+        "imported": imported,
+        "proposal": proposal,
+    }
+    status = 422 if form.errors else 200
+    return render(request, "definitions/stale_rule.html", context, status=status)

@@ -12,7 +12,12 @@ from funnel.models.deals import (
     Outcome,
     StageEvent,
 )
-from funnel.models.definitions import Agreement, DefinitionVersion, OperationalDefinition
+from funnel.models.definitions import (
+    Agreement,
+    DefinitionVersion,
+    OperationalDefinition,
+    StaleRule,
+)
 from funnel.models.flow import (
     BottleneckStatus,
     CompanyRecomputeState,
@@ -41,6 +46,7 @@ __all__ = [
     "PendingDeal",
     "RecomputeState",
     "StageFlow",
+    "StaleRule",
     "StageMetric",
     "Verdict",
     "ApiToken",

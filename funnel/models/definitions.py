@@ -74,3 +74,41 @@ class Agreement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} agreed to {self.version}"
+
+
+class StaleRule(models.Model):
+    """One version of a team's stale-deal rule: "an open deal with no event for `days` days
+    counts as lost (stale)", or off (`days` empty). Versions are never edited: a change is a new
+    version, so the history says who changed it, when, from what and to what.
+
+    The version in force (the latest whose effective date has come) applies to the whole
+    history when the passages are derived; no rule at all is the default: off.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="stale_rules")
+    number = models.PositiveIntegerField()
+    days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days without an event; empty: the rule is off."
+    )
+    effective_from = models.DateField()
+    note = models.CharField(max_length=300, blank=True)
+    proposed = models.BooleanField(
+        default=False, help_text="Accepted from the proposal computed from the team's data."
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["team", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "number"], name="stale_rule_number_unique"),
+            models.CheckConstraint(
+                condition=models.Q(days__isnull=True) | models.Q(days__gte=1),
+                name="stale_rule_days_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} stale rule v{self.number}: {self.days or 'off'}"

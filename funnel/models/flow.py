@@ -126,6 +126,10 @@ class RecomputeState(models.Model):
     winnable_stale = models.BooleanField(
         default=False, help_text="A run since then skipped the winnable rebuild (throttled)."
     )
+    # The stale rule the passages were derived under (set by the rebuild, read by the drain),
+    # so every deal is judged against the same cut until the next rebuild.
+    stale_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    stale_as_of = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"team {self.team_id} recompute through event {self.watermark}"

@@ -6,6 +6,9 @@ an event arriving out of order repairs what it changes), compared with the store
 the difference is applied to StageFlow. The recompute then reads a few thousand StageFlow rows,
 never the raw log. `team_flow_rebuild` re-derives everything from the log: the nightly drift
 repair.
+
+A team's stale rule (funnel.pipeline.stale) reads an open deal with no event for N days as lost
+at its last event + N days: the rebuild fixes the cut and records it, the drain applies it.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from funnel.bulk import among, rows_insert
 from funnel.metrics.accounting import DealJourney, StagePassage, stage_passages
+from funnel.metrics.stale import StaleCut, journey_with_stale
 from funnel.models import (
     Deal,
     DealPassage,
@@ -32,6 +37,7 @@ from funnel.models import (
     StageFlow,
     Team,
 )
+from funnel.pipeline.stale import stale_cut_of, team_stale_cut
 from funnel.positions import events_in_log_order
 
 logger = logging.getLogger(__name__)
@@ -67,17 +73,19 @@ def journey_from_events(events: Sequence[dict], positions: dict[int, int]) -> De
 
 
 def _journey_of_team(
-    events: Sequence[dict], positions: dict[int, int], skipped: Counter
+    events: Sequence[dict], positions: dict[int, int], skipped: Counter, stale: StaleCut | None
 ) -> DealJourney:
     """journey_from_events without the events at a stage that is not the team's (another
     team's, or gone: the log keeps no database checks, see funnel.integrity), counted in
-    `skipped`. The look-up only fails for such a log, so the usual one costs nothing more."""
+    `skipped`. The look-up only fails for such a log, so the usual one costs nothing more.
+    An open deal that is stale by the team's rule (`stale`) reads as lost."""
     try:
-        return journey_from_events(events, positions)
+        journey = journey_from_events(events, positions)
     except KeyError:
         kept = [e for e in events if e["stage_id"] is None or e["stage_id"] in positions]
         skipped["events at a stage not of the team"] += len(events) - len(kept)
-        return journey_from_events(kept, positions) if kept else DealJourney(visits=())
+        journey = journey_from_events(kept, positions) if kept else DealJourney(visits=())
+    return journey_with_stale(journey, last_event_at=events[-1]["occurred_at"], cut=stale)
 
 
 def _skipped_warn(team: Team, skipped: Counter) -> None:
@@ -111,13 +119,15 @@ def _stage_maps(team: Team) -> tuple[dict[int, int], dict[int, int]]:
     return dict(stages), {position: stage_id for stage_id, position in stages}
 
 
-def deals_passages_refresh(*, team: Team, deal_events: dict[int, list[dict]]) -> Counter:
+def deals_passages_refresh(
+    *, team: Team, deal_events: dict[int, list[dict]], stale: StaleCut | None = None
+) -> Counter:
     """Re-derive the passages of these deals and apply the change to StageFlow.
 
     `deal_events` maps each deal id to its whole event log sorted by (occurred_at, id), as dicts
     with stage_id, outcome and occurred_at. Only passages that changed are rewritten (a deal
-    moving on changes two: the stage it left and the one it entered). Returns the StageFlow
-    delta that was applied.
+    moving on changes two: the stage it left and the one it entered). `stale` is the cut of the
+    team's stale rule the passages are derived under. Returns the StageFlow delta applied.
     """
     if not deal_events:
         return Counter()
@@ -135,7 +145,7 @@ def deals_passages_refresh(*, team: Team, deal_events: dict[int, list[dict]]) ->
     gone: list[int] = []
     skipped: Counter = Counter()
     for deal_id, events in deal_events.items():
-        journey = _journey_of_team(events, positions, skipped)
+        journey = _journey_of_team(events, positions, skipped, stale)
         for p in stage_passages(journey, stage_positions=ordered):
             stage_id = stage_at[p.stage_position]
             values = (p.entered_at, p.left_at, p.result, p.skipped)
@@ -247,7 +257,7 @@ def team_pending_drain(*, team: Team, chunk: int = 5000) -> int:
     done = 0
     while True:
         with transaction.atomic():
-            team_lock(team)
+            stale = stale_cut_of(team_lock(team))
             ids = list(
                 PendingDeal.objects.filter(team=team)
                 .order_by("deal_id")
@@ -267,7 +277,9 @@ def team_pending_drain(*, team: Team, chunk: int = 5000) -> int:
             _skipped_warn(
                 team, Counter({"pending marks of no deal of the team": len(ids) - len(locked)})
             )
-            deals_passages_refresh(team=team, deal_events=dict(_deal_event_logs(locked)))
+            deals_passages_refresh(
+                team=team, deal_events=dict(_deal_event_logs(locked)), stale=stale
+            )
         done += len(locked)
         if len(ids) < chunk:
             return done
@@ -293,12 +305,17 @@ def _deal_event_logs(deal_ids: Sequence[int]) -> Iterable[tuple[int, list[dict]]
 
 
 @transaction.atomic
-def team_flow_rebuild(*, team: Team, chunk: int = 20000) -> int:
-    """Re-derive every passage and StageFlow count of a team from its event log.
+def team_flow_rebuild(*, team: Team, chunk: int = 20000, now: dt.datetime | None = None) -> int:
+    """Re-derive every passage and StageFlow count of a team from its event log, under the
+    stale rule in force as of `now` (recorded for the drains until the next rebuild).
 
     Pending marks stay: draining one later re-derives that deal against these passages again.
     """
-    team_lock(team)
+    state = team_lock(team)
+    stale = team_stale_cut(team=team, now=now or timezone.now())
+    state.stale_days = stale.days if stale else None
+    state.stale_as_of = stale.as_of if stale else None
+    state.save(update_fields=["stale_days", "stale_as_of"])
     DealPassage.objects.filter(team=team)._raw_delete(DealPassage.objects.db)
     StageFlow.objects.filter(team=team)._raw_delete(StageFlow.objects.db)
     zone = _zone()
@@ -310,7 +327,7 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000) -> int:
     for start in range(0, len(deal_ids), chunk):
         rows = []
         for deal_id, events in _deal_event_logs(deal_ids[start : start + chunk]):
-            journey = _journey_of_team(events, positions, skipped)
+            journey = _journey_of_team(events, positions, skipped, stale)
             for p in stage_passages(journey, stage_positions=ordered):
                 stage_id = stage_at[p.stage_position]
                 rows.append(_passage_row(team.id, deal_id, stage_id, p))

@@ -47,6 +47,7 @@ from funnel.pipeline.request import (
     winnable_due,
 )
 from funnel.pipeline.snapshots import stage_metrics_sync
+from funnel.pipeline.stale import open_deals_figures, stale_cut_of
 from funnel.winnable.services import team_winnable_recompute
 
 logger = logging.getLogger(__name__)
@@ -107,12 +108,13 @@ def _left_days_arrays(
     return hist
 
 
-def _open_ages(team: Team, now: dt.datetime) -> dict[int, np.ndarray]:
-    """Whole days each open deal has been in its current stage, by stage id."""
+def _open_ages(team: Team, now: dt.datetime, stale_before=None) -> dict[int, np.ndarray]:
+    """Whole days each open deal has been in its current stage, by stage id; without the deals
+    the stale rule counts as lost (last event before `stale_before`)."""
     if connection.vendor == "postgresql":
-        ages = _open_age_counts_sql(team, now)
+        ages = _open_age_counts_sql(team, now, stale_before)
     else:
-        ages = _open_age_counts_orm(team, now)
+        ages = _open_age_counts_orm(team, now, stale_before)
     hist: dict[int, list[tuple[float, int]]] = defaultdict(list)
     for (stage_id, days), count in ages:
         hist[stage_id].append((max(0.0, float(days or 0)), count))
@@ -125,23 +127,25 @@ def _open_ages(team: Team, now: dt.datetime) -> dict[int, np.ndarray]:
 AgeCounts = list[tuple[tuple[int, float | None], int]]  # ((stage id, whole days), open deals)
 
 
-def _open_age_counts_sql(team: Team, now: dt.datetime) -> AgeCounts:
+def _open_age_counts_sql(team: Team, now: dt.datetime, stale_before=None) -> AgeCounts:
     """Counted by the database: a row per stage and age, not per deal."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT current_stage_id, floor(date_part('epoch', %s - stage_entered_at) / 86400) "
             f"AS days, COUNT(*) FROM {Deal._meta.db_table} "
             "WHERE team_id = %s AND status = %s AND current_stage_id IS NOT NULL "
+            "AND (%s::timestamptz IS NULL OR last_event_at >= %s) "
             "GROUP BY current_stage_id, days",
-            [now, team.id, DealStatus.OPEN],
+            [now, team.id, DealStatus.OPEN, stale_before, stale_before],
         )
         return [((stage_id, days), count) for stage_id, days, count in cursor.fetchall()]
 
 
-def _open_age_counts_orm(team: Team, now: dt.datetime) -> AgeCounts:
-    deals = Deal.objects.filter(
-        team=team, status=DealStatus.OPEN, current_stage__isnull=False
-    ).values_list("current_stage_id", "stage_entered_at")
+def _open_age_counts_orm(team: Team, now: dt.datetime, stale_before=None) -> AgeCounts:
+    deals = Deal.objects.filter(team=team, status=DealStatus.OPEN, current_stage__isnull=False)
+    if stale_before is not None:
+        deals = deals.filter(last_event_at__gte=stale_before)
+    deals = deals.values_list("current_stage_id", "stage_entered_at")
     ages = Counter(
         (stage_id, (now - entered).total_seconds() // 86400 if entered else None)
         for stage_id, entered in deals
@@ -222,7 +226,8 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     as_of = now if horizon is None else _week_start_instant(horizon)
     recent_from = week_start(as_of.date()) - dt.timedelta(weeks=SETTINGS.recent_weeks)
     left = _left_days(team, since=week_start(as_of.date()) - dt.timedelta(weeks=60))
-    ages = _open_ages(team, as_of)
+    stale = stale_cut_of(state)
+    ages = _open_ages(team, as_of, stale.cutoff if stale else None)
     flows = []
     for stage in stages:
         recent = [
@@ -258,7 +263,13 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     )
     _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
     status = _status_record(
-        team=team, stages=stages, verdict=verdict, watermark=watermark, now=now, horizon=horizon
+        team=team,
+        stages=stages,
+        verdict=verdict,
+        watermark=watermark,
+        now=now,
+        horizon=horizon,
+        extra=open_deals_figures(team=team, cut=stale),
     )
     state.watermark = max(state.watermark, watermark)
     state.started_at = now
@@ -299,7 +310,9 @@ def _week_start_instant(week: dt.date) -> dt.datetime:
     return dt.datetime.combine(week, dt.time(), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
-def _status_record(*, team, stages, verdict, watermark, now, horizon=None) -> BottleneckStatus:
+def _status_record(
+    *, team, stages, verdict, watermark, now, horizon=None, extra=None
+) -> BottleneckStatus:
     stage = next((s for s in stages if s.position == verdict.stage_position), None)
     station = verdict.station or ""
     gap = verdict.gap if verdict.gap is None or np.isfinite(verdict.gap) else None
@@ -310,7 +323,8 @@ def _status_record(*, team, stages, verdict, watermark, now, horizon=None) -> Bo
         "gap_per_week": gap,
         # A stopped history: the last complete week judged ends the day before its horizon.
         "figures": verdict_figures(verdict, stages)
-        | {"history_up_to": (horizon - dt.timedelta(days=1)).isoformat() if horizon else None},
+        | {"history_up_to": (horizon - dt.timedelta(days=1)).isoformat() if horizon else None}
+        | (extra or {}),
         "watermark": watermark,
         "computed_at": now,
     }

@@ -28,6 +28,7 @@ from funnel.models import (
     Deal,
     DealStatus,
     DefinitionVersion,
+    RecomputeState,
     Role,
     Team,
     WinnableCount,
@@ -268,3 +269,21 @@ def characteristic_get_for_user(
 def open_deals_count(*, team_ids: list[int]) -> int:
     """Open deals: left out of the analysis until they close (stated on the page)."""
     return Deal.objects.filter(team_id__in=team_ids, status=DealStatus.OPEN).count()
+
+
+def open_deals_stale(*, team_ids: list[int]) -> tuple[int, list[int]]:
+    """How many of the open deals the teams' stale rules count as lost in the funnel (by the
+    cut their passages were derived under), and the rules' days. This analysis reads recorded
+    outcomes only, so the page says these are left out here too."""
+    cuts = list(
+        RecomputeState.objects.filter(
+            team_id__in=team_ids, stale_days__isnull=False, stale_as_of__isnull=False
+        ).values_list("team_id", "stale_days", "stale_as_of")
+    )
+    if not cuts:
+        return 0, []
+    stale = Q()
+    for team_id, days, as_of in cuts:
+        stale |= Q(team_id=team_id, last_event_at__lt=as_of - dt.timedelta(days=days))
+    count = Deal.objects.filter(stale, status=DealStatus.OPEN).count()
+    return count, sorted({days for _, days, _ in cuts})

@@ -27,6 +27,7 @@ from funnel.winnable.selectors import (
     closed_deals_all_time,
     department_analysis,
     open_deals_count,
+    open_deals_stale,
     period_start,
     winnable_access_for_user,
     winnable_analysis,
@@ -84,6 +85,7 @@ def _page(
             "chart": _chart(analysis),
             "open_deals": open_deals_count(team_ids=team_ids),
         }
+        context["stale_deals"], context["stale_days"] = open_deals_stale(team_ids=team_ids)
     else:
         record, observed = department_analysis(
             team_ids=team_ids, since=since, min_difference=min_difference
