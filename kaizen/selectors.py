@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from funnel.metrics.accounting import week_start
+from funnel.metrics.intervals import CONFIDENCE
 from funnel.models import (
     Stage,
     StageMetric,
@@ -123,7 +124,7 @@ def cycle_prefill_from_bottleneck(*, team: Team, today: dt.date) -> Prefill | No
     elif metric == CycleMetric.CONVERSION:
         problem = (
             f"{where} is the bottleneck: in the last {BASELINE_WEEKS} weeks it converted "
-            f"{base.value * 100:.0f} % of {base.n} decided deals (95 % interval "
+            f"{base.value * 100:.0f} % of {base.n} decided deals ({CONFIDENCE * 100:g} % interval "
             f"{base.low * 100:.0f}–{base.high * 100:.0f} %)."
         )
     else:

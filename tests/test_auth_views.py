@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from funnel.metrics.intervals import CONFIDENCE
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -51,3 +52,9 @@ def test_logout_by_post_ends_the_session(login, rep):
     response = client.post(LOGOUT)
     assert response.status_code == 302
     assert client.get(reverse("home")).status_code == 302
+
+
+def test_every_page_states_the_one_confidence_level(client):
+    # The footer's level is the one every interval is computed at (issue 14, item 8).
+    html = client.get(LOGIN).content.decode()
+    assert f"its {CONFIDENCE * 100:g} % interval" in html and CONFIDENCE == 0.95

@@ -10,6 +10,7 @@ from functools import cache
 
 from scipy.stats import chi2, norm
 
+# The one level of every interval the app computes and shows (pages, API, footer).
 CONFIDENCE = 0.95
 
 
