@@ -42,6 +42,11 @@ class Period:
     horizon: dt.date | None = None  # where a stopped team's data ends (a week start)
     notes: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()  # invalid input, replaced by its default
+    default_window: int | None = DEFAULT_WINDOW  # the page's own default
+
+    @property
+    def is_default(self) -> bool:
+        return self.default and self.window == self.default_window
 
     @property
     def end(self) -> dt.date:
@@ -78,7 +83,7 @@ class Period:
 
     def query(self) -> str:
         """The URL query that reproduces this period ("" for the default)."""
-        if self.default and self.window == DEFAULT_WINDOW:
+        if self.is_default:
             return ""
         parts = [] if self.default else [f"as_of={self.as_of.isoformat()}"]
         return "?" + "&".join([*parts, f"window={self.window_param}"])
@@ -126,14 +131,21 @@ class PeriodForm(forms.Form):
         error_messages={"invalid_choice": "window must be 13, 26, 52 or all."},
     )
 
-    def period(self, *, today: dt.date, horizon: dt.date | None) -> Period:
+    def period(
+        self,
+        *,
+        today: dt.date,
+        horizon: dt.date | None,
+        default_window: int | None = DEFAULT_WINDOW,
+    ) -> Period:
         """The chosen period; a field that is invalid falls back to its default and the
         period carries its error, so the page says what it did instead."""
         self.is_valid()
         data = getattr(self, "cleaned_data", {})
-        window = window_parse(data.get("window") or str(DEFAULT_WINDOW))
+        chosen = data.get("window")
+        window = window_parse(chosen) if chosen else default_window
         period = period_resolve(
             as_of=data.get("as_of"), window=window, today=today, horizon=horizon
         )
         errors = tuple(str(e) for field in self.errors.values() for e in field)
-        return replace(period, errors=errors)
+        return replace(period, errors=errors, default_window=default_window)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from django.core.cache import cache
@@ -27,7 +27,7 @@ from funnel.metrics.accounting import StageWeek, week_start
 from funnel.metrics.flow import stage_flow
 from funnel.metrics.verdict import BottleneckVerdict, StageSpec, VerdictSettings, bottleneck_verdict
 from funnel.models import BottleneckStatus, FlowKind, Stage, StageFlow, Team, Verdict
-from funnel.periods import DEFAULT_WINDOW
+from funnel.periods import DEFAULT_WINDOW, Period
 from funnel.pipeline.figures import SETTINGS, verdict_figures
 
 logger = logging.getLogger(__name__)
@@ -157,6 +157,7 @@ def verdict_as_of(
     """
     settings = verdict_settings(window)
     end = week_start(as_of)
+    since = histogram_since(as_of, window)
     recent_from = end - dt.timedelta(weeks=settings.recent_weeks)
     wip = wip_from_counts(stage_weeks, end) if open_ages is None else {}
     flows = []
@@ -185,7 +186,8 @@ def verdict_as_of(
         as_of=end,
         flows=flows,
         week_days={
-            s.position: {w: c for w, c in left.get(s.id, {}).items() if w < end} for s in stages
+            s.position: {w: c for w, c in left.get(s.id, {}).items() if since <= w < end}
+            for s in stages
         },
         settings=settings,
     )
@@ -210,6 +212,40 @@ def status_values(*, stages: Sequence[Stage], figures: dict) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class TeamAggregates:
+    """A team's weekly counts and days-in-stage histograms, all weeks."""
+
+    stage_weeks: list[StageWeek]
+    left: LeftDays
+
+
+# Per process, the latest few teams' aggregates by the version of their snapshots: the
+# aggregates only change when a recompute finishes, and every as-of date of a team reads the
+# same rows. Bounded, so a process holds at most a few megabytes.
+_AGGREGATES: OrderedDict[tuple[int, str], TeamAggregates] = OrderedDict()
+AGGREGATES_KEPT = 16
+
+
+def team_aggregates(*, team: Team, stages: Sequence[Stage], version: str) -> TeamAggregates:
+    key = (team.id, version)
+    found = _AGGREGATES.get(key)
+    if found is not None:
+        _AGGREGATES.move_to_end(key)
+        return found
+    aggregates = TeamAggregates(
+        stage_weeks=stage_weeks_read(team, stages), left=left_days_read(team, since=dt.date.min)
+    )
+    _AGGREGATES[key] = aggregates
+    while len(_AGGREGATES) > AGGREGATES_KEPT:
+        _AGGREGATES.popitem(last=False)
+    return aggregates
+
+
+def team_aggregates_forget() -> None:
+    _AGGREGATES.clear()
+
+
 def team_figures_as_of(
     *, team: Team, stages: Sequence[Stage], as_of: dt.date, window: int | None, version: str
 ) -> dict:
@@ -222,10 +258,13 @@ def team_figures_as_of(
     if figures is not None:
         return figures | {"as_of": as_of.isoformat()}
     started = time.perf_counter()
-    stage_weeks = stage_weeks_read(team, stages, before=end)
-    left = left_days_read(team, since=histogram_since(end, window), before=end)
+    aggregates = team_aggregates(team=team, stages=stages, version=version)
     _, figures = verdict_as_of(
-        stages=stages, stage_weeks=stage_weeks, left=left, as_of=as_of, window=window
+        stages=stages,
+        stage_weeks=aggregates.stage_weeks,
+        left=aggregates.left,
+        as_of=as_of,
+        window=window,
     )
     cache.set(key, figures, CACHE_SECONDS)
     logger.info(
@@ -249,3 +288,38 @@ def status_as_of(
         computed_at=latest.computed_at if latest else None,
         **status_values(stages=stages, figures=figures),
     )
+
+
+def status_version(status: BottleneckStatus | None) -> str:
+    """Changes whenever a recompute finishes: what an as-of computation is cached under."""
+    if status is None:
+        return "none"
+    return f"{status.id}-{status.watermark}-{status.computed_at.timestamp():.6f}"
+
+
+def snapshot_holds(status: BottleneckStatus | None, period: Period) -> bool:
+    """Whether the live snapshot is the verdict of this period: the default window over the
+    same weeks (the verdict depends on the week of its as-of date only)."""
+    if status is None or period.window != DEFAULT_WINDOW:
+        return False
+    return (status.figures or {}).get("recent_to") == period.end.isoformat()
+
+
+def team_status_for_period(
+    *, team: Team, latest: BottleneckStatus | None, period: Period
+) -> BottleneckStatus | None:
+    """The snapshot where it holds, else the verdict computed on request from the weekly
+    aggregates (cached); None when nothing was ever computed for the team."""
+    if latest is None or snapshot_holds(latest, period):
+        return latest
+    stages = list(Stage.objects.filter(team=team).order_by("position"))
+    figures = team_figures_as_of(
+        team=team,
+        stages=stages,
+        as_of=period.as_of,
+        window=period.window,
+        version=status_version(latest),
+    )
+    up_to = period.history_up_to
+    figures = figures | {"history_up_to": up_to.isoformat() if up_to else None}
+    return status_as_of(team=team, stages=stages, figures=figures, latest=latest)

@@ -24,11 +24,10 @@ from funnel.models import (
     Membership,
     RecomputeState,
     Role,
-    Stage,
     StageMetric,
 )
-from funnel.periods import DEFAULT_WINDOW, Period, horizon_from_figures
-from funnel.pipeline.as_of import status_as_of, team_figures_as_of
+from funnel.periods import Period, horizon_from_figures
+from funnel.pipeline.as_of import team_status_for_period
 from funnel.pipeline.request import recompute_lag_seconds
 from kaizen.models import Cycle, Phase
 
@@ -137,39 +136,6 @@ def team_latest_status(*, team) -> BottleneckStatus | None:
 def team_horizon(status: BottleneckStatus | None) -> dt.date | None:
     """The data horizon the latest recompute found (None while data arrives)."""
     return horizon_from_figures(status.figures) if status else None
-
-
-def status_version(status: BottleneckStatus | None) -> str:
-    """Changes whenever a recompute finishes: what an as-of computation is cached under."""
-    if status is None:
-        return "none"
-    return f"{status.id}-{status.watermark}-{status.computed_at.timestamp():.6f}"
-
-
-def snapshot_holds(status: BottleneckStatus | None, period: Period) -> bool:
-    """Whether the live snapshot is the verdict of this period: the default window over the
-    same weeks (the verdict depends on the week of its as-of date only)."""
-    if status is None or period.window != DEFAULT_WINDOW:
-        return False
-    return (status.figures or {}).get("recent_to") == period.end.isoformat()
-
-
-def team_status_for_period(*, team, latest: BottleneckStatus | None, period: Period):
-    """The snapshot where it holds, else the verdict computed on request from the weekly
-    aggregates (cached); None when nothing was ever computed for the team."""
-    if latest is None or snapshot_holds(latest, period):
-        return latest
-    stages = list(Stage.objects.filter(team=team).order_by("position"))
-    figures = team_figures_as_of(
-        team=team,
-        stages=stages,
-        as_of=period.as_of,
-        window=period.window,
-        version=status_version(latest),
-    )
-    up_to = period.history_up_to
-    figures = figures | {"history_up_to": up_to.isoformat() if up_to else None}
-    return status_as_of(team=team, stages=stages, figures=figures, latest=latest)
 
 
 def team_dashboard_get(*, team, period: Period | None = None) -> TeamDashboard:
