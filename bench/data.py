@@ -205,7 +205,7 @@ def funnel_copy(
 def tables_analyze() -> None:
     """Fresh statistics and visibility maps, as a long-running database would have."""
     with connection.cursor() as cursor:
-        for model in (Deal, StageEvent, DealPassage, StageFlow):
+        for model in (Deal, StageEvent, DealPassage, StageFlow, StageMetric):
             cursor.execute(f"VACUUM (ANALYZE) {model._meta.db_table}")
 
 

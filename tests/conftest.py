@@ -3,8 +3,10 @@ outsider who belongs only to team "south"."""
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 
 from funnel.models import Role
+from funnel.pipeline.as_of import team_aggregates_forget
 from funnel.services import membership_add, team_create
 
 # Integration/browser requirements (skip, or fail in CI), the end-of-run summary, eager Celery
@@ -19,6 +21,13 @@ from tests.integration_support import (  # noqa: F401
 )
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Rolled-back tests reuse ids (and NOW): no cached figures may outlive their test."""
+    cache.clear()
+    team_aggregates_forget()
 
 
 def _user(team, email: str, role: str):

@@ -1,34 +1,98 @@
 """Read endpoints for what the recompute produced: the bottleneck verdict and weekly metrics.
 
-They read snapshots only (BottleneckStatus, StageMetric), never the raw event log.
+Both take an analysis period: `as_of` (default: the team's data horizon, i.e. today while
+its data arrives, the end of its data once it stopped) and a window. They read snapshots
+(BottleneckStatus, StageMetric); a verdict the live snapshot does not hold is computed on
+request from the weekly aggregates (StageFlow), never from the raw event log. An `as_of` in
+the future is refused (422), as are a malformed date and a window other than 13, 26 or 52.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from pydantic import field_validator
 
 from funnel.api.schemas import ErrorOut
+from funnel.metrics.accounting import week_start
 from funnel.metrics.intervals import CONFIDENCE
 from funnel.models import StageMetric
+from funnel.periods import WINDOWS, Period, horizon_from_figures, period_resolve
+from funnel.pipeline.as_of import team_status_for_period
 from funnel.selectors import team_status_latest
 
 router = Router(tags=["metrics"])
 
 
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+AS_OF = (
+    "The date the analysis is as of, YYYY-MM-DD; only the complete weeks before the week of "
+    "this date count. Default: the team's data horizon (today while its data arrives; for a "
+    "team whose data stopped, the start of the week its data stops in). Not in the future."
+)
+
+
 class TeamQuery(Schema):
     team: str = Field(..., description="The team's slug; must be the token's team.")
+    as_of: dt.date | None = Field(None, description=AS_OF, examples=["2012-02-29"])
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _iso_date_only(cls, value):
+        if value is not None and not (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+            raise ValueError("Give as_of as a date written YYYY-MM-DD, e.g. 2012-02-29.")
+        return value
+
+    @field_validator("as_of")
+    @classmethod
+    def _not_in_future(cls, value):
+        if value is not None and value > timezone.localdate():
+            raise ValueError(
+                f"as_of {value.isoformat()} is in the future; the latest is today, "
+                f"{timezone.localdate().isoformat()}."
+            )
+        return value
+
+
+class BottleneckQuery(TeamQuery):
+    window: int = Field(
+        13,
+        description="Weeks the verdict judges: 13, 26 or 52 (its target looks back over "
+        "the larger of 52 weeks and twice the window).",
+    )
+
+    @field_validator("window")
+    @classmethod
+    def _known_window(cls, value):
+        if value not in WINDOWS:
+            raise ValueError("window must be 13, 26 or 52.")
+        return value
 
 
 class FunnelQuery(TeamQuery):
-    weeks: int = Field(13, ge=1, le=104, description="Complete weeks to return, newest last.")
+    weeks: int = Field(
+        13, ge=1, le=104, description="Complete weeks to return before the week of as_of."
+    )
 
 
-class BottleneckOut(Schema):
+class PeriodOut(Schema):
+    as_of: dt.date = Field(..., description="The as-of date used (the default when not given).")
+    recent_from: dt.date = Field(..., description="First day of the weeks judged or returned.")
+    recent_to: dt.date = Field(..., description="Day after the last one (exclusive).")
+    history_up_to: dt.date | None = Field(
+        None,
+        description="Set when the default applied to a team whose data stopped: the last "
+        "day of its data's complete weeks.",
+    )
+
+
+class BottleneckOut(PeriodOut):
     team: str
+    window: int = Field(..., description="Weeks the verdict judged.")
     verdict: str = Field(..., description="bottleneck, no_clear_bottleneck or not_enough_data")
     stage: str | None = Field(None, description="Slug of the constraining stage, if any.")
     station: str | None = None
@@ -72,7 +136,7 @@ class StageWeeksOut(Schema):
     weeks: list[WeekOut]
 
 
-class FunnelOut(Schema):
+class FunnelOut(PeriodOut):
     team: str
     weeks: list[dt.date]
     stages: list[StageWeeksOut]
@@ -85,19 +149,38 @@ def _team(request: HttpRequest, slug: str):
     return team
 
 
+def _period(team, query: TeamQuery, window: int) -> tuple[Period, object]:
+    latest = team_status_latest(team=team)
+    horizon = horizon_from_figures(latest.figures) if latest else None
+    period = period_resolve(
+        as_of=query.as_of, window=window, today=timezone.localdate(), horizon=horizon
+    )
+    return period, latest
+
+
 @router.get(
     "/bottleneck",
-    response={200: BottleneckOut, 404: ErrorOut},
-    summary="The team's current bottleneck verdict, with the arithmetic behind it",
+    response={200: BottleneckOut, 404: ErrorOut, 422: ErrorOut},
+    summary="The team's bottleneck verdict as of a date, with the arithmetic behind it",
+    description="Without as_of and with the default window this is the live verdict the "
+    "last recompute stored; any other period is computed on request from the weekly counts. "
+    "For a past as_of, each stage's WIP comes from the weekly counts and aged_wip is null "
+    "(how long each open deal had waited then is not kept).",
 )
-def bottleneck_get(request: HttpRequest, query: Query[TeamQuery]):
+def bottleneck_get(request: HttpRequest, query: Query[BottleneckQuery]):
     team = _team(request, query.team)
-    status = team_status_latest(team=team)
+    period, latest = _period(team, query, query.window)
+    status = team_status_for_period(team=team, latest=latest, period=period)
     if status is None:
         raise Http404("Nothing computed for this team yet.")
     figures = status.figures or {}
     return {
         "team": team.slug,
+        "as_of": period.as_of,
+        "window": period.verdict_weeks,
+        "recent_from": figures.get("recent_from"),
+        "recent_to": figures.get("recent_to"),
+        "history_up_to": figures.get("history_up_to"),
         "verdict": status.verdict,
         "stage": status.stage.slug if status.stage else None,
         "station": status.station or None,
@@ -115,16 +198,18 @@ def bottleneck_get(request: HttpRequest, query: Query[TeamQuery]):
 
 @router.get(
     "/funnel",
-    response={200: FunnelOut, 404: ErrorOut},
+    response={200: FunnelOut, 404: ErrorOut, 422: ErrorOut},
     summary="Per-stage weekly metrics (entered, advanced, lost, conversion with its interval)",
+    description="The `weeks` complete weeks before the week of as_of (default: the team's "
+    "data horizon), oldest first.",
 )
 def funnel_get(request: HttpRequest, query: Query[FunnelQuery]):
     team = _team(request, query.team)
-    today = timezone.localdate()
-    this_week = today - dt.timedelta(days=today.weekday())
-    weeks = [this_week - dt.timedelta(weeks=query.weeks - i) for i in range(query.weeks)]
+    period, _ = _period(team, query, query.weeks)
+    end = week_start(period.as_of)
+    weeks = [end - dt.timedelta(weeks=query.weeks - i) for i in range(query.weeks)]
     rows = (
-        StageMetric.objects.filter(team=team, week__gte=weeks[0], week__lt=this_week)
+        StageMetric.objects.filter(team=team, week__gte=weeks[0], week__lt=end)
         .select_related("stage")
         .order_by("position", "week")
     )
@@ -142,6 +227,10 @@ def funnel_get(request: HttpRequest, query: Query[FunnelQuery]):
             by_stage[row.stage_id]["weeks"][row.week] = row
     return {
         "team": team.slug,
+        "as_of": period.as_of,
+        "recent_from": weeks[0],
+        "recent_to": end,
+        "history_up_to": period.history_up_to,
         "weeks": weeks,
         "stages": [{**s, "weeks": list(s["weeks"].values())} for s in by_stage.values()],
     }

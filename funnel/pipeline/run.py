@@ -18,26 +18,28 @@ from collections import Counter, defaultdict
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
-from funnel.metrics.accounting import StageWeek, week_start
-from funnel.metrics.flow import days_in_stage_counts, stage_flow
+from funnel.metrics.flow import days_in_stage_counts
 from funnel.metrics.intervals import wilson_interval
-from funnel.metrics.verdict import StageSpec, bottleneck_verdict, data_horizon
+from funnel.metrics.verdict import data_horizon
 from funnel.models import (
     BottleneckStatus,
     Deal,
     DealStatus,
-    FlowKind,
     RecomputeState,
     Stage,
-    StageFlow,
     StageMetric,
     Team,
-    Verdict,
 )
-from funnel.pipeline.figures import SETTINGS, verdict_figures
+from funnel.pipeline.as_of import (
+    histogram_since,
+    left_days_read,
+    stage_weeks_read,
+    status_values,
+    verdict_as_of,
+)
+from funnel.pipeline.figures import SETTINGS
 from funnel.pipeline.passages import team_flow_rebuild, team_lock, team_pending_drain
 from funnel.pipeline.queue import TEAM_REBUILD, task_enqueue
 from funnel.pipeline.request import (
@@ -51,61 +53,6 @@ from funnel.pipeline.stale import open_deals_figures, stale_cut_of
 from funnel.winnable.services import team_winnable_recompute
 
 logger = logging.getLogger(__name__)
-
-
-def _stage_weeks(team: Team, stages: list[Stage]) -> list[StageWeek]:
-    position = {s.id: s.position for s in stages}
-    cells: dict[tuple[int, dt.date], list[int]] = defaultdict(lambda: [0, 0, 0])
-    slot = {FlowKind.ENTERED: 0, FlowKind.ADVANCED: 1, FlowKind.LOST: 2}
-    rows = (
-        StageFlow.objects.filter(team=team)
-        .values_list("stage_id", "week", "kind")
-        .order_by()
-        .annotate(total=Sum("count"))
-    )
-    for stage_id, week, kind, total in rows:
-        if stage_id in position:
-            cells[position[stage_id], week][slot[kind]] += total
-    return [StageWeek(p, w, *counts) for (p, w), counts in sorted(cells.items())]
-
-
-def _left_days(team: Team, since: dt.date) -> dict[int, dict[dt.date, list[tuple[int, int]]]]:
-    """Days in stage of the deals that left each stage, by week, from `since` on, as
-    (days, how many deals) histograms."""
-    kinds = [FlowKind.ADVANCED, FlowKind.LOST]
-    if connection.vendor == "postgresql":
-        return _left_days_arrays(team, since, kinds)
-    return _left_days_rows(team, since, kinds)
-
-
-def _left_days_rows(
-    team: Team, since: dt.date, kinds: list[str]
-) -> dict[int, dict[dt.date, list[tuple[int, int]]]]:
-    hist: dict[int, dict[dt.date, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    rows = StageFlow.objects.filter(
-        team=team, week__gte=since, kind__in=kinds, days__gte=0
-    ).values_list("stage_id", "week", "days", "count")
-    for stage_id, week, days, count in rows:
-        hist[stage_id][week].append((days, count))
-    return hist
-
-
-def _left_days_arrays(
-    team: Team, since: dt.date, kinds: list[str]
-) -> dict[int, dict[dt.date, list[tuple[int, int]]]]:
-    """Tens of thousands of cells at a million deals: one row per stage and week, with its
-    histogram as two arrays, instead of one Python row per cell."""
-    hist: dict[int, dict[dt.date, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT stage_id, week, array_agg(days), array_agg(count) "
-            f"FROM {StageFlow._meta.db_table} WHERE team_id = %s AND week >= %s "
-            "AND kind = ANY(%s) AND days >= 0 GROUP BY stage_id, week",
-            [team.id, since, kinds],
-        )
-        for stage_id, week, days, counts in cursor.fetchall():
-            hist[stage_id][week] = list(zip(days, counts, strict=True))
-    return hist
 
 
 def _open_ages(team: Team, now: dt.datetime, stale_before=None) -> dict[int, np.ndarray]:
@@ -220,56 +167,27 @@ def team_rebuild(*, team: Team) -> BottleneckStatus:
 def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -> BottleneckStatus:
     state = team_lock(team)
     stages = list(Stage.objects.filter(team=team).order_by("position"))
-    stage_weeks = _stage_weeks(team, stages)
+    stage_weeks = stage_weeks_read(team, stages)
     # A team whose data stopped is judged as of its data horizon, not today (DESIGN.md §3).
     horizon = data_horizon(stage_weeks, today=now.date())
     as_of = now if horizon is None else _week_start_instant(horizon)
-    recent_from = week_start(as_of.date()) - dt.timedelta(weeks=SETTINGS.recent_weeks)
-    left = _left_days(team, since=week_start(as_of.date()) - dt.timedelta(weeks=60))
+    left = left_days_read(team, since=histogram_since(as_of.date(), SETTINGS.recent_weeks))
     stale = stale_cut_of(state)
-    ages = _open_ages(team, as_of, stale.cutoff if stale else None)
-    flows = []
-    for stage in stages:
-        recent = [
-            cell
-            for week, cells in left.get(stage.id, {}).items()
-            if week >= recent_from
-            for cell in cells
-        ]
-        flows.append(
-            stage_flow(
-                stage_position=stage.position,
-                left_days=np.repeat([d for d, _ in recent], [c for _, c in recent]).astype(float),
-                open_age_days=ages.get(stage.id, []),
-                target_days=stage.target_days,
-            )
-        )
-    verdict = bottleneck_verdict(
-        stages=[
-            StageSpec(
-                position=s.position,
-                station=s.station,
-                slug=s.slug,
-                target_conversion=float(s.target_conversion) if s.target_conversion else None,
-                target_days=s.target_days,
-            )
-            for s in stages
-        ],
+    verdict, figures = verdict_as_of(
+        stages=stages,
         stage_weeks=stage_weeks,
+        left=left,
         as_of=as_of.date(),
-        flows=flows,
-        week_days={s.position: left.get(s.id, {}) for s in stages},
-        settings=SETTINGS,
+        open_ages=_open_ages(team, as_of, stale.cutoff if stale else None),
     )
     _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
     status = _status_record(
         team=team,
         stages=stages,
-        verdict=verdict,
+        figures=figures | open_deals_figures(team=team, cut=stale),
         watermark=watermark,
         now=now,
         horizon=horizon,
-        extra=open_deals_figures(team=team, cut=stale),
     )
     state.watermark = max(state.watermark, watermark)
     state.started_at = now
@@ -310,24 +228,15 @@ def _week_start_instant(week: dt.date) -> dt.datetime:
     return dt.datetime.combine(week, dt.time(), tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE))
 
 
-def _status_record(
-    *, team, stages, verdict, watermark, now, horizon=None, extra=None
-) -> BottleneckStatus:
-    stage = next((s for s in stages if s.position == verdict.stage_position), None)
-    station = verdict.station or ""
-    gap = verdict.gap if verdict.gap is None or np.isfinite(verdict.gap) else None
+def _status_record(*, team, stages, figures, watermark, now, horizon=None) -> BottleneckStatus:
+    # A stopped history: the last complete week judged ends the day before its horizon.
+    up_to = (horizon - dt.timedelta(days=1)).isoformat() if horizon else None
     values = {
-        "verdict": Verdict(str(verdict.kind)),
-        "stage": stage,
-        "station": station,
-        "gap_per_week": gap,
-        # A stopped history: the last complete week judged ends the day before its horizon.
-        "figures": verdict_figures(verdict, stages)
-        | {"history_up_to": (horizon - dt.timedelta(days=1)).isoformat() if horizon else None}
-        | (extra or {}),
+        **status_values(stages=stages, figures=figures | {"history_up_to": up_to}),
         "watermark": watermark,
         "computed_at": now,
     }
+    stage, station = values["stage"], values["station"]
     latest = BottleneckStatus.objects.filter(team=team).order_by("-computed_at", "-id").first()
     same = latest is not None and (latest.verdict, latest.stage_id, latest.station) == (
         values["verdict"],

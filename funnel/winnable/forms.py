@@ -5,18 +5,22 @@ from __future__ import annotations
 from django import forms
 
 from funnel.models import CharacteristicKind, OperationalDefinition, Team
-from funnel.winnable.selectors import DEFAULT_PERIOD
+from funnel.periods import PeriodForm
+from funnel.winnable.selectors import LEGACY_WINDOWS
 
-PERIOD_CHOICES = [
-    ("3", "Last 3 months"),
-    ("6", "Last 6 months"),
-    ("12", "Last 12 months"),
-    ("all", "All time"),
-]
+# The window a page opens with: a year of closed deals.
+WINNABLE_WINDOW = 52
+
+
+def winnable_period_form(query) -> PeriodForm:
+    """The as-of control's form; a link with the old `?period=3|6|12|all` still works."""
+    data = query.copy()
+    if "window" not in data and data.get("period") in LEGACY_WINDOWS:
+        data["window"] = LEGACY_WINDOWS[data["period"]]
+    return PeriodForm(data)
 
 
 class WinnableFilterForm(forms.Form):
-    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False)
     team = forms.ChoiceField(required=False)
 
     def __init__(self, *args, teams: list[Team] | None = None, **kwargs):
@@ -30,9 +34,6 @@ class WinnableFilterForm(forms.Form):
             return ""
         self.is_valid()
         return self.cleaned_data.get(name) or ""
-
-    def chosen_period(self) -> str:
-        return self._cleaned("period") or DEFAULT_PERIOD
 
     def chosen_team(self) -> Team | None:
         """The team chosen by an executive, or None for all teams."""

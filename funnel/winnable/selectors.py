@@ -17,12 +17,13 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.http import Http404
 
 from funnel.metrics.intervals import wilson_interval
 from funnel.metrics.winnable import MIN_DIFFERENCE, ValueCount, winnable_findings
 from funnel.models import (
+    BottleneckStatus,
     Characteristic,
     CharacteristicKind,
     Deal,
@@ -34,6 +35,7 @@ from funnel.models import (
     WinnableCount,
     WinnableDimension,
 )
+from funnel.periods import horizon_from_figures
 from funnel.selectors import Action, TeamAccess, team_accesses_for_user, team_get_for_user
 from funnel.winnable.analysis import MIN_DEALS, Coverage, ValueRow, WinnableAnalysis
 
@@ -41,6 +43,9 @@ User = AbstractBaseUser | AnonymousUser
 
 PERIODS: dict[str, int | None] = {"3": 3, "6": 6, "12": 12, "all": None}
 DEFAULT_PERIOD = "12"
+# The counts are kept per close month: a window of weeks reads as the months it spans.
+WINDOW_MONTHS: dict[int | None, int | None] = {13: 3, 26: 6, 52: 12, None: None}
+LEGACY_WINDOWS = {"3": "13", "6": "26", "12": "52", "all": "all"}  # the old ?period= values
 DEPARTMENT_SLUG = "prospect-department"
 DEAL_DEPARTMENT = "deal-department"  # the key of Deal.department in findings
 
@@ -70,18 +75,49 @@ def period_start(period: str, today: dt.date) -> dt.date | None:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
+def winnable_months(*, as_of: dt.date, window: int | None) -> tuple[dt.date | None, dt.date]:
+    """The close months a period reads: the months of the window ending with the month of
+    `as_of`, in full (first month, first month after), or every month up to it."""
+    until = dt.date(as_of.year + as_of.month // 12, as_of.month % 12 + 1, 1)
+    months = WINDOW_MONTHS.get(window)
+    return (period_start(str(months), as_of) if months else None), until
+
+
+def teams_data_horizon(*, team_ids: list[int]) -> dt.date | None:
+    """Where the teams' data stops, from their latest verdicts: None while any team's data
+    arrives (the default is then today), else the latest of their horizons."""
+    latest = (
+        BottleneckStatus.objects.filter(team=OuterRef("team"))
+        .order_by("-computed_at", "-id")
+        .values("id")[:1]
+    )
+    figures = list(
+        BottleneckStatus.objects.filter(team_id__in=team_ids, id=Subquery(latest)).values_list(
+            "figures", flat=True
+        )
+    )
+    horizons = [horizon_from_figures(f) for f in figures]
+    if not horizons or None in horizons:
+        return None
+    return max(horizons)
+
+
 def _value_label(kind: str | None, value: str) -> str:
     if kind == CharacteristicKind.YES_NO:
         return {"yes": "Yes", "no": "No"}.get(value, value)
     return value or "not recorded"
 
 
-def _aggregates(team_ids: list[int], since: dt.date | None) -> list[dict]:
+def _aggregates(
+    team_ids: list[int], since: dt.date | None, until: dt.date | None = None
+) -> list[dict]:
     rows = WinnableCount.objects.filter(team_id__in=team_ids).filter(
         Q(characteristic__isnull=True) | Q(characteristic__is_active=True)
     )
     if since is not None:
         rows = rows.filter(month__gte=since)
+    if until is not None:
+        rows = rows.filter(month__lt=until)
     # Characteristics are per team; the company-wide view pools them by slug.
     return list(
         rows.values("dimension", "characteristic__slug", "value")
@@ -182,12 +218,16 @@ def winnable_analysis(
     *,
     team_ids: list[int],
     since: dt.date | None,
+    until: dt.date | None = None,
     min_deals: int = MIN_DEALS,
     min_difference: float = MIN_DIFFERENCE,
 ) -> WinnableAnalysis:
-    """Every active characteristic's values, from the aggregates (one query)."""
+    """Every active characteristic's values closed in [since, until), from the aggregates
+    (one query)."""
     rows = [
-        r for r in _aggregates(team_ids, since) if r["dimension"] != WinnableDimension.DEPARTMENT
+        r
+        for r in _aggregates(team_ids, since, until)
+        if r["dimension"] != WinnableDimension.DEPARTMENT
     ]
     return _analysis(rows, None, min_deals, min_difference)
 
@@ -196,12 +236,13 @@ def department_analysis(
     *,
     team_ids: list[int],
     since: dt.date | None,
+    until: dt.date | None = None,
     min_deals: int = MIN_DEALS,
     min_difference: float = MIN_DIFFERENCE,
 ) -> tuple[WinnableAnalysis, WinnableAnalysis]:
     """Win rate and won value by department: as the deal record has it (Deal.department), and
     as reps observed it (the prospect-department characteristic). One query."""
-    rows = _aggregates(team_ids, since)
+    rows = _aggregates(team_ids, since, until)
     totals = [r for r in rows if r["dimension"] == WinnableDimension.ALL]
     record = _analysis(
         totals + [r for r in rows if r["dimension"] == WinnableDimension.DEPARTMENT],

@@ -5,6 +5,8 @@ One template per page serves the full page and, for htmx filter requests, its re
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,10 +18,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from funnel.metrics.winnable import MIN_DIFFERENCE
 from funnel.models import Role, Team
+from funnel.periods import WINDOW_CHOICES
 from funnel.selectors import Action, TeamAccess, team_get_for_user
 from funnel.winnable.analysis import WinnableAnalysis
 from funnel.winnable.chart import chart_mark, chart_scale
-from funnel.winnable.forms import PERIOD_CHOICES, CharacteristicForm, WinnableFilterForm
+from funnel.winnable.forms import (
+    WINNABLE_WINDOW,
+    CharacteristicForm,
+    WinnableFilterForm,
+    winnable_period_form,
+)
 from funnel.winnable.selectors import (
     characteristic_get_for_user,
     characteristic_observed_counts,
@@ -28,9 +36,10 @@ from funnel.winnable.selectors import (
     department_analysis,
     open_deals_count,
     open_deals_stale,
-    period_start,
+    teams_data_horizon,
     winnable_access_for_user,
     winnable_analysis,
+    winnable_months,
     winnable_teams_for_user,
 )
 from funnel.winnable.services import characteristic_create, characteristic_set_active
@@ -53,6 +62,15 @@ def _chart(analysis: WinnableAnalysis) -> dict:
     }
 
 
+def _months_words(since: dt.date | None, until: dt.date) -> tuple[str, str]:
+    """ "closed Mar 2011 – Feb 2012", and why whole months: the counts are kept per month."""
+    last = (until - dt.timedelta(days=1)).strftime("%b %Y")
+    if since is None:
+        return f"closed up to {last}", f"every close month up to {last}, in full"
+    first = since.strftime("%b %Y")
+    return f"closed {first} – {last}", f"close months {first} to {last}, in full"
+
+
 def _page(
     request: HttpRequest,
     template: str,
@@ -62,24 +80,33 @@ def _page(
     access: TeamAccess | None,
 ) -> HttpResponse:
     """Render the analysis or departments page for one team or (executives) for all."""
-    form = WinnableFilterForm(request.GET or None, teams=teams)
-    period = form.chosen_period()
-    since = period_start(period, timezone.localdate())
     team_ids = [team.id] if team else [t.id for t in teams]
+    period = winnable_period_form(request.GET).period(
+        today=timezone.localdate(),
+        horizon=teams_data_horizon(team_ids=team_ids),
+        default_window=WINNABLE_WINDOW,
+    )
+    since, until = winnable_months(as_of=period.as_of, window=period.window)
     # A team's own setting; across teams, the default.
     min_difference = float(team.winnable_min_difference) if team else MIN_DIFFERENCE
+    label, judged = _months_words(since, until)
     context = {
         "access": access,
         "team": team,
         "teams": teams,
         "is_executive": access is None or access.role == Role.EXECUTIVE,
         "period": period,
-        "period_label": dict(PERIOD_CHOICES)[period],
-        "periods": PERIOD_CHOICES,
+        "period_label": label,
+        "period_judged": judged,
+        "period_windows": WINDOW_CHOICES,
+        "period_url": request.path,
+        "period_hidden": [("team", team.slug)] if team and access is None else [],
         "since": since,
     }
     if template == ANALYSIS:
-        analysis = winnable_analysis(team_ids=team_ids, since=since, min_difference=min_difference)
+        analysis = winnable_analysis(
+            team_ids=team_ids, since=since, until=until, min_difference=min_difference
+        )
         context |= {
             "analysis": analysis,
             "chart": _chart(analysis),
@@ -88,7 +115,7 @@ def _page(
         context["stale_deals"], context["stale_days"] = open_deals_stale(team_ids=team_ids)
     else:
         record, observed = department_analysis(
-            team_ids=team_ids, since=since, min_difference=min_difference
+            team_ids=team_ids, since=since, until=until, min_difference=min_difference
         )
         context |= {
             "analysis": record,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
@@ -104,7 +105,7 @@ def since_first(values: list[float]) -> list[float | None]:
 
 
 def team_charts(data: TeamDashboard, figures: dict) -> list[XmrSvg]:
-    weeks = week_calendar(data.chart_to, CHART_WEEKS)
+    weeks = week_calendar(data.chart_to, data.chart_weeks)
     positions = sorted({r.position for r in data.weeks})
     if not positions:
         return []
@@ -173,6 +174,16 @@ def team_charts(data: TeamDashboard, figures: dict) -> list[XmrSvg]:
     return charts
 
 
+def verdict_weeks(figures: dict) -> int:
+    """How many weeks the verdict judged (13 unless another window was chosen)."""
+    if not figures.get("recent_from") or not figures.get("recent_to"):
+        return 13
+    span = dt.date.fromisoformat(figures["recent_to"]) - dt.date.fromisoformat(
+        figures["recent_from"]
+    )
+    return span.days // 7
+
+
 def team_context(*, access, data: TeamDashboard) -> dict:
     status = data.status
     figures = status.figures if status else {}
@@ -186,6 +197,8 @@ def team_context(*, access, data: TeamDashboard) -> dict:
         "access": access,
         "team": access.team,
         "status": status,
+        "verdict_weeks": verdict_weeks(figures),
+        "period": data.period,
         "place": verdict_place(status),
         "figures": figures,
         "why": verdict_why(figures) if status else None,

@@ -26,6 +26,8 @@ from funnel.models import (
     Role,
     StageMetric,
 )
+from funnel.periods import Period, horizon_from_figures
+from funnel.pipeline.as_of import team_status_for_period
 from funnel.pipeline.request import recompute_lag_seconds
 from kaizen.models import Cycle, Phase
 
@@ -78,6 +80,8 @@ class TeamDashboard:
     coverage: Coverage
     lag: RecomputeLag = field(default_factory=RecomputeLag)
     chart_to: dt.date = field(default_factory=lambda: week_start(timezone.localdate()))
+    chart_weeks: int = CHART_WEEKS
+    period: Period | None = None
 
 
 def chart_window(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -120,14 +124,40 @@ def status_token(*, team_ids: list[int], recompute_requests: bool = False) -> st
     return hashlib.blake2b(repr(row).encode(), digest_size=8).hexdigest()
 
 
-def team_dashboard_get(*, team) -> TeamDashboard:
-    """Everything the team page shows, in at most nine queries."""
+def team_latest_status(*, team) -> BottleneckStatus | None:
+    return (
+        BottleneckStatus.objects.filter(team=team)
+        .select_related("stage")
+        .order_by("-computed_at", "-id")
+        .first()
+    )
+
+
+def team_horizon(status: BottleneckStatus | None) -> dt.date | None:
+    """The data horizon the latest recompute found (None while data arrives)."""
+    return horizon_from_figures(status.figures) if status else None
+
+
+def team_dashboard_get(*, team, period: Period | None = None) -> TeamDashboard:
+    """Everything the team page shows for a period (default: the live snapshot's), in at most
+    eleven queries; a period the snapshot does not hold adds the as-of computation's reads."""
     statuses = list(
         BottleneckStatus.objects.filter(team=team)
         .select_related("stage")
         .order_by("-computed_at", "-id")[:HISTORY_ROWS]
     )
-    start, end = chart_window(_history_end(statuses[0]) if statuses else None)
+    latest = statuses[0] if statuses else None
+    status = latest
+    chart_weeks = CHART_WEEKS
+    if period is None:
+        start, end = chart_window(_history_end(latest) if latest else None)
+    else:
+        status = team_status_for_period(team=team, latest=latest, period=period)
+        end = period.end
+        if period.window is None:
+            chart_weeks = _weeks_of_data(team, end)
+        chart_weeks = max(chart_weeks, period.verdict_weeks)
+        start = end - dt.timedelta(weeks=chart_weeks)
     weeks = _week_rows(Q(team=team), start, end)
     cycles = list(
         Cycle.objects.filter(team=team)
@@ -145,7 +175,7 @@ def team_dashboard_get(*, team) -> TeamDashboard:
     ).values_list("effective_from", "definition__term", "number", "definition__stages__position")
     dividers += [(when, f"{term} v{number}", position) for when, term, number, position in changes]
     return TeamDashboard(
-        status=statuses[0] if statuses else None,
+        status=status,
         history=statuses,
         weeks=weeks,
         dividers=sorted(dividers),
@@ -153,7 +183,20 @@ def team_dashboard_get(*, team) -> TeamDashboard:
         coverage=agreement_coverage(team=team),
         lag=team_recompute_lag(team=team),
         chart_to=end,
+        chart_weeks=chart_weeks,
+        period=period,
     )
+
+
+def _weeks_of_data(team, end: dt.date) -> int:
+    """Weeks from the team's first weekly figures to `end` (for the "all data" charts)."""
+    first = (
+        StageMetric.objects.filter(team=team, week__lt=end)
+        .order_by("week")
+        .values_list("week", flat=True)
+        .first()
+    )
+    return max(1, (end - first).days // 7) if first else CHART_WEEKS
 
 
 def _history_end(status: BottleneckStatus) -> dt.date | None:

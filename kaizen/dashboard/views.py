@@ -17,14 +17,22 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from funnel.models import Role
+from funnel.periods import WINDOW_CHOICES, PeriodForm
 from funnel.selectors import team_accesses_for_user, team_get_for_user
 from kaizen.dashboard import context as contexts
-from kaizen.dashboard.selectors import company_dashboard_get, status_token, team_dashboard_get
+from kaizen.dashboard.selectors import (
+    company_dashboard_get,
+    status_token,
+    team_dashboard_get,
+    team_horizon,
+    team_latest_status,
+)
 
 POLL_SECONDS = 3
 CACHE_SECONDS = 600
@@ -76,26 +84,47 @@ def company_dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def team_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    """The team's verdict and charts for an analysis period (`?as_of=&window=`; the default
+    is the team's data horizon, whose verdict is the live snapshot)."""
     started = time.perf_counter()
     access = team_get_for_user(user=request.user, slug=slug)
     # The page says how far behind its figures are, so a new request shows at the next poll.
     token = status_token(team_ids=[access.team.id], recompute_requests=True)
     if request.htmx and request.GET.get("since") == token:
         return HttpResponse(status=204)
+    horizon = team_horizon(team_latest_status(team=access.team))
+    period = PeriodForm(request.GET).period(today=timezone.localdate(), horizon=horizon)
+    url = reverse("team_dashboard", args=[slug])
 
     def build() -> dict:
-        data = team_dashboard_get(team=access.team)
+        data = team_dashboard_get(team=access.team, period=period)
         context = contexts.team_context(access=access, data=data)
         start = _cycle_start_url(access) if data.status else None
-        poll = reverse("team_dashboard", args=[slug])
-        return {**context, "token": token, "poll_url": poll, "cycle_start_url": start}
+        poll = period.query().lstrip("?") + "&" if period.query() else ""
+        return {
+            **context,
+            "token": token,
+            "poll_url": url,
+            "poll_query": poll,
+            "cycle_start_url": start,
+        }
 
-    # What the live part shows depends on the snapshots' version and on the viewer's role.
-    key = f"dashboard:team:{access.team.id}:{access.role}:{token}"
+    # What the live part shows depends on the snapshots' version, the viewer's role and the
+    # weeks of the period (its figures depend on the week of as_of only).
+    key = (
+        f"dashboard:team:{access.team.id}:{access.role}:{token}:"
+        f"{period.end}:{period.window_param}:{period.default}"
+    )
     page = {
         "access": access,
         "team": access.team,
         "board_url": reverse("kaizen:cycle_board", args=[access.team.slug]),
+        "period": period,
+        "period_url": url,
+        "period_windows": WINDOW_CHOICES,
+        "period_judged": "verdict over 13 weeks, charts over all weeks"
+        if period.window is None
+        else "",
     }
     return _page(request, "dashboard/team.html", key, build, page, started)
 

@@ -85,3 +85,11 @@ def iso_day(value) -> str:
         return ""
     day = dt.date.fromisoformat(str(value))
     return f"{day.day} {day:%b %Y}"
+
+
+@register.filter
+def iso_day_before(value) -> str:
+    """The last day of a period whose ISO end is exclusive: "2012-02-27" -> 26 Feb 2012."""
+    if not value:
+        return ""
+    return iso_day((dt.date.fromisoformat(str(value)) - dt.timedelta(days=1)).isoformat())

@@ -149,9 +149,11 @@ def test_executive_sees_every_team_and_can_change_nothing(
     page.locator("#team-south").click()
     page.wait_for_url("**/teams/south/dashboard/")
     expect(page.locator("#verdict-card")).to_be_visible()
-    # No edit control anywhere on the page (the only form is "Log out").
+    # No edit control anywhere on the page: the only form in it is the analysis period's GET
+    # control ("Log out" is in the header).
     expect(page.locator("#start-cycle")).to_have_count(0)
-    expect(page.locator("main form")).to_have_count(0)
+    expect(page.locator("main form")).to_have_count(1)
+    expect(page.locator('main form.period-control[method="get"]')).to_have_count(1)
     screenshot(page, screenshots_dir / "journey-executive-2-team.png")
 
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")

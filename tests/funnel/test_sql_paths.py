@@ -19,7 +19,7 @@ from funnel import bulk
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.ingest.writes import EVENT_FIELDS
 from funnel.models import Characteristic, Deal, DealStatus, FlowKind, StageEvent, StageFlow
-from funnel.pipeline import passages, run
+from funnel.pipeline import as_of, passages, run
 from funnel.pipeline.passages import team_pending_drain
 from funnel.winnable import services as winnable
 from tests.funnel.winnable.conftest import deal_closed
@@ -92,8 +92,9 @@ def test_open_ages_and_days_in_stage(drained):
     def cells(hist):
         return {(s, w): sorted(h) for s, weeks in hist.items() for w, h in weeks.items()}
 
-    arrays = cells(run._left_days_arrays(drained, since, kinds))
-    assert arrays == cells(run._left_days_rows(drained, since, kinds)) and arrays
+    for before in (None, NOW.date() - dt.timedelta(weeks=4)):
+        arrays = cells(as_of._left_days_arrays(drained, since, before, kinds))
+        assert arrays == cells(as_of._left_days_rows(drained, since, before, kinds)) and arrays
 
 
 def test_latest_observation_counts(team):
