@@ -94,50 +94,80 @@ def plan_reopenings(
 
     `stage_order`: the team's stage slugs -> their place in the funnel; `stored`: the deals of
     the file that are closed in the database."""
-    with_outcome = {e.deal_external_id for _, events, _ in rows for e in events if e.outcome}
-    candidates = with_outcome | set(stored)
-    # deal -> [(time, rank, file order, row, event index, outcome)]; file order breaks ties
-    # between identical events, and the stored close (order -1) comes first among its twins.
-    logs: dict[str, list[tuple]] = {}
-    for deal, close in stored.items():
-        rank = event_rank(stage_position=None, outcome=close.outcome)
-        logs[deal] = [(close.closed_at, rank, -1, None, None, close.outcome)]
-    order = 0
-    for number, events, _ in rows:
-        for index, e in enumerate(events):
-            if e.deal_external_id not in candidates:
-                continue
-            rank = event_rank(stage_position=stage_order.get(e.stage or ""), outcome=e.outcome)
-            logs.setdefault(e.deal_external_id, []).append(
-                (e.occurred_at, rank, order, number, index, e.outcome or "")
-            )
-            order += 1
     found: list[tuple[int, ReopenedDeal]] = []
     after_close: dict[int, set[int]] = {}
-    for deal, log in logs.items():
-        log.sort(key=lambda item: item[:3])
+    for deal, deal_rows in _rows_by_deal(rows).items():
+        close = stored.get(deal)
+        if close is None and not _may_reopen(deal_rows):
+            continue
+        log = _deal_log(deal_rows, stage_order, close)
         reopened = _first_reopening(log)
         if reopened is None:
             continue
-        k, close = reopened
+        k, closing = reopened
         later = [(number, index) for _, _, _, number, index, _ in log[k:] if number is not None]
         for number, index in later:
             after_close.setdefault(number, set()).add(index)
-        file_rows = [item[3] for item in log if item[3] is not None]
-        found.append(
-            (
-                min(file_rows),
-                ReopenedDeal(
-                    deal=deal,
-                    outcome=close[5],
-                    closed_at=close[0],
-                    closed_row=close[3],
-                    rows=tuple(sorted({number for number, _ in later})),
-                ),
-            )
+        deal_reopened = ReopenedDeal(
+            deal=deal,
+            outcome=closing[5],
+            closed_at=closing[0],
+            closed_row=closing[3],
+            rows=tuple(sorted({number for number, _ in later})),
         )
+        found.append((deal_rows[0][0], deal_reopened))
     found.sort(key=lambda item: item[0])
     return Reopenings(deals=[d for _, d in found], after_close=after_close)
+
+
+def _rows_by_deal(rows: Sequence[PlanRow]) -> dict[str, list[PlanRow]]:
+    """Each deal's rows, in file order (a row's events are all the same deal's)."""
+    by_deal: dict[str, list[PlanRow]] = {}
+    for row in rows:
+        if not row[1]:
+            continue
+        deal = row[1][0].deal_external_id
+        deal_rows = by_deal.get(deal)
+        if deal_rows is None:
+            by_deal[deal] = [row]
+        else:
+            deal_rows.append(row)
+    return by_deal
+
+
+def _may_reopen(deal_rows: list[PlanRow]) -> bool:
+    """Whether the rows alone might reopen the deal: a cheap test that lets most deals through
+    unsorted. One row never does (a deal row's outcome comes at or after its dates, and at one
+    instant stages sort before it); nor do rows with one outcome and no event later in time."""
+    if len(deal_rows) == 1:
+        return False
+    outcomes = {e.outcome for _, events, _ in deal_rows for e in events if e.outcome}
+    if not outcomes:
+        return False
+    if len(outcomes) > 1:
+        return True
+    first_close = min(e.occurred_at for _, events, _ in deal_rows for e in events if e.outcome)
+    return any(e.occurred_at > first_close for _, events, _ in deal_rows for e in events)
+
+
+def _deal_log(
+    deal_rows: list[PlanRow], stage_order: Mapping[str, int], close: StoredClose | None
+) -> list[tuple]:
+    """The deal's events in the log's order: (time, rank, file order, row, event index, outcome).
+    File order breaks ties between identical events; a stored close (row None) comes first
+    among its twins."""
+    log = []
+    if close is not None:
+        rank = event_rank(stage_position=None, outcome=close.outcome)
+        log.append((close.closed_at, rank, -1, None, None, close.outcome))
+    order = 0
+    for number, events, _ in deal_rows:
+        for index, e in enumerate(events):
+            rank = event_rank(stage_position=stage_order.get(e.stage or ""), outcome=e.outcome)
+            log.append((e.occurred_at, rank, order, number, index, e.outcome or ""))
+            order += 1
+    log.sort(key=lambda item: item[:3])
+    return log
 
 
 def _first_reopening(log: list[tuple]) -> tuple[int, tuple] | None:

@@ -270,7 +270,10 @@ def test_reopenings_warned_and_the_import_waits_for_a_choice(
     assert (reopening_job.status, reopening_job.on_reopen) == (ImportStatus.DONE, "keep_closed")
     assert dict(Deal.objects.values_list("external_id", "status")) == {"R-1": "won", "R-2": "lost"}
     page = client.get(urls(reopening_job)["detail"]).content.decode()
-    assert "Kept closed, as chosen: 2 deals" in page
+    assert (
+        "Kept closed, as chosen: 2 deals that the file reopened after their close (R-1, R-2)"
+        in page
+    )
     assert "2 rows after the close were skipped (2 events not written)" in page
 
 
@@ -282,7 +285,7 @@ def test_reopen_choice_said_on_the_summary(
         client.post(urls(reopening_job)["run"], {"on_reopen": "reopen"})
     assert dict(Deal.objects.values_list("external_id", "status")) == {"R-1": "open", "R-2": "won"}
     page = client.get(urls(reopening_job)["detail"]).content.decode()
-    assert "Reopened, as chosen: 2 deals closed earlier were reopened" in page
+    assert "Reopened, as chosen: 2 deals closed earlier (R-1, R-2) were reopened" in page
 
 
 def test_a_choice_that_is_not_offered_is_400(login, reopening_job, manager):
