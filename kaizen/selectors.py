@@ -133,7 +133,7 @@ def cycle_prefill_from_bottleneck(*, team: Team, today: dt.date) -> Prefill | No
             f"{BASELINE_WEEKS} weeks."
         )
     if status.gap_per_week:
-        problem += f" Closing the gap is worth about {status.gap_per_week:.1f} won deals a week."
+        problem += f" Closing the gap is worth about {status.gap_per_week:.2f} won deals a week."
     position = status.stage.position if status.stage_id else None
     short_on = status.figures.get("metric") or str(metric)
     contender = next(

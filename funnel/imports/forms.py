@@ -8,6 +8,7 @@ from django import forms
 
 from funnel.imports.mapping import CharacteristicRef, StageRef, target_choices
 from funnel.imports.service import ImportRefused, import_size_check
+from funnel.models import ReopenChoice
 
 DATE_FORMAT_CHOICES = [
     ("iso", "ISO: 2024-03-31"),
@@ -106,3 +107,23 @@ class MappingForm(forms.Form):
             "on_repeated_deal": data["on_repeated_deal"],
             "decimal_comma": data["decimal_comma"],
         }
+
+
+class StartForm(forms.Form):
+    """The confirm step: for a file that reopens closed deals, what to do with them. No choice
+    is made for the manager: the import cannot start until one is picked."""
+
+    on_reopen = forms.ChoiceField(
+        choices=[
+            (ReopenChoice.REOPEN, ReopenChoice.REOPEN.label),
+            (ReopenChoice.KEEP_CLOSED, ReopenChoice.KEEP_CLOSED.label),
+        ],
+        widget=forms.RadioSelect,
+        label="Deals that reopen after being closed",
+        error_messages={"required": "Choose whether to reopen these deals or keep them closed."},
+    )
+
+    def __init__(self, data=None, *, reopenings: bool):
+        super().__init__(data)
+        if not reopenings:
+            self.fields["on_reopen"].required = False

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.utils import timezone
 
+from funnel.imports.batches import rows_converted, rows_converted_kept_closed
 from funnel.imports.chunks import (
     ParallelWriters,
     WriterTotals,
@@ -28,12 +29,12 @@ from funnel.imports.chunks import (
 from funnel.imports.facts import team_facts
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable
-from funnel.imports.plan import ImportPlan
+from funnel.imports.plan import ImportPlan, PlanRow, TeamFacts
 from funnel.imports.preparation import ImportPreparation
 from funnel.imports.rows import PlanBuilder
 from funnel.imports.service import STORED_ERRORS, import_table
 from funnel.ingest import IngestRejected
-from funnel.models import ImportJob, ImportStatus
+from funnel.models import ImportJob, ImportStatus, ReopenChoice
 from funnel.pipeline.request import team_recompute_on_commit
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ def _job_run(
             table=table,
             mapping=mapping,
             builder=builder,
+            facts=facts,
             chunk_rows=chunk_rows,
             slice_rows=slice_rows,
             on_progress=on_progress,
@@ -201,6 +203,12 @@ def _job_run(
         # Checked when validated, but the team changed since (a stage, member or characteristic
         # went): the rows before the first bad one are stored, the rest is not.
         first = plan.errors[0].row
+        # Kept closed, the whole file is converted before a row is written.
+        written = (
+            "Nothing was imported."
+            if job.on_reopen == ReopenChoice.KEEP_CLOSED
+            else "The rows before it were imported."
+        )
         _job_update(
             job,
             status=ImportStatus.FAILED,
@@ -208,7 +216,7 @@ def _job_run(
                 **totals,
                 "failure": (
                     f"The team changed after the file was checked: {_rows_text(plan.errors)}, "
-                    f"the first is row {first:,}. The rows before it were imported."
+                    f"the first is row {first:,}. {written}"
                 ),
             },
             errors=[e.as_dict() for e in plan.errors[:STORED_ERRORS]],
@@ -245,18 +253,13 @@ def _job_invalid(job: ImportJob, plan: ImportPlan) -> ImportJob:
     return job
 
 
-def _slices(count: int, size: int) -> Iterator[tuple[int, int]]:
-    """(start, stop) of each slice of `size` rows."""
-    for start in range(0, count, size):
-        yield start, min(count, start + size)
-
-
 def _run_slices(
     *,
     job: ImportJob,
     table: CsvTable,
     mapping: dict,
     builder: PlanBuilder,
+    facts: TeamFacts,
     chunk_rows: int,
     slice_rows: int,
     on_progress,
@@ -277,16 +280,29 @@ def _run_slices(
             chunk_rows=chunk_rows,
             on_chunk=(lambda: on_progress(_job_refreshed(job))) if on_progress else None,
         )
-        slices = _slices(len(table.rows), slice_rows)
+        size = slice_rows
     else:
-        slices = _slices(len(table.rows), chunk_rows)
+        size = chunk_rows
+    reopened = dict((job.summary or {}).get("reopened") or {})
+    if job.on_reopen == ReopenChoice.KEEP_CLOSED:
+        batches = rows_converted_kept_closed(
+            job=job,
+            table=table,
+            builder=builder,
+            facts=facts,
+            size=size,
+            lap=laps.lap,
+            into=reopened,
+        )
+    else:
+        batches = rows_converted(table=table, builder=builder, size=size, lap=laps.lap)
     try:
         totals = _slices_write(
             job=job,
             table=table,
             builder=builder,
             prepared=prepared,
-            slices=slices,
+            batches=batches,
             writers=writers,
             on_progress=on_progress,
             laps=laps,
@@ -306,9 +322,9 @@ def _run_slices(
     if totals.accepted or totals.observations:
         team_recompute_on_commit(team_id=job.team.id)
     laps.lap("recompute_request")
-    return {
+    out = {
         "rows": len(table.rows),
-        "rows_imported": len(builder.plan.rows),
+        "rows_imported": len(builder.plan.rows) - reopened.get("rows_skipped", 0),
         "skipped_rows": builder.plan.skipped_rows,
         "events_accepted": totals.accepted,
         "duplicates": totals.duplicates,
@@ -322,6 +338,9 @@ def _run_slices(
             if slug in prepared.characteristics_created
         ],
     }
+    if reopened:
+        out["reopened"] = {**reopened, "choice": job.on_reopen}
+    return out
 
 
 def _slices_write(
@@ -330,18 +349,16 @@ def _slices_write(
     table: CsvTable,
     builder: PlanBuilder,
     prepared: ImportPreparation,
-    slices: Iterator[tuple[int, int]],
+    batches: Iterator[list[PlanRow]],
     writers: ParallelWriters | None,
     on_progress,
     laps: _Laps,
 ) -> WriterTotals:
-    """Convert each slice, then hand its rows to the writers, or write them here as one chunk.
+    """Hand each batch of converted rows to the writers, or write it here as one chunk.
     Returns what was written here (the writers count their own)."""
     totals = WriterTotals()
     numbers = [number for number, _ in table.rows]  # ascending, as in the file
-    for start, stop in slices:
-        rows = builder.add(table.rows[start:stop])
-        laps.lap("check")
+    for rows in batches:
         if builder.failed:
             continue  # check the rest, for the report; write nothing more
         prepared.before_write(builder)

@@ -1,10 +1,14 @@
 """Reads for CSV imports, scoped to what the user may see (managers of the team only)."""
 
+from collections.abc import Collection
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import Http404
 
-from funnel.models import ImportJob, Team
+from funnel.bulk import among
+from funnel.imports.reopening import StoredClose
+from funnel.models import Deal, DealStatus, ImportJob, Team
 from funnel.selectors import Action, TeamAccess, team_get_for_user
 
 
@@ -31,3 +35,16 @@ def import_job_get_for_user(
     if job is None:
         raise Http404("No such import.")
     return job, access
+
+
+def deals_closed_among(*, team: Team, external_ids: Collection[str]) -> dict[str, StoredClose]:
+    """The team's deals with these external ids that are closed (won or lost) now."""
+    if not external_ids:
+        return {}
+    rows = Deal.objects.filter(
+        team=team,
+        external_id__in=among(list(external_ids), "text"),
+        status__in=[DealStatus.WON, DealStatus.LOST],
+        closed_at__isnull=False,
+    ).values_list("external_id", "status", "closed_at")
+    return {ext: StoredClose(status, closed_at) for ext, status, closed_at in rows}

@@ -15,9 +15,11 @@ from django.db import transaction
 from funnel.imports.facts import mapping_for_table, stage_values_fill, team_facts
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse
-from funnel.imports.plan import ImportPlan
+from funnel.imports.plan import ImportPlan, TeamFacts
+from funnel.imports.reopening import Reopenings, plan_deal_ids, plan_reopenings
 from funnel.imports.rows import import_plan
-from funnel.models import ImportJob, ImportStatus, Team
+from funnel.imports.selectors import deals_closed_among
+from funnel.models import ImportJob, ImportStatus, ReopenChoice, Team
 from funnel.pipeline.queue import IMPORT_JOB_RUN, task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -93,12 +95,19 @@ def import_job_create(
     return job
 
 
-def _plan(job: ImportJob, mapping: dict) -> tuple[CsvTable, dict, ImportPlan]:
+def _plan(job: ImportJob, mapping: dict) -> tuple[CsvTable, dict, ImportPlan, TeamFacts]:
     table = _table(bytes(job.content))
     facts = team_facts(team=job.team)
     # The stage column may have changed: its labels get guesses where none was given.
     mapping = stage_values_fill(mapping_complete(mapping, table.header), table, facts.stages)
-    return table, mapping, import_plan(table, mapping, facts)
+    return table, mapping, import_plan(table, mapping, facts), facts
+
+
+def import_reopenings(*, team: Team, plan: ImportPlan, facts: TeamFacts) -> Reopenings:
+    """The deals the plan's rows reopen after a close in the file or in the database."""
+    stored = deals_closed_among(team=team, external_ids=plan_deal_ids(plan.rows))
+    stage_order = {stage.slug: k for k, stage in enumerate(facts.stages, start=1)}
+    return plan_reopenings(plan.rows, stage_order=stage_order, stored=stored)
 
 
 def _plan_summary(plan: ImportPlan) -> dict:
@@ -116,7 +125,7 @@ def import_job_validate(*, job: ImportJob, mapping: dict) -> ImportPlan:
     """Check every row against the mapping; record the verdict on the job. No deal data is
     written, so a file with errors leaves the team exactly as it was."""
     started = time.perf_counter()
-    table, mapping, plan = _plan(job, mapping)
+    table, mapping, plan, facts = _plan(job, mapping)
     job.mapping = mapping
     job.shape = mapping["shape"]
     job.total_rows = len(table.rows)
@@ -124,6 +133,13 @@ def import_job_validate(*, job: ImportJob, mapping: dict) -> ImportPlan:
     job.error_count = len(plan.errors)
     job.status = ImportStatus.INVALID if plan.errors else ImportStatus.VALID
     job.summary = _plan_summary(plan)
+    reopened = 0
+    if not plan.errors:
+        reopenings = import_reopenings(team=job.team, plan=plan, facts=facts)
+        reopened = len(reopenings.deals)
+        if reopened:
+            job.summary["reopened"] = reopenings.summary()
+    job.on_reopen = ReopenChoice.UNDECIDED  # a new check asks again
     job.save(
         update_fields=[
             "mapping",
@@ -133,30 +149,57 @@ def import_job_validate(*, job: ImportJob, mapping: dict) -> ImportPlan:
             "error_count",
             "status",
             "summary",
+            "on_reopen",
         ]
     )
     logger.info(
-        "import job=%s team=%s validated status=%s rows=%d errors=%d in %.0f ms",
+        "import job=%s team=%s validated status=%s rows=%d errors=%d reopened_deals=%d in %.0f ms",
         job.id,
         job.team.slug,
         job.status,
         job.total_rows,
         job.error_count,
+        reopened,
         (time.perf_counter() - started) * 1000,
     )
     return plan
 
 
-def import_job_queue(*, job: ImportJob) -> ImportJob:
-    """Hand a validated job to a worker, after this transaction commits."""
+def import_job_decide(*, job: ImportJob, on_reopen: str) -> ImportJob:
+    """Record what the import does with the deals its file reopens after their close. A file
+    that reopens none needs no decision (and records none)."""
+    reopened = (job.summary or {}).get("reopened")
+    if not reopened:
+        on_reopen = ReopenChoice.UNDECIDED
+    elif on_reopen not in (ReopenChoice.REOPEN, ReopenChoice.KEEP_CLOSED):
+        deals = reopened["deals"]
+        raise ImportRefused(
+            f"{deals:,} deal{'s' if deals != 1 else ''} would reopen after being closed: "
+            "choose whether to reopen them or keep them closed."
+        )
+    job.on_reopen = on_reopen
+    job.save(update_fields=["on_reopen"])
+    return job
+
+
+def import_job_queue(*, job: ImportJob, on_reopen: str = "") -> ImportJob:
+    """Hand a validated job to a worker, after this transaction commits, with the manager's
+    choice for the deals its file reopens (required when there are any)."""
     if job.status != ImportStatus.VALID:
         raise ImportRefused("Validate the file before importing it.")
+    import_job_decide(job=job, on_reopen=on_reopen)
     job.status = ImportStatus.QUEUED
     job.processed_rows = 0
     job.save(update_fields=["status", "processed_rows"])
     job_id = job.id
     transaction.on_commit(lambda: task_enqueue(IMPORT_JOB_RUN, job_id))
-    logger.info("import job=%s team=%s queued rows=%d", job.id, job.team.slug, job.total_rows)
+    logger.info(
+        "import job=%s team=%s queued rows=%d on_reopen=%s",
+        job.id,
+        job.team.slug,
+        job.total_rows,
+        job.on_reopen or "-",
+    )
     return job
 
 

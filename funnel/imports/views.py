@@ -1,6 +1,8 @@
 """CSV import screens (managers only): list and upload, preview with mapping, validation
 report, import progress (htmx polling) and summary."""
 
+import datetime as dt
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -8,7 +10,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from funnel.imports.facts import characteristic_refs, team_facts
-from funnel.imports.forms import MappingForm, UploadForm
+from funnel.imports.forms import MappingForm, StartForm, UploadForm
 from funnel.imports.parsing import csv_parse
 from funnel.imports.selectors import import_job_get_for_user, import_jobs_for_team
 from funnel.imports.service import (
@@ -68,9 +70,23 @@ def _mapping_form(job: ImportJob, data=None) -> MappingForm:
     )
 
 
-def _detail(request: HttpRequest, job: ImportJob, access, form=None, status=200) -> HttpResponse:
+def _reopened(job: ImportJob) -> dict | None:
+    """The job's reopened deals for the page, their dates as dates."""
+    reopened = (job.summary or {}).get("reopened")
+    if not reopened:
+        return None
+    shown = [
+        {**deal, "closed_at": dt.datetime.fromisoformat(deal["closed_at"])}
+        for deal in reopened.get("shown", [])
+    ]
+    return {**reopened, "shown": shown, "more_deals": reopened["deals"] - len(shown)}
+
+
+def _detail(
+    request: HttpRequest, job: ImportJob, access, form=None, start_form=None, status=200
+) -> HttpResponse:
     template = "imports/detail.html"
-    context = {"access": access, "team": access.team, "job": job}
+    context = {"access": access, "team": access.team, "job": job, "reopened": _reopened(job)}
     if request.htmx:
         template += "#progress"
     elif job.status in EDITABLE:
@@ -83,6 +99,7 @@ def _detail(request: HttpRequest, job: ImportJob, access, form=None, status=200)
         ]
         context["form"] = form or _mapping_form(job)
         context["errors"] = job.errors[:SHOWN_ERRORS]
+        context["start_form"] = start_form or StartForm(reopenings=bool(context["reopened"]))
     if job.started_at and job.finished_at:
         context["duration"] = (job.finished_at - job.started_at).total_seconds()
     response = render(request, template, context, status=status)
@@ -117,7 +134,11 @@ def import_validate(request: HttpRequest, slug: str, job_id: int) -> HttpRespons
 @require_POST
 @login_required
 def import_start(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
-    job, _ = import_job_get_for_user(user=request.user, slug=slug, job_id=job_id)
-    if job.status == ImportStatus.VALID:
-        import_job_queue(job=job)
+    job, access = import_job_get_for_user(user=request.user, slug=slug, job_id=job_id)
+    if job.status != ImportStatus.VALID:
+        return redirect("import_detail", slug=slug, job_id=job.id)
+    form = StartForm(request.POST, reopenings=bool(job.summary.get("reopened")))
+    if not form.is_valid():
+        return _detail(request, job, access, start_form=form, status=400)
+    import_job_queue(job=job, on_reopen=form.cleaned_data["on_reopen"])
     return redirect("import_detail", slug=slug, job_id=job.id)

@@ -30,7 +30,14 @@ from funnel.models.flow import (
     StageMetric,
     Verdict,
 )
-from funnel.models.integration import ApiToken, ImportJob, ImportMapping, ImportShape, ImportStatus
+from funnel.models.integration import (
+    ApiToken,
+    ImportJob,
+    ImportMapping,
+    ImportShape,
+    ImportStatus,
+    ReopenChoice,
+)
 from funnel.models.team import Membership, Role, Stage, Station, Team
 from funnel.models.winnable import WinnableCount, WinnableDimension
 
@@ -64,6 +71,7 @@ __all__ = [
     "Observation",
     "Origin",
     "Outcome",
+    "ReopenChoice",
     "Role",
     "Stage",
     "StageEvent",

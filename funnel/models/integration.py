@@ -64,6 +64,14 @@ class ImportStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ReopenChoice(models.TextChoices):
+    """What an import does with a deal its file reopens after the deal was closed."""
+
+    UNDECIDED = "", "Nothing to decide"
+    REOPEN = "reopen", "Reopen these deals (apply the later rows)"
+    KEEP_CLOSED = "keep_closed", "Keep them closed (skip the rows after the close)"
+
+
 class ImportJob(models.Model):
     """One uploaded CSV file on its way in: preview, mapping, validation, import, summary.
 
@@ -87,6 +95,13 @@ class ImportJob(models.Model):
     errors = models.JSONField(default=list, blank=True, help_text="[{row, column, message}]")
     error_count = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True)
+    on_reopen = models.CharField(
+        max_length=12,
+        choices=ReopenChoice.choices,
+        blank=True,
+        default=ReopenChoice.UNDECIDED,
+        help_text="The manager's choice for deals the file reopens after their close.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -96,6 +111,9 @@ class ImportJob(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(status__in=ImportStatus.values), name="import_job_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(on_reopen__in=ReopenChoice.values), name="import_job_on_reopen_valid"
             ),
         ]
 

@@ -230,6 +230,39 @@ def _team_card(access, status, rows, cycles: int) -> dict:
     }
 
 
+def _status_position(status) -> int | None:
+    """The funnel position a verdict names: its stage's, or the company verdict's (which names
+    positions, not one team's stages); None for arrivals."""
+    if status.stage is not None:
+        return status.stage.position
+    return (status.figures or {}).get("stage_position")
+
+
+def company_at_stake(company, cards: list[dict]) -> dict | None:
+    """What the pooled verdict's place puts at stake, in the one definition the page uses for
+    "won a week at stake": each team's own gap at its own target, here summed over the teams whose
+    own bottleneck is at that step of the funnel (the same position and station).
+
+    The pooled verdict's own gap is not shown: its target is the best sustained level of the
+    pooled series, which is no team's target, so for one bottleneck it gave a second figure
+    beside the team's (+0.74 against +0.67)."""
+    if company is None or company.verdict != Verdict.BOTTLENECK:
+        return None
+    where = (company.station, _status_position(company))
+    teams = [
+        c
+        for c in cards
+        if c["status"]
+        and c["status"].verdict == Verdict.BOTTLENECK
+        and c["status"].gap_per_week
+        and (c["status"].station, _status_position(c["status"])) == where
+    ]
+    return {
+        "gap": sum(c["status"].gap_per_week for c in teams) if teams else None,
+        "teams": [c["team"].name for c in teams],
+    }
+
+
 def company_context(*, accesses, data: CompanyDashboard, whole_company: bool) -> dict:
     cards = [
         _team_card(
@@ -300,6 +333,7 @@ def company_context(*, accesses, data: CompanyDashboard, whole_company: bool) ->
         "company_status": company,
         "company_place": verdict_place(company) if company else None,
         "company_why": verdict_why(company.figures) if company else None,
+        "company_stake": company_at_stake(company, cards),
         "summary": {
             "teams": len(cards),
             "won_per_week": sum(c["won_per_week"] or 0 for c in cards),

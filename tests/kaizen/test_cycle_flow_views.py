@@ -79,7 +79,7 @@ def test_new_from_the_bottleneck_is_prefilled(login, manager, team, proposal):
     response = login(manager).get(url("cycle_new", team), {"from": "bottleneck"})
     initial = response.context["form"].initial
     assert initial["stage"] == proposal.id and initial["metric"] == "conversion"
-    assert "converted" in initial["problem"] and "0.6 won deals a week" in initial["problem"]
+    assert "converted" in initial["problem"] and "0.60 won deals a week" in initial["problem"]
     assert initial["target_condition"] == "Proposal converts 55 % (the manager's target)."
     assert initial["do_start"].weekday() == 0
     assert "bottleneck at Proposal" in response.content.decode()

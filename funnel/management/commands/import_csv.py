@@ -16,10 +16,11 @@ from funnel.imports.run import import_job_run
 from funnel.imports.service import (
     ImportRefused,
     import_job_create,
+    import_job_decide,
     import_job_validate,
     import_size_check,
 )
-from funnel.models import ImportJob, ImportStatus, Team
+from funnel.models import ImportJob, ImportStatus, ReopenChoice, Team
 
 
 class Command(BaseCommand):
@@ -36,6 +37,13 @@ class Command(BaseCommand):
         parser.add_argument("--by", help="Email of the user the import is recorded as by.")
         parser.add_argument(
             "--validate-only", action="store_true", help="Check the file; write nothing."
+        )
+        parser.add_argument(
+            "--on-reopen",
+            choices=[ReopenChoice.REOPEN.value, ReopenChoice.KEEP_CLOSED.value],
+            default="",
+            help="For deals the file reopens after their close: reopen them (apply the later "
+            "rows) or keep_closed (skip the rows after the close). Required when there are any.",
         )
 
     def handle(self, *args, path: str, team: str, mapping: str | None, **options) -> None:
@@ -76,10 +84,37 @@ class Command(BaseCommand):
             f"Valid: {len(plan.rows)} rows, {plan.event_count} events, "
             f"{plan.observation_count} observations."
         )
+        self._reopenings(job)
         if options["validate_only"]:
             return
+        try:
+            import_job_decide(job=job, on_reopen=options["on_reopen"])
+        except ImportRefused as error:
+            raise CommandError(
+                f"{error} Run again with --on-reopen reopen or --on-reopen keep_closed; "
+                "nothing was written."
+            ) from error
         job = import_job_run(job=job, on_progress=self._progress)
         self._report(job)
+
+    def _reopenings(self, job: ImportJob) -> None:
+        reopened = job.summary.get("reopened")
+        if not reopened:
+            return
+        self.stdout.write(
+            f"{reopened['deals']:,} deal(s) would reopen after being closed "
+            f"({reopened['rows']:,} row(s) after the close):"
+        )
+        for d in reopened["shown"]:
+            where = f"row {d['closed_row']}" if d["closed_row"] else "in the database"
+            rows = ", ".join(str(r) for r in d["rows"])
+            more = f" and {d['more_rows']:,} more" if d["more_rows"] else ""
+            self.stdout.write(
+                f"  {d['deal']}: {d['outcome']} {d['closed_at'][:10]} ({where}); "
+                f"rows after the close: {rows}{more}"
+            )
+        if reopened["deals"] > len(reopened["shown"]):
+            self.stdout.write(f"  and {reopened['deals'] - len(reopened['shown']):,} more deals")
 
     def _progress(self, job: ImportJob) -> None:
         self.stdout.write(
@@ -103,6 +138,15 @@ class Command(BaseCommand):
             ("Observations recorded", "observations"),
         ):
             self.stdout.write(f"  {label + ':':<32}{s[key]:>10,}")
+        if reopened := s.get("reopened"):
+            if reopened["choice"] == ReopenChoice.KEEP_CLOSED:
+                self.stdout.write(
+                    f"  Kept {reopened['deals']:,} reopened deal(s) closed: "
+                    f"{reopened['rows_skipped']:,} row(s) skipped, "
+                    f"{reopened['events_skipped']:,} event(s) not written"
+                )
+            else:
+                self.stdout.write(f"  Reopened {reopened['deals']:,} closed deal(s)")
         if s["owners_created"]:
             self.stdout.write(f"  Owners added as reps: {', '.join(s['owners_created'])}")
         if s["characteristics_created"]:

@@ -81,3 +81,36 @@ def test_unknown_team_and_size_limit(team, mapping_file):
         run(FIXTURES / "deals_good.csv", "--team", "nowhere", "--mapping", mapping_file)
     with override_settings(CSV_IMPORT_MAX_BYTES=10), pytest.raises(CommandError, match="limit"):
         run(FIXTURES / "deals_good.csv", "--team", "north", "--mapping", mapping_file)
+
+
+def test_reopenings_need_a_choice_from_the_command(team, tmp_path):
+    from_file = tmp_path / "reopen.csv"
+    from_file.write_text(
+        "deal,stage,at\n"
+        "R-1,won,2024-03-10T09:00:00+00:00\n"
+        "R-1,proposal,2024-03-12T09:00:00+00:00\n"
+        "R-1,negotiation,2024-03-14T09:00:00+00:00\n"
+    )
+    mapping = tmp_path / "events.json"
+    mapping.write_text(
+        json.dumps(
+            {
+                "shape": "events",
+                "date_format": "iso",
+                "columns": {"deal": "deal_id", "stage": "stage", "at": "occurred_at"},
+                "stage_values": {
+                    "won": "won",
+                    "proposal": "proposal",
+                    "negotiation": "negotiation",
+                },
+            }
+        )
+    )
+    with pytest.raises(CommandError, match="--on-reopen reopen or --on-reopen keep_closed"):
+        run(from_file, "--team", "north", "--mapping", mapping)
+    assert not Deal.objects.exists()
+    out, _ = run(from_file, "--team", "north", "--mapping", mapping, "--on-reopen", "keep_closed")
+    assert "R-1: won 2024-03-10 (row 2); rows after the close: 3, 4" in out
+    assert "Kept 1 reopened deal(s) closed: 2 row(s) skipped, 2 event(s) not written" in out
+    assert list(Deal.objects.values_list("status", flat=True)) == ["won"]
+    assert StageEvent.objects.count() == 1

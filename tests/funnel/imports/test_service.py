@@ -329,8 +329,8 @@ def test_each_step_logs_the_job_team_and_rows(team, manager, named_rep, csv_byte
     assert created.startswith(f"import job={job.id} team=north created file='deals.csv' ")
     assert "rows=4 shape=deals in " in created
     assert validated.startswith(f"import job={job.id} team=north validated status=valid rows=4 ")
-    assert "errors=0 in " in validated
-    assert queued == f"import job={job.id} team=north queued rows=4"
+    assert "errors=0 reopened_deals=0 in " in validated
+    assert queued == f"import job={job.id} team=north queued rows=4 on_reopen=-"
 
 
 def test_a_refused_file_is_logged_with_its_team(team, manager, settings, caplog):

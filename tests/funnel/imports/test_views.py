@@ -1,13 +1,15 @@
 """The import screens: permission matrix, the upload -> validate -> import -> summary flow,
 and the htmx progress partial."""
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
 from funnel.imports.parsing import csv_parse
-from funnel.imports.service import import_job_create
+from funnel.imports.service import import_job_create, import_job_validate
 from funnel.models import Deal, ImportJob, ImportStatus, StageEvent
 
 
@@ -206,3 +208,88 @@ def test_progress_partial_polls_while_running(login, job, manager):
     body = client.get(urls(job)["detail"], headers={"HX-Request": "true"}).content.decode()
     assert "Import finished" in body
     assert "hx-trigger" not in body  # polling stops with the summary
+
+
+REOPENING = (
+    b"deal,stage,at\n"
+    b"R-1,inquiry,2024-03-01T09:00:00+00:00\n"
+    b"R-1,won,2024-03-10T09:00:00+00:00\n"
+    b"R-1,proposal,2024-03-12T09:00:00+00:00\n"
+    b"R-2,lost,2024-03-05T09:00:00+00:00\n"
+    b"R-2,won,2024-03-20T09:00:00+00:00\n"
+)
+
+
+@pytest.fixture
+def reopening_job(team, manager):
+    job = import_job_create(team=team, uploaded_by=manager, filename="r.csv", content=REOPENING)
+    import_job_validate(
+        job=job,
+        mapping={
+            "shape": "events",
+            "date_format": "iso",
+            "columns": {"deal": "deal_id", "stage": "stage", "at": "occurred_at"},
+            "stage_values": {
+                "inquiry": "inquiry",
+                "proposal": "proposal",
+                "won": "won",
+                "lost": "lost",
+            },
+        },
+    )
+    job.refresh_from_db()
+    assert job.status == ImportStatus.VALID
+    return job
+
+
+def test_reopenings_warned_and_the_import_waits_for_a_choice(
+    login, reopening_job, manager, django_capture_on_commit_callbacks
+):
+    client = login(manager)
+    page = client.get(urls(reopening_job)["detail"]).content.decode()
+    assert "2 deals would reopen after being closed" in page
+    assert "Won 10 Mar 2024 · row 3" in page and "Lost 5 Mar 2024 · row 5" in page
+    # Two options, neither chosen for the manager, and the browser asks for one.
+    radios = re.findall(r'<input type="radio" name="on_reopen" value="(\w+)"([^>]*)>', page)
+    assert [(value, "required" in rest, "checked" in rest) for value, rest in radios] == [
+        ("reopen", True, False),
+        ("keep_closed", True, False),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(urls(reopening_job)["run"])
+    assert response.status_code == 400
+    assert "Choose whether to reopen these deals or keep them closed." in response.content.decode()
+    reopening_job.refresh_from_db()
+    assert reopening_job.status == ImportStatus.VALID
+    assert not Deal.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(urls(reopening_job)["run"], {"on_reopen": "keep_closed"})
+    assert response.status_code == 302
+    reopening_job.refresh_from_db()
+    assert (reopening_job.status, reopening_job.on_reopen) == (ImportStatus.DONE, "keep_closed")
+    assert dict(Deal.objects.values_list("external_id", "status")) == {"R-1": "won", "R-2": "lost"}
+    page = client.get(urls(reopening_job)["detail"]).content.decode()
+    assert (
+        "Kept closed, as chosen: 2 deals that the file reopened after their close (R-1, R-2)"
+        in page
+    )
+    assert "2 rows after the close were skipped (2 events not written)" in page
+
+
+def test_reopen_choice_said_on_the_summary(
+    login, reopening_job, manager, django_capture_on_commit_callbacks
+):
+    client = login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(urls(reopening_job)["run"], {"on_reopen": "reopen"})
+    assert dict(Deal.objects.values_list("external_id", "status")) == {"R-1": "open", "R-2": "won"}
+    page = client.get(urls(reopening_job)["detail"]).content.decode()
+    assert "Reopened, as chosen: 2 deals closed earlier (R-1, R-2) were reopened" in page
+
+
+def test_a_choice_that_is_not_offered_is_400(login, reopening_job, manager):
+    response = login(manager).post(urls(reopening_job)["run"], {"on_reopen": "ignore"})
+    assert response.status_code == 400
+    reopening_job.refresh_from_db()
+    assert reopening_job.status == ImportStatus.VALID
