@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('funnel', '0002_team_winnable_min_difference'),
+        ('funnel', '0003_stale_rule'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
