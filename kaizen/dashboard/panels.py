@@ -145,7 +145,7 @@ def value_stream(
         lead_time_days=sum(medians) if medians and None not in medians else None,
         lead_time_p85_days=sum(p85s) if p85s and None not in p85s else None,
         weeks=weeks,
-        confidence=confidences[0] if confidences else None,
+        confidence=confidences[0] if confidences else figures.get("confidence"),
     )
 
 

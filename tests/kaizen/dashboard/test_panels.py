@@ -65,3 +65,18 @@ def test_value_stream_volumes_and_lead_time():
     assert stream.arrivals_per_week == 10 and stream.won_per_week == 3.0
     assert stream.lead_time_days == 14.5 and stream.lead_time_p85_days == 29.0
     assert b.bottleneck and not a.bottleneck and stream.weeks == 13
+
+
+def test_value_stream_states_the_verdicts_level_when_no_stage_was_tested():
+    """A history too short for a verdict (every deal decided on one date, as in an export with
+    no dates) has no contenders; the map still says which level its intervals use."""
+    figures = {
+        "recent_from": "2015-01-05",
+        "recent_to": "2015-04-06",
+        "won_per_week": 0.0,
+        "confidence": 0.95,
+        "contenders": [],
+        "flow": [{"stage_position": 1, "median_days": None, "p85_days": None, "wip": 0}],
+    }
+    stream = value_stream(figures=figures, rows=[], bottleneck_position=None)
+    assert stream.confidence == 0.95
