@@ -1,9 +1,10 @@
 """Funnel accounting that is not biased (DESIGN.md §4).
 
 A deal that reached stage k has passed every stage before k, also the ones it skipped; a won deal
-has passed every stage. For each stage a deal has entered, it either advanced (reached a later
-stage, or was won), was lost while in it, or is still open in it. Conversion is
-advanced / (advanced + lost): open deals are censored, neither failures nor dropped.
+has passed every stage; a deal lost before any stage was recorded was lost at the first. For each
+stage a deal has entered, it either advanced (reached a later stage, or was won), was lost while
+in it, or is still open in it. Conversion is advanced / (advanced + lost): open deals are
+censored, neither failures nor dropped.
 
 Week buckets: a deal counts as *entered* in the week it entered the stage and as *advanced* or
 *lost* in the week it left the stage, the week the stage's outcome for it was decided. Weeks start
@@ -76,6 +77,11 @@ def stage_passages(journey: DealJourney, *, stage_positions: Sequence[int]) -> l
     positions = sorted(stage_positions)
     won = journey.outcome == "won"
     visits = sorted(journey.visits, key=lambda visit: visit[0])
+    if not visits and journey.outcome == "lost" and journey.closed_at and positions:
+        # A deal lost before any stage was recorded (a win/loss export) was in the funnel: it
+        # is lost at the first stage, which it never recorded being in.
+        at = journey.closed_at
+        return [StagePassage(positions[0], at, at, "lost", skipped=True)]
     if not visits and not (won and journey.closed_at):
         return []
     furthest = positions[-1] if won else visits[-1][0]

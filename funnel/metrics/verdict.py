@@ -38,6 +38,7 @@ from funnel.metrics.flow import StageFlow, days_in_stage_counts
 from funnel.metrics.intervals import CONFIDENCE, poisson_rate_interval, wilson_interval
 
 BEYOND_CHANCE = "beyond_chance"
+MIN_TARGET_DAYS = 1.0  # a stage deals pass within a day is not a flow constraint to judge
 MARKET = "market"
 Metric = Literal["conversion", "arrivals", "days"]
 WeekDays = Mapping[int, Mapping[date, Sequence[tuple[float, int]]]]
@@ -124,6 +125,7 @@ class BottleneckVerdict:
     flow: tuple[FlowNote, ...]
     metric: Metric | None = None  # what the bottleneck falls short on
     tested: int = 0  # contenders whose shortfall was tested; the 5 % is shared among them
+    edge: str = ""  # why the judged weeks end before the as-of week, when they do
 
 
 def _gap(
@@ -158,6 +160,50 @@ def _warm_up_weeks(days: Sequence[tuple[float, int]]) -> int:
     the first (partial) week, and the stage's 85th percentile of days in stage after it."""
     p85 = days_in_stage_counts(days).p85
     return 1 + (math.ceil(p85 / 7) if p85 else 0)
+
+
+def _stage_starts(stage_weeks: Sequence[StageWeek], week_days: WeekDays | None) -> dict[int, date]:
+    """Per stage, the first week its figures count from: after the log's warm-up from the
+    stage's first entry (when its days are known), and not before its first decision (an
+    export whose closes start later than its entries)."""
+    first_entry: dict[int, date] = {}
+    first_decision: dict[int, date] = {}
+    for r in stage_weeks:
+        if r.entered and r.week_start < first_entry.get(r.stage_position, date.max):
+            first_entry[r.stage_position] = r.week_start
+        if r.decided and r.week_start < first_decision.get(r.stage_position, date.max):
+            first_decision[r.stage_position] = r.week_start
+    starts = {}
+    for position, entered in first_entry.items():
+        days = [c for cells in (week_days or {}).get(position, {}).values() for c in cells]
+        warm_end = entered + timedelta(weeks=_warm_up_weeks(days))
+        starts[position] = max(warm_end, first_decision.get(position, warm_end))
+    return starts
+
+
+def _data_end(
+    stage_weeks: Sequence[StageWeek], ordered: Sequence[StageSpec], end: date
+) -> tuple[date, str]:
+    """The week the judged weeks end before, and why when it is earlier than ``end``.
+
+    New deals are what every later figure lives on: after the last week with any, an export
+    filtered by creation date only drains earlier deals, which reads as a market collapse and
+    as slow, lossy stages. That week itself may be partial (an export that stops mid-week)."""
+    first = ordered[0].position if ordered else None
+    arrivals = [r.week_start for r in stage_weeks if r.stage_position == first and r.entered]
+    newest = max((w for w in arrivals if w <= end), default=None)
+    if newest is None or newest >= end:
+        return end, ""
+    later = [r.week_start for r in stage_weeks if (r.entered or r.decided) and r.week_start <= end]
+    if max(later, default=newest) > newest:
+        return newest, (
+            f"No new deals after the week of {newest:%-d %b %Y}: the weeks after it only close "
+            "earlier deals, so the verdict judges the complete weeks before it."
+        )
+    return newest, (
+        f"Nothing arrived after the week of {newest:%-d %b %Y}, which may be partial (an export "
+        "that stops mid-week): the verdict judges the complete weeks before it."
+    )
 
 
 def data_horizon(
@@ -202,9 +248,7 @@ def bottleneck_verdict(
     ordered = sorted(stages, key=lambda s: s.position)
     end = week_start(as_of)
     active = [r.week_start for r in stage_weeks if r.entered or r.decided]
-    newest = max((w for w in active if w <= end), default=None)
-    if newest is not None and newest < end:
-        end = newest  # the data's edge: a last week that may be partial, then nothing
+    end, edge = _data_end(stage_weeks, ordered, end)
     first_data = min(active, default=end)
     start = max(end - timedelta(weeks=cfg.capability_weeks), week_start(first_data))
     weeks = [start + timedelta(weeks=i) for i in range(max(0, (end - start).days // 7))]
@@ -235,6 +279,7 @@ def bottleneck_verdict(
             flow=tuple(_flow_note(f, ordered) for f in flows),
             metric=winner.metric if winner else None,
             tested=tested,
+            edge=edge,
         )
 
     if not ordered or len(weeks) < recent:
@@ -244,7 +289,7 @@ def bottleneck_verdict(
         reason = f"{won + lost} deals closed in the last {recent} weeks; {cfg.min_decided} needed."
         return verdict(VerdictKind.NOT_ENOUGH_DATA, reason)
 
-    first_week = {p: next((i for i, e in enumerate(s.entered) if e), 0) for p, s in series.items()}
+    starts = _stage_starts(stage_weeks, week_days)
     log_starts_here = week_start(first_data) == start
     contenders = [
         _arrivals_contender(
@@ -258,8 +303,8 @@ def bottleneck_verdict(
     slower = []
     for stage in ordered:
         cells = _stage_days(week_days, stage.position, weeks)
-        warm = _warm_up_weeks([c for week in cells for c in week]) if log_starts_here else 0
-        skip = first_week[stage.position] + warm if log_starts_here else 0
+        first = starts.get(stage.position)
+        skip = max(0, (first - start).days // 7) if first else 0
         contenders.append(_conversion_contender(stage, series[stage.position], weeks, skip, cfg))
         if week_days is not None:
             slower.append(_days_contender(stage, cells, weeks, skip, cfg))
@@ -400,7 +445,9 @@ def _days_contender(
     skip: int,
     cfg: VerdictSettings,
 ) -> YieldGap:
-    used = cells[skip:]
+    # StageFlow keeps whole days, floored: a deal counted as d days spent d to d + 1, so its
+    # mean is d + 1/2 (and a stage of same-day moves is not 0 days against 0).
+    used = [[(d + 0.5, c) for d, c in week] for week in cells[skip:]]
     total = np.array([sum(d * c for d, c in week) for week in used], dtype=float)
     left = np.array([sum(c for _, c in week) for week in used], dtype=float)
     squares = float(sum(d * d * c for week in used for d, c in week))
@@ -422,6 +469,8 @@ def _days_contender(
         half = float(np.sqrt(var / n)) * float(norm.ppf(0.5 + cfg.confidence / 2))
         low, high = max(0.0, mean - half), mean + half
     test = _tested(capability, manager_target=None, variance=0.0, size=n, higher_is_better=False)
+    if (test["target"] or 0) < MIN_TARGET_DAYS:  # too quick to judge in whole days
+        test = {"target": None, "p_value": None, "source": None}
     if skip > len(weeks) - recent:
         test = {"target": test["target"], "p_value": None, "source": test["source"]}
     return _yield_gap(

@@ -189,3 +189,19 @@ def test_streams_a_large_team_quickly():
         deals.append(DealJourney(visits, outcome, None if outcome == "open" else week(6)))
     rows = stage_weeks_from_journeys(iter(deals), stage_positions=FIVE)
     assert sum(r.entered for r in rows if r.stage_position == 1) == 5_000
+
+
+def test_a_deal_lost_before_any_stage_was_recorded_is_lost_at_the_first_stage():
+    # A win/loss export: one deal won, two lost, none with a stage. Stage 1 decided 3, 1 of
+    # them advanced; stages 2 and 3 saw only the won deal.
+    won = DealJourney((), "won", week(2))
+    lost = [DealJourney((), "lost", week(1)), DealJourney((), "lost", week(2, 3))]
+    [passage] = stage_passages(lost[0], stage_positions=POSITIONS)
+    assert (passage.stage_position, passage.result, passage.skipped) == (1, "lost", True)
+    assert passage.entered_at == passage.left_at == week(1)
+    by_stage = {
+        a.stage_position: a for a in funnel_accounting([won, *lost], stage_positions=POSITIONS)
+    }
+    assert (by_stage[1].advanced, by_stage[1].lost, by_stage[1].open) == (1, 2, 0)
+    assert (by_stage[2].advanced, by_stage[2].lost) == (1, 0)
+    assert by_stage[1].conversion.rate == pytest.approx(1 / 3)

@@ -70,7 +70,33 @@ def test_an_export_that_stops_names_no_market_bottleneck(seed, later_days):
     verdict = judged(measured, NOW.date() + timedelta(days=later_days))
     assert verdict.recent_to == week_start(NOW.date())  # the partial week is left out
     assert verdict.station != "market"
-    assert verdict == judged(measured, NOW.date())
+    assert replace(verdict, edge="") == judged(measured, NOW.date())
+    assert verdict.edge.startswith("Nothing arrived after the week of 1 Jun 2026")
+
+
+def test_an_export_filtered_by_creation_date_is_judged_where_its_new_deals_stop():
+    # New deals stop on NOW; closes go on for three more weeks (an export of the deals created
+    # up to then). The drain is not judged: the same verdict as on the day the deals stopped.
+    later = NOW + timedelta(weeks=3)
+    shape = FunnelShape(seed=51, weeks=55, arrivals_per_week=60)
+    generated = funnel_generate(shape, now=later)
+    stop = NOW.timestamp()
+    first_entry = {}
+    for deal, stage, at in zip(generated.deal, generated.stage, generated.at, strict=True):
+        if stage == 0:
+            first_entry[int(deal)] = at
+    keep = [first_entry.get(int(d), 0) < stop for d in generated.deal]
+    cut = replace(
+        generated,
+        deal=generated.deal[keep],
+        stage=generated.stage[keep],
+        outcome=generated.outcome[keep],
+        at=generated.at[keep],
+    )
+    verdict = judged(funnel_measure(cut, now=later), later.date())
+    assert verdict.recent_to == week_start(NOW.date())
+    assert verdict.edge.startswith("No new deals after the week of 1 Jun 2026")
+    assert verdict.station != "market" and verdict.kind != VerdictKind.BOTTLENECK
 
 
 def lagged_log(weeks, *, conversion=0.5, per_week=40, loss_lag=8):
