@@ -60,7 +60,7 @@ def value_kind(values: Sequence[str]) -> str:
     flags = {v.lower() for v in distinct} <= _FLAGS and len(distinct) <= 2
     if flags and (not all(v.isdigit() for v in distinct) or distinct == {"0", "1"}):
         return FLAG
-    if share(_is_date) >= 0.9:
+    if share(_is_date) >= 0.8:  # a few bad dates do not make a date column text
         return DATE
     numeric = share(lambda v: amount_parse(v) is not None)
     if numeric >= 0.9:
