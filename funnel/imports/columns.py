@@ -52,7 +52,7 @@ def mapping_errors(mapping: dict, columns: MappedColumns, facts: TeamFacts) -> l
         for target, label in (("occurred_at", "event time"), ("stage", "stage or outcome")):
             if target not in columns.index:
                 errors.append(RowError(1, "", f"One row per event needs a column for the {label}."))
-    elif "stage" not in columns.index and not columns.entered:
+    elif not {"stage", "outcome"} & set(columns.index) and not columns.entered:
         errors.append(
             RowError(1, "", "Map the current stage or outcome, or a 'date entered' column.")
         )

@@ -11,11 +11,11 @@ from funnel.imports.mapping import (
     CharacteristicRef,
     StageRef,
     mapping_complete,
-    mapping_guess,
     stage_value_guess,
 )
 from funnel.imports.parsing import CsvTable, header_signature
 from funnel.imports.plan import CharacteristicFacts, TeamFacts
+from funnel.imports.presets import mapping_propose
 from funnel.models import Characteristic, ImportMapping, Membership, Role, Stage, Team
 
 
@@ -74,7 +74,7 @@ def mapping_for_table(*, team: Team, table: CsvTable, facts: TeamFacts) -> tuple
         mapping = mapping_complete(saved.mapping, table.header)
     else:
         sample = [cells for _, cells in table.rows[:200]]
-        mapping = mapping_guess(
+        mapping = mapping_propose(
             table.header,
             sample,
             stages=facts.stages,

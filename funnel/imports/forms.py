@@ -123,7 +123,20 @@ class StartForm(forms.Form):
         error_messages={"required": "Choose whether to reopen these deals or keep them closed."},
     )
 
-    def __init__(self, data=None, *, reopenings: bool):
+    skip_bad_rows = forms.BooleanField(
+        required=False,
+        label="Import the valid rows and skip the rows listed with a problem",
+        help_text="The skipped rows can be downloaded afterwards, with the reason for each.",
+    )
+
+    def __init__(self, data=None, *, reopenings: bool, bad_rows: bool = False):
         super().__init__(data)
         if not reopenings:
             self.fields["on_reopen"].required = False
+        if bad_rows:  # the file has bad rows: importing means skipping them, said explicitly
+            self.fields["skip_bad_rows"].required = True
+            self.fields["skip_bad_rows"].error_messages["required"] = (
+                "Tick the box to import the valid rows without the rows listed above."
+            )
+        else:
+            del self.fields["skip_bad_rows"]

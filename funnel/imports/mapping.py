@@ -13,8 +13,13 @@ A mapping is plain JSON, so that it can be saved for next time and shipped as a 
      "decimal_comma": false}
 
 Targets: ignore, deal_id, event_id, occurred_at, stage (a stage or an outcome, by value),
-lost_reason, owner, account, amount, source, department, created_at, closed_at,
-entered:<stage slug>, characteristic:<slug>, new_characteristic.
+outcome (a status column: won, lost or open), lost_reason, owner, account, amount, source,
+department, created_at, closed_at, won_at, lost_at, entered:<stage slug>,
+characteristic:<slug>, new_characteristic.
+
+Optional keys: "preset" (the export shape recognised, for the record) and "owner_names"
+({"<owner id>": "<full name>"}, from an owner export; an id without a name becomes the owner
+"Owner <id>").
 """
 
 from __future__ import annotations
@@ -22,8 +27,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from funnel.imports.parsing import date_format_guess
+from funnel.imports.values import (
+    AMOUNT,
+    DATE,
+    EMPTY,
+    ID,
+    LABEL,
+    NUMBER,
+    TEXT,
+    system_field,
+    value_kind,
+)
 
 SHAPES = ("deals", "events")
 DEAL_ATTRIBUTES = ("owner", "account", "amount", "source", "department")
@@ -33,6 +50,7 @@ SIMPLE_TARGETS: dict[str, str] = {
     "event_id": "Event id (one row per event)",
     "occurred_at": "Event time (one row per event)",
     "stage": "Stage or outcome",
+    "outcome": "Status: won, lost or open",
     "lost_reason": "Lost reason",
     "owner": "Owner (email or full name)",
     "account": "Account",
@@ -41,10 +59,12 @@ SIMPLE_TARGETS: dict[str, str] = {
     "department": "Prospect department",
     "created_at": "Created date",
     "closed_at": "Closed date",
+    "won_at": "Won date",
+    "lost_at": "Lost date",
     "new_characteristic": "New characteristic (one choice per value)",
 }
 SINGLE_USE = {"deal_id", "event_id", "occurred_at", "stage", "lost_reason", "created_at"}
-SINGLE_USE |= {"closed_at", *DEAL_ATTRIBUTES}
+SINGLE_USE |= {"closed_at", "outcome", "won_at", "lost_at", *DEAL_ATTRIBUTES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +83,14 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^0-9a-z]+", " ", text.lower()).split())
 
 
+def header_key(text: str) -> str:
+    """A header as words: 'CreatedDate' and 'Created Date' -> 'created date', 'OppID' -> 'opp
+    id', 'DeliveryStatus__c' -> 'delivery status c', 'Deal - Won time' -> 'won time'."""
+    text = re.sub(r"^\s*deal\s+-\s+", "", text, flags=re.I)  # Pipedrive's 'Deal - ' prefix
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", text)
+    return normalise(text)
+
+
 _HEADER_TARGETS: dict[str, set[str]] = {
     "deal_id": {
         "opportunity id",
@@ -75,9 +103,19 @@ _HEADER_TARGETS: dict[str, set[str]] = {
         "external id",
         "deal external id",
         "opportunityid",
+        "opp id",
     },
     "event_id": {"event id", "event", "change id", "history id"},
-    "occurred_at": {"occurred at", "event date", "event time", "timestamp", "changed at", "date"},
+    "occurred_at": {
+        "occurred at",
+        "event date",
+        "event time",
+        "timestamp",
+        "time timestamp",
+        "changed at",
+        "date",
+        "edit date",
+    },
     "stage": {
         "stage",
         "deal stage",
@@ -103,6 +141,8 @@ _HEADER_TARGETS: dict[str, set[str]] = {
         "rep",
         "salesperson",
         "account executive",
+        "owner id",
+        "assigned to",
     },
     "account": {"account", "account name", "company", "company name", "client", "customer"},
     "amount": {
@@ -117,8 +157,25 @@ _HEADER_TARGETS: dict[str, set[str]] = {
     },
     "source": {"source", "lead source", "origin", "lead origin"},
     "department": {"department", "prospect department", "dept"},
-    "created_at": {"created", "created date", "create date", "created at", "open date", "opened"},
-    "closed_at": {"close date", "closed date", "closed at", "closing date", "date closed"},
+    "created_at": {
+        "created",
+        "created date",
+        "create date",
+        "created at",
+        "open date",
+        "opened",
+        "deal created",
+    },
+    "closed_at": {
+        "close date",
+        "closed date",
+        "closed at",
+        "closing date",
+        "date closed",
+        "deal closed on",
+    },
+    "won_at": {"won time", "won date", "won at", "date won"},
+    "lost_at": {"lost time", "lost date", "lost at", "date lost"},
 }
 _ENTERED = re.compile(r"^(?:date entered |entered |date )?(.+?)(?: date| at| on)?$")
 _WON = {"won", "win", "closed won", "closedwon", "success", "successful"}
@@ -126,24 +183,66 @@ _LOST = {"lost", "loss", "lose", "closed lost", "closedlost", "failed", "dead"}
 # Labels CRMs commonly give the stages our default funnel starts with.
 _STAGE_SYNONYMS: dict[str, set[str]] = {
     "inquiry": {"prospecting", "prospect", "lead", "new", "inbound", "identified", "inquiry"},
-    "engaged": {"engaging", "engage", "contacted", "engaged", "meeting", "discovery"},
-    "qualified": {"qualification", "qualify", "qualified", "validated", "validation"},
-    "proposal": {"proposal", "quote", "proposal price quote", "value proposition"},
-    "negotiation": {"negotiation", "negotiation review", "negotiating", "contract"},
+    "engaged": {
+        "engaging",
+        "engage",
+        "contacted",
+        "engaged",
+        "meeting",
+        "discovery",
+        "appointment scheduled",
+        "contact made",
+        "demo scheduled",
+    },
+    "qualified": {
+        "qualification",
+        "qualify",
+        "qualified",
+        "validated",
+        "validation",
+        "qualified to buy",
+        "needs analysis",
+    },
+    "proposal": {
+        "proposal",
+        "quote",
+        "proposal price quote",
+        "value proposition",
+        "presentation scheduled",
+        "proposal made",
+    },
+    "negotiation": {
+        "negotiation",
+        "negotiation review",
+        "negotiating",
+        "contract",
+        "contract sent",
+        "decision maker bought in",
+        "negotiations started",
+    },
     "handover": {"handover", "onboarding", "implementation"},
 }
 
 
 def stage_value_guess(value: str, stages: Sequence[StageRef]) -> str:
     """Our stage slug (or won/lost) for one of the CRM's stage labels; '' when unsure."""
-    key = normalise(value)
-    if key in _WON:
+    key = normalise(header_key(value))
+    words = set(key.split())
+    if key in _WON or (words & {"won", "win"} and not words & {"lost", "not"}):
         return "won"
-    if key in _LOST:
+    if key in _LOST or words & {"lost", "loss"}:
         return "lost"
     for stage in stages:
         if key in {stage.slug, normalise(stage.name)} or key in _STAGE_SYNONYMS.get(stage.slug, ()):
             return stage.slug
+    # A label close to a stage's name: 'Qualifed', 'Proposals'.
+    best = max(
+        stages,
+        key=lambda s: SequenceMatcher(None, key, normalise(s.name)).ratio(),
+        default=None,
+    )
+    if best is not None and SequenceMatcher(None, key, normalise(best.name)).ratio() >= 0.85:
+        return best.slug
     return ""
 
 
@@ -167,19 +266,54 @@ def column_guess(
     stages: Sequence[StageRef],
     characteristics: Sequence[CharacteristicRef],
 ) -> str:
-    key = normalise(header)
+    """A column's role from its header, else from its values. A CRM's own bookkeeping (ids,
+    'Last Modified', 'Created By', fiscal periods) is ignored, never a characteristic."""
+    key, raw = header_key(header), normalise(header)
     for target, names in _HEADER_TARGETS.items():
-        if key in names:
+        if key in names or raw in names:
             return target
     if slug := _entered_stage(key, stages):
         return f"entered:{slug}"
     for c in characteristics:
         if key in {c.slug.replace("-", " "), normalise(c.name)}:
             return f"characteristic:{c.slug}"
-    # A categorical column (few distinct, non-numeric values) is a characteristic worth keeping.
+    if system_field(key):
+        return "ignore"
+    return _guess_from_values(key, values, stages)
+
+
+_AMOUNT_WORDS = {"amount", "value", "revenue", "price", "total", "arr", "mrr", "acv", "deal size"}
+_OWNER_WORDS = {"owner", "agent", "rep", "seller", "salesperson", "user", "assigned"}
+_PERSON = re.compile(r"^[A-Z][a-z'\-]+(?: [A-Z][a-z'\-]+){1,3}$")
+
+
+def _guess_from_values(key: str, values: Sequence[str], stages: Sequence[StageRef]) -> str:
+    words = set(key.split())
+    kind = value_kind(values)
     distinct = {v.strip() for v in values if v.strip()}
-    numeric = all(re.fullmatch(r"-?[\d.,]+", v) for v in distinct)
-    if distinct and len(distinct) <= 20 and not numeric:
+    if kind == DATE:
+        for target, hints in (
+            ("created_at", {"created", "create", "opened", "open"}),
+            ("won_at", {"won"}),
+            ("lost_at", {"lost"}),
+            ("closed_at", {"close", "closed", "closing"}),
+        ):
+            if words & hints:
+                return target
+        return "ignore"
+    if kind in (AMOUNT, NUMBER) and words & _AMOUNT_WORDS:
+        return "amount"
+    people = sum(1 for v in distinct if _PERSON.match(v) or "@" in v)
+    if kind in (LABEL, TEXT) and words & _OWNER_WORDS and people >= 0.8 * len(distinct):
+        return "owner"
+    if kind == LABEL:
+        known = sum(1 for v in distinct if stage_value_guess(v, stages))
+        if "stage" in words or known >= max(2, 0.5 * len(distinct)):
+            return "stage"
+    if kind in (ID, DATE, AMOUNT, NUMBER, TEXT, EMPTY):
+        return "ignore"
+    # A categorical column (few distinct, non-numeric values) is a characteristic worth keeping.
+    if distinct and len(distinct) <= 20:
         return "new_characteristic"
     return "ignore"
 
@@ -205,10 +339,22 @@ def mapping_guess(
             target = "ignore"
         taken.add(target)
         columns[name] = target
+    return mapping_derived(header, sample, columns, stages=stages)
+
+
+def mapping_derived(
+    header: Sequence[str],
+    sample: Sequence[Sequence[str]],
+    columns: dict[str, str],
+    *,
+    stages: Sequence[StageRef],
+) -> dict:
+    """The rest of a mapping, from its columns: the shape, the date format, the stage labels."""
+    taken = set(columns.values())
     date_values = [
         row[i]
         for i, name in enumerate(header)
-        if columns[name] in {"occurred_at", "created_at", "closed_at"}
+        if columns[name] in {"occurred_at", "created_at", "closed_at", "won_at", "lost_at"}
         or columns[name].startswith("entered:")
         for row in sample
         if row[i].strip()
@@ -247,6 +393,11 @@ def mapping_complete(mapping: dict, header: Sequence[str]) -> dict:
         "on_repeated_deal": mapping.get("on_repeated_deal") or "error",
         "decimal_comma": bool(mapping.get("decimal_comma", False)),
     }
+    if mapping.get("preset"):
+        full["preset"] = str(mapping["preset"])
+    names = mapping.get("owner_names")
+    if isinstance(names, dict) and names:
+        full["owner_names"] = {str(k): str(v) for k, v in names.items()}
     return full
 
 

@@ -90,8 +90,10 @@ def header_signature(header: list[str]) -> str:
 
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+# Times as reports write them too: "3/14/2022 16:11", "3/14/2022, 4:11 PM".
 _PARTS = re.compile(
-    r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+    r"^(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})"
+    r"(?:,?[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?$"
 )
 
 
@@ -134,7 +136,9 @@ class DateParser:
         match = _PARTS.match(text)
         if not match:
             return None
-        a, b, c, hh, mm, ss = match.groups()
+        a, b, c, hh, mm, ss, half = match.groups()
+        if half and hh:
+            hh = str(int(hh) % 12 + (12 if half in "Pp" else 0))
         if len(a) == 4:  # an ISO date in a day-first file is still unambiguous
             y, m, d = int(a), int(b), int(c)
         elif self.date_format == "dmy":

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 from funnel.imports.columns import MappedColumns, mapping_errors
+from funnel.imports.owners import owner_label
 from funnel.imports.parsing import CsvTable, DateParser, amount_parse
 from funnel.imports.plan import (
     DATE_FORMAT_LABELS,
@@ -56,6 +57,8 @@ class _RowReader:
         self.amount_column = index.get("amount")
         self.created_column = index.get("created_at")
         self.closed_column = index.get("closed_at")
+        self.outcome_dates = {"won": index.get("won_at"), "lost": index.get("lost_at")}
+        self.owner_names = mapping.get("owner_names") or {}
 
     def error(self, row: int, target_or_index: str | int, message: str) -> None:
         if isinstance(target_or_index, int):
@@ -92,14 +95,15 @@ class _RowReader:
 
     def stage_value(self, row: int, cells: list[str]) -> tuple[str | None, str | None]:
         """(stage slug, outcome) of the row's stage column."""
+        status = self.cell(cells, "outcome").lower()
+        if status in ("won", "lost"):
+            return None, status
         raw = self.cell(cells, "stage")
         if not raw:
             return None, None
         target = self.stage_values.get(raw)
         if not target:
-            self.error(
-                row, "stage", f"The stage value {raw!r} is not mapped to a stage or outcome."
-            )
+            self.error(row, "stage", f"{raw!r} has no stage")
             return None, None
         return (None, target) if target in ("won", "lost") else (target, None)
 
@@ -120,6 +124,7 @@ class _RowReader:
             else:
                 values["amount"] = amount
         if owner := self.cell(cells, "owner"):
+            owner = owner_label(owner, self.owner_names)
             email = self.facts.owners.get(owner.lower())
             if email is None and self.mapping["create_missing_owners"] and "@" not in owner:
                 email = self.plan.owners_to_create.setdefault(owner, imported_owner_email(owner))
@@ -199,8 +204,11 @@ class PlanBuilder:
     already converted while it converts the next ones. `plan.errors` holds the problems with the
     mapping and the row errors found so far; `failed` tells whether there are any."""
 
-    def __init__(self, table: CsvTable, mapping: dict, facts: TeamFacts):
+    def __init__(self, table: CsvTable, mapping: dict, facts: TeamFacts, *, skip_bad=False):
         self.plan = ImportPlan()
+        # Skipping bad rows, the rows with a problem are left out and the rest is written.
+        self.skip_bad = skip_bad
+        self.overlong = {number for number, _ in table.overlong}
         self.reader = _RowReader(table, mapping, facts, self.plan)
         self.deals_shape = mapping["shape"] == "deals"
         self.first_only = mapping["on_repeated_deal"] == "first"
@@ -219,6 +227,8 @@ class PlanBuilder:
 
     @property
     def failed(self) -> bool:
+        if self.skip_bad:
+            return self.mapping_failed
         return bool(self.plan.errors or self.reader.errors)
 
     def add(self, rows: Sequence[tuple[int, list[str]]]) -> list[PlanRow]:
@@ -227,7 +237,10 @@ class PlanBuilder:
         errors = reader.errors
         deal_column = reader.columns.index.get("deal_id")
         out: list[PlanRow] = []
+        overlong = self.overlong
         for number, cells in rows:
+            if number in overlong:
+                continue  # reported with the mapping's problems
             deal = cells[deal_column].strip() if deal_column is not None else ""
             if self.deals_shape and deal in seen:
                 first, first_cells = seen[deal]
@@ -280,6 +293,8 @@ def _deal_row(reader: _RowReader, number: int, cells: list[str], deal: str):
     if created is not None and reader.created_stage not in entered:
         entered[reader.created_stage] = created
     stage, outcome = reader.stage_value(number, cells)
+    if outcome and (i := reader.outcome_dates[outcome]) is not None and cells[i].strip():
+        closed = reader.date(number, cells, i)  # Pipedrive's "Won time" / "Lost time"
     attributes = reader.attributes(number, cells)
     lost_reason = reader.cell(cells, "lost_reason") if outcome == "lost" else ""
     if len(lost_reason) > 200:
@@ -292,7 +307,8 @@ def _deal_row(reader: _RowReader, number: int, cells: list[str], deal: str):
     if outcome:
         final_at = closed or reader.default_date
         if final_at is None and not reader.cell(cells, "closed_at"):  # (not: a bad date)
-            reader.error(number, "closed_at", f"A {outcome} deal needs a closed date.")
+            where = "closed_at" if reader.closed_column is not None else f"{outcome}_at"
+            reader.error(number, where, f"A {outcome} deal needs a closed date.")
         elif final_at is not None and latest is not None and final_at < latest:
             reader.error(number, "closed_at", "The closed date is before the deal's other dates.")
     elif stage:

@@ -31,6 +31,7 @@ from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable
 from funnel.imports.plan import ImportPlan, PlanRow, TeamFacts
 from funnel.imports.preparation import ImportPreparation
+from funnel.imports.problems import problems_grouped, rows_with_problems
 from funnel.imports.rows import PlanBuilder
 from funnel.imports.service import STORED_ERRORS, import_table
 from funnel.ingest import IngestRejected
@@ -163,7 +164,7 @@ def _job_run(
     laps.lap("read")
     facts = team_facts(team=job.team)
     mapping = mapping_complete(job.mapping, table.header)
-    builder = PlanBuilder(table, mapping, facts)
+    builder = PlanBuilder(table, mapping, facts, skip_bad=job.skip_bad_rows)
     laps.lap("team_facts")
     if builder.failed:  # the mapping no longer fits the team, or rows are too long
         if not builder.mapping_failed:
@@ -199,7 +200,14 @@ def _job_run(
         )
         raise
     plan = builder.finish()
-    if plan.errors:
+    if plan.errors and job.skip_bad_rows:
+        # Every row with a problem was left out, the rest written; the report keeps them all
+        # (the skipped-rows file is made from it).
+        totals["skipped_bad"] = {
+            "rows": len(rows_with_problems(plan.errors)),
+            "groups": problems_grouped(plan.errors, keep_rows=None),
+        }
+    elif plan.errors:
         # Checked when validated, but the team changed since (a stage, member or characteristic
         # went): the rows before the first bad one are stored, the rest is not.
         first = plan.errors[0].row
@@ -331,6 +339,7 @@ def _run_slices(
         "deals_created": totals.deals_created,
         "deals_updated": totals.deals_updated,
         "observations": totals.observations,
+        "newest_event": _newest_event(builder.plan.rows),
         "owners_created": prepared.owners_created,
         "characteristics_created": [
             name
@@ -341,6 +350,12 @@ def _run_slices(
     if reopened:
         out["reopened"] = {**reopened, "choice": job.on_reopen}
     return out
+
+
+def _newest_event(rows: list[PlanRow]) -> str | None:
+    """The date of the newest event the file holds: its data's horizon."""
+    newest = max((e.occurred_at for _, events, _ in rows for e in events), default=None)
+    return newest.date().isoformat() if newest else None
 
 
 def _slices_write(

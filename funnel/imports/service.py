@@ -16,9 +16,11 @@ from funnel.imports.facts import mapping_for_table, stage_values_fill, team_fact
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse
 from funnel.imports.plan import ImportPlan, TeamFacts
+from funnel.imports.problems import problems_grouped, rows_with_problems
 from funnel.imports.reopening import Reopenings, plan_deal_ids, plan_reopenings
 from funnel.imports.rows import import_plan
 from funnel.imports.selectors import deals_closed_among
+from funnel.imports.sniff import file_refusal
 from funnel.models import ImportJob, ImportStatus, ReopenChoice, Team
 from funnel.pipeline.queue import IMPORT_JOB_RUN, task_enqueue
 
@@ -48,6 +50,8 @@ def import_size_check(size: int) -> None:
 
 
 def _table(content: bytes) -> CsvTable:
+    if refusal := file_refusal(content):  # before a single row is parsed
+        raise ImportRefused(refusal)
     try:
         return csv_parse(content)
     except CsvUnreadable as error:
@@ -111,8 +115,14 @@ def import_reopenings(*, team: Team, plan: ImportPlan, facts: TeamFacts) -> Reop
 
 
 def _plan_summary(plan: ImportPlan) -> dict:
+    bad_rows = rows_with_problems(plan.errors)
     return {
         "rows": len(plan.rows),
+        "bad_rows": len(bad_rows),
+        # The valid rows may be imported without the bad ones: not when the mapping itself is
+        # wrong (row 1), and not when no row is valid.
+        "skippable": bool(plan.rows) and len(bad_rows) == len({e.row for e in plan.errors}),
+        "problems": problems_grouped(plan.errors),
         "events": plan.event_count,
         "observations": plan.observation_count,
         "skipped_rows": plan.skipped_rows,
@@ -134,7 +144,7 @@ def import_job_validate(*, job: ImportJob, mapping: dict) -> ImportPlan:
     job.status = ImportStatus.INVALID if plan.errors else ImportStatus.VALID
     job.summary = _plan_summary(plan)
     reopened = 0
-    if not plan.errors:
+    if not plan.errors or job.summary["skippable"]:
         reopenings = import_reopenings(team=job.team, plan=plan, facts=facts)
         reopened = len(reopenings.deals)
         if reopened:
@@ -182,15 +192,20 @@ def import_job_decide(*, job: ImportJob, on_reopen: str) -> ImportJob:
     return job
 
 
-def import_job_queue(*, job: ImportJob, on_reopen: str = "") -> ImportJob:
+def import_job_queue(
+    *, job: ImportJob, on_reopen: str = "", skip_bad_rows: bool = False
+) -> ImportJob:
     """Hand a validated job to a worker, after this transaction commits, with the manager's
-    choice for the deals its file reopens (required when there are any)."""
-    if job.status != ImportStatus.VALID:
+    choice for the deals its file reopens (required when there are any). A file with bad rows
+    may be imported without them (`skip_bad_rows`), unless its mapping itself is wrong."""
+    skippable = job.status == ImportStatus.INVALID and (job.summary or {}).get("skippable")
+    if job.status != ImportStatus.VALID and not (skip_bad_rows and skippable):
         raise ImportRefused("Validate the file before importing it.")
     import_job_decide(job=job, on_reopen=on_reopen)
     job.status = ImportStatus.QUEUED
     job.processed_rows = 0
-    job.save(update_fields=["status", "processed_rows"])
+    job.skip_bad_rows = bool(skip_bad_rows and skippable)
+    job.save(update_fields=["status", "processed_rows", "skip_bad_rows"])
     job_id = job.id
     transaction.on_commit(lambda: task_enqueue(IMPORT_JOB_RUN, job_id))
     logger.info(
@@ -201,6 +216,15 @@ def import_job_queue(*, job: ImportJob, on_reopen: str = "") -> ImportJob:
         job.on_reopen or "-",
     )
     return job
+
+
+def import_mapping_propose(*, team: Team, content: bytes) -> dict:
+    """The mapping the wizard would propose for a file (the one saved for its header, else a
+    guess), as `--mapping` JSON. Writes nothing."""
+    import_size_check(len(content))
+    table = _table(content)
+    mapping, _ = mapping_for_table(team=team, table=table, facts=team_facts(team=team))
+    return mapping
 
 
 def import_preview(*, job: ImportJob) -> CsvTable:

@@ -11,4 +11,9 @@ urlpatterns = [
         name="import_validate",
     ),
     path("teams/<slug:slug>/imports/<int:job_id>/run/", views.import_start, name="import_start"),
+    path(
+        "teams/<slug:slug>/imports/<int:job_id>/skipped.csv",
+        views.import_skipped_csv,
+        name="import_skipped_csv",
+    ),
 ]

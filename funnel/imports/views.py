@@ -4,14 +4,16 @@ report, import progress (htmx polling) and summary."""
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from funnel.imports.facts import characteristic_refs, team_facts
 from funnel.imports.forms import MappingForm, StartForm, UploadForm
+from funnel.imports.links import import_result_links
 from funnel.imports.parsing import csv_parse
+from funnel.imports.problems import problem_text, skipped_rows_csv
 from funnel.imports.selectors import import_job_get_for_user, import_jobs_for_team
 from funnel.imports.service import (
     ImportRefused,
@@ -20,6 +22,7 @@ from funnel.imports.service import (
     import_job_validate,
     import_max_bytes,
     import_preview,
+    import_table,
 )
 from funnel.models import ImportJob, ImportStatus
 from funnel.selectors import Action, team_get_for_user
@@ -99,7 +102,12 @@ def _detail(
         ]
         context["form"] = form or _mapping_form(job)
         context["errors"] = job.errors[:SHOWN_ERRORS]
-        context["start_form"] = start_form or StartForm(reopenings=bool(context["reopened"]))
+        context["start_form"] = start_form or _start_form(job)
+        context["problems"] = [problem_text(g) for g in (job.summary or {}).get("problems", [])]
+    if job.status == ImportStatus.DONE:
+        context["links"] = import_result_links(job=job)
+        skipped = (job.summary or {}).get("skipped_bad")
+        context["skipped"] = skipped and [problem_text(g) for g in skipped["groups"]]
     if job.started_at and job.finished_at:
         context["duration"] = (job.finished_at - job.started_at).total_seconds()
     response = render(request, template, context, status=status)
@@ -131,14 +139,46 @@ def import_validate(request: HttpRequest, slug: str, job_id: int) -> HttpRespons
     return redirect("import_detail", slug=slug, job_id=job.id)
 
 
+def _start_form(job: ImportJob, data=None) -> StartForm:
+    bad_rows = job.status == ImportStatus.INVALID
+    return StartForm(data, reopenings=bool((job.summary or {}).get("reopened")), bad_rows=bad_rows)
+
+
+def _startable(job: ImportJob) -> bool:
+    skippable = job.status == ImportStatus.INVALID and (job.summary or {}).get("skippable")
+    return job.status == ImportStatus.VALID or bool(skippable)
+
+
 @require_POST
 @login_required
 def import_start(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
     job, access = import_job_get_for_user(user=request.user, slug=slug, job_id=job_id)
-    if job.status != ImportStatus.VALID:
+    if not _startable(job):
         return redirect("import_detail", slug=slug, job_id=job.id)
-    form = StartForm(request.POST, reopenings=bool(job.summary.get("reopened")))
+    form = _start_form(job, request.POST)
     if not form.is_valid():
+        job, access = import_job_get_for_user(
+            user=request.user, slug=slug, job_id=job_id, with_content=True
+        )
         return _detail(request, job, access, start_form=form, status=400)
-    import_job_queue(job=job, on_reopen=form.cleaned_data["on_reopen"])
+    import_job_queue(
+        job=job,
+        on_reopen=form.cleaned_data["on_reopen"],
+        skip_bad_rows=form.cleaned_data.get("skip_bad_rows", False),
+    )
     return redirect("import_detail", slug=slug, job_id=job.id)
+
+
+@require_GET
+@login_required
+def import_skipped_csv(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    """The rows an import skipped, as in the file, each with its row number and reasons."""
+    job, _ = import_job_get_for_user(user=request.user, slug=slug, job_id=job_id, with_content=True)
+    skipped = (job.summary or {}).get("skipped_bad")
+    if job.status != ImportStatus.DONE or not skipped:
+        raise Http404("This import skipped no rows.")
+    body = skipped_rows_csv(import_table(job=job), skipped["groups"])
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    name = job.filename.rsplit(".", 1)[0] or "import"
+    response["Content-Disposition"] = f'attachment; filename="{name}-skipped-rows.csv"'
+    return response

@@ -102,6 +102,9 @@ class ImportJob(models.Model):
         default=ReopenChoice.UNDECIDED,
         help_text="The manager's choice for deals the file reopens after their close.",
     )
+    skip_bad_rows = models.BooleanField(
+        default=False, help_text="Import the valid rows; the rows with a problem are skipped."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

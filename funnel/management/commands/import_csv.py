@@ -1,5 +1,8 @@
 """Import a CRM export: `import_csv PATH --team SLUG --mapping MAPPING.json`.
 
+`import_csv PATH --team SLUG --guess` prints the mapping the browser's wizard would propose, as
+JSON in the `--mapping` format, and writes nothing: save it, correct it, pass it as --mapping.
+
 The same service as the browser import: the file is checked whole first (every bad row is
 printed, nothing is written), then imported in chunks with progress. Re-running it with the same
 file adds nothing.
@@ -18,6 +21,7 @@ from funnel.imports.service import (
     import_job_create,
     import_job_decide,
     import_job_validate,
+    import_mapping_propose,
     import_size_check,
 )
 from funnel.models import ImportJob, ImportStatus, ReopenChoice, Team
@@ -33,6 +37,12 @@ class Command(BaseCommand):
             "--mapping",
             help="A mapping JSON file (see docs/mappings/). Without it the mapping is the one "
             "saved for this header, or a guess, which is printed.",
+        )
+        parser.add_argument(
+            "--guess",
+            action="store_true",
+            help="Print the mapping the wizard would propose (JSON, the --mapping format); "
+            "write nothing.",
         )
         parser.add_argument("--by", help="Email of the user the import is recorded as by.")
         parser.add_argument(
@@ -50,6 +60,14 @@ class Command(BaseCommand):
         team_obj = Team.objects.filter(slug=team).first()
         if team_obj is None:
             raise CommandError(f"No team with slug {team!r}.")
+        if options["guess"]:
+            try:
+                content = Path(path).read_bytes()
+                proposed = import_mapping_propose(team=team_obj, content=content)
+            except (OSError, ImportRefused) as error:
+                raise CommandError(str(error)) from error
+            self.stdout.write(json.dumps(proposed, indent=2, ensure_ascii=False))
+            return
         by = None
         if options.get("by"):
             by = get_user_model().objects.filter(email__iexact=options["by"]).first()

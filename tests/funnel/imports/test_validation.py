@@ -51,7 +51,7 @@ def test_every_bad_row_listed_and_nothing_written(team, manager, named_rep):
         ),
         (5, "close_value", "'lots' is not an amount."),
         (5, "engage_date", "'05/01/2024' is not a date written YYYY-MM-DD."),
-        (6, "deal_stage", "The stage value 'Stalled' is not mapped to a stage or outcome."),
+        (6, "deal_stage", "'Stalled' has no stage"),
         (7, "close_date", "A won deal needs a closed date."),
         (8, "close_date", "The closed date is before the deal's other dates."),
         (8, "close_value", "Amount must be from 0 to 999,999,999,999."),
