@@ -196,8 +196,8 @@ def test_the_verdict_never_names_a_shortfall_within_noise(weeks, targets):
     verdict = bottleneck_verdict(
         stages=stages, stage_weeks=rows, as_of=as_of, settings=VerdictSettings(min_decided=1)
     )
-    # The weeks judged end before the newest week with data (nothing happened after it).
-    active = [w for w, week in enumerate(weeks) if any(any(c) for c in week)]
+    # The weeks judged end before the newest week with new deals (nothing arrived after it).
+    active = [w for w, week in enumerate(weeks) if week[0][0] > 0]
     end = active[-1] if active else len(weeks)
     recent = [r for r in rows if end - 13 <= (r.week_start - START).days // 7 < end]
     threshold = 0.05 / verdict.tested if verdict.tested else None
