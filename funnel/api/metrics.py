@@ -77,6 +77,13 @@ class FunnelQuery(TeamQuery):
     weeks: int = Field(
         13, ge=1, le=104, description="Complete weeks to return before the week of as_of."
     )
+    window: int | None = Field(
+        None,
+        ge=1,
+        le=104,
+        description="The same as weeks, under the name the pages and /bottleneck use; "
+        "when both are given, window counts.",
+    )
 
 
 class PeriodOut(Schema):
@@ -205,9 +212,10 @@ def bottleneck_get(request: HttpRequest, query: Query[BottleneckQuery]):
 )
 def funnel_get(request: HttpRequest, query: Query[FunnelQuery]):
     team = _team(request, query.team)
-    period, _ = _period(team, query, query.weeks)
+    count = query.window or query.weeks
+    period, _ = _period(team, query, count)
     end = week_start(period.as_of)
-    weeks = [end - dt.timedelta(weeks=query.weeks - i) for i in range(query.weeks)]
+    weeks = [end - dt.timedelta(weeks=count - i) for i in range(count)]
     rows = (
         StageMetric.objects.filter(team=team, week__gte=weeks[0], week__lt=end)
         .select_related("stage")

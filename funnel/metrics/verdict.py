@@ -181,6 +181,13 @@ def _stage_starts(stage_weeks: Sequence[StageWeek], week_days: WeekDays | None) 
     return starts
 
 
+def judged_end(stages: Sequence[StageSpec], stage_weeks: Sequence[StageWeek], as_of: date) -> date:
+    """The week the verdict as of ``as_of`` judges up to (exclusive): the flow beside it must
+    cover the same weeks."""
+    ordered = sorted(stages, key=lambda s: s.position)
+    return _data_end(stage_weeks, ordered, week_start(as_of))[0]
+
+
 def _data_end(
     stage_weeks: Sequence[StageWeek], ordered: Sequence[StageSpec], end: date
 ) -> tuple[date, str]:
@@ -307,7 +314,8 @@ def bottleneck_verdict(
         skip = max(0, (first - start).days // 7) if first else 0
         contenders.append(_conversion_contender(stage, series[stage.position], weeks, skip, cfg))
         if week_days is not None:
-            slower.append(_days_contender(stage, cells, weeks, skip, cfg))
+            never_lost = not any(series[stage.position].lost)
+            slower.append(_days_contender(stage, cells, weeks, skip, cfg, never_lost))
     contenders += slower  # arrivals, the conversions, then the days in stage
     tested = [c for c in contenders if c.p_value is not None]
     threshold = (1 - cfg.family_confidence) / max(1, len(tested))
@@ -444,6 +452,7 @@ def _days_contender(
     weeks: Sequence[date],
     skip: int,
     cfg: VerdictSettings,
+    never_lost: bool = False,
 ) -> YieldGap:
     # StageFlow keeps whole days, floored: a deal counted as d days spent d to d + 1, so its
     # mean is d + 1/2 (and a stage of same-day moves is not 0 days against 0).
@@ -469,7 +478,9 @@ def _days_contender(
         half = float(np.sqrt(var / n)) * float(norm.ppf(0.5 + cfg.confidence / 2))
         low, high = max(0.0, mean - half), mean + half
     test = _tested(capability, manager_target=None, variance=0.0, size=n, higher_is_better=False)
-    if (test["target"] or 0) < MIN_TARGET_DAYS:  # too quick to judge in whole days
+    # Too quick to judge in whole days; or a stage that never recorded a loss (leads that
+    # never close stay open), where the days of the winners alone say nothing of its flow.
+    if (test["target"] or 0) < MIN_TARGET_DAYS or never_lost:
         test = {"target": None, "p_value": None, "source": None}
     if skip > len(weeks) - recent:
         test = {"target": test["target"], "p_value": None, "source": test["source"]}

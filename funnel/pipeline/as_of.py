@@ -25,7 +25,13 @@ from django.db.models import Sum
 
 from funnel.metrics.accounting import StageWeek, week_start
 from funnel.metrics.flow import stage_flow
-from funnel.metrics.verdict import BottleneckVerdict, StageSpec, VerdictSettings, bottleneck_verdict
+from funnel.metrics.verdict import (
+    BottleneckVerdict,
+    StageSpec,
+    VerdictSettings,
+    bottleneck_verdict,
+    judged_end,
+)
 from funnel.models import BottleneckStatus, FlowKind, Stage, StageFlow, Team, Verdict
 from funnel.periods import DEFAULT_WINDOW, Period
 from funnel.pipeline.figures import SETTINGS, verdict_figures
@@ -158,7 +164,11 @@ def verdict_as_of(
     settings = verdict_settings(window)
     end = week_start(as_of)
     since = histogram_since(as_of, window)
-    recent_from = end - dt.timedelta(weeks=settings.recent_weeks)
+    # The flow covers the weeks the verdict judges, which end earlier when new deals stopped.
+    flow_end = judged_end(
+        stage_specs(stages), [r for r in stage_weeks if r.week_start <= end], as_of
+    )
+    recent_from = flow_end - dt.timedelta(weeks=settings.recent_weeks)
     wip = wip_from_counts(stage_weeks, end) if open_ages is None else {}
     flows = []
     for stage in stages:
@@ -167,7 +177,7 @@ def verdict_as_of(
             flows.append(
                 stage_flow(
                     stage_position=stage.position,
-                    left_days=_cells(weeks, recent_from, end),
+                    left_days=_cells(weeks, recent_from, flow_end),
                     open_age_days=open_ages.get(stage.id, []),
                     target_days=stage.target_days,
                 )
@@ -175,7 +185,7 @@ def verdict_as_of(
             continue
         flow = stage_flow(
             stage_position=stage.position,
-            left_days=_cells(weeks, recent_from, end),
+            left_days=_cells(weeks, recent_from, flow_end),
             open_age_days=[],
             target_days=stage.target_days,
         )

@@ -202,7 +202,13 @@ def team_context(*, access, data: TeamDashboard) -> dict:
         "place": verdict_place(status),
         "figures": figures,
         "why": verdict_why(figures) if status else None,
-        "ranked": ranked_contenders(figures),
+        "ranked": [
+            c
+            for c in ranked_contenders(figures, limit=5)
+            if figures.get("kind") != "bottleneck"
+            or (c.get("stage_position"), c.get("metric"))
+            != (figures.get("stage_position"), figures.get("metric"))
+        ][:4],
         "stream": stream,
         "charts": team_charts(data, figures),
         "moves": history_moves(data.history),

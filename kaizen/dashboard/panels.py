@@ -177,6 +177,8 @@ def window_label(recent_from: str, recent_to: str) -> str:
     """The recent window in words; ``recent_to`` is exclusive."""
     start = dt.date.fromisoformat(recent_from)
     end = dt.date.fromisoformat(recent_to) - dt.timedelta(days=1)
+    if start.year != end.year:
+        return f"{start:%-d %b %Y} – {end:%-d %b %Y}"
     return f"{start:%-d %b} – {end:%-d %b %Y}"
 
 

@@ -104,3 +104,11 @@ def test_a_stopped_history_defaults_to_its_horizon(api, team):
     assert body["as_of"] == horizon.isoformat() and body["recent_to"] == horizon.isoformat()
     assert body["history_up_to"] == (horizon - dt.timedelta(days=1)).isoformat()
     assert sum(w["entered"] for s in body["stages"] for w in s["weeks"]) > 0
+
+
+def test_funnel_takes_window_as_the_pages_call_it(api, loaded):
+    as_of = TODAY - dt.timedelta(weeks=10)
+    by_window = api.get(f"/funnel?team=north&window=26&weeks=6&as_of={as_of}").json()
+    by_weeks = api.get(f"/funnel?team=north&weeks=26&as_of={as_of}").json()
+    assert len(by_window["weeks"]) == 26 and by_window == by_weeks
+    assert api.get("/funnel?team=north&window=0").status_code == 422

@@ -174,3 +174,18 @@ def test_steady_generated_funnels_rarely_name_a_bottleneck_and_a_halved_stage_is
 def test_now_is_a_wednesday():
     # The export tests above count on the data stopping mid-week.
     assert NOW.weekday() == 2 and NOW.tzinfo is dt.UTC
+
+
+def test_a_stage_that_never_recorded_a_loss_gets_no_days_verdict():
+    # Leads that never close stay open: the winners' days alone say nothing of the flow. The
+    # days triple in the last quarter, as in the flow test above, but no loss is recorded.
+    measured = funnel_measure(
+        funnel_generate(FunnelShape(seed=41, days_factor={3: 3.0}), now=NOW), now=NOW
+    )
+    rows = [replace(r, lost=0) if r.stage_position == 4 else r for r in measured.stage_weeks]
+    verdict = bottleneck_verdict(
+        stages=STAGES, stage_weeks=rows, as_of=NOW.date(), week_days=measured.week_days
+    )
+    days = next(c for c in verdict.contenders if c.metric == "days" and c.stage_position == 4)
+    assert days.p_value is None and days.target is None and not days.signal
+    assert (verdict.metric, verdict.stage_position) != ("days", 4)

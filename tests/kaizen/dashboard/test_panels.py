@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from kaizen.dashboard.panels import conversion_series, value_stream, week_calendar
+from kaizen.dashboard.panels import conversion_series, value_stream, week_calendar, window_label
 from kaizen.dashboard.selectors import WeekRow
 
 END = dt.date(2026, 11, 23)  # a Monday
@@ -80,3 +80,8 @@ def test_value_stream_states_the_verdicts_level_when_no_stage_was_tested():
     }
     stream = value_stream(figures=figures, rows=[], bottleneck_position=None)
     assert stream.confidence == 0.95
+
+
+def test_a_window_across_new_year_names_both_years():
+    assert window_label("2011-11-28", "2012-02-27") == "28 Nov 2011 – 26 Feb 2012"
+    assert window_label("2012-03-05", "2012-06-04") == "5 Mar – 3 Jun 2012"

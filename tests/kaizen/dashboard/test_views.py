@@ -60,6 +60,9 @@ def test_bottleneck_card_names_the_stage_and_the_figures(login, loaded, manager)
     assert "routine variation alone falls this far short" in card
     assert f"p = {why['p_value']:.4f}" in card and why["p_value"] < why["threshold"]
     assert 'id="start-cycle"' in card  # a manager may start a PDCA cycle from it
+    # "Also below target" lists other shortfalls, never the verdict itself again.
+    also = card[card.index('class="also"') :] if 'class="also"' in card else ""
+    assert "<li><span>Qualified</span>" not in also
     # The value stream highlights the same stage, and three XmR charts are drawn.
     assert 'class="vsm-stage station-qualifying is-bottleneck' in html
     assert html.count('class="xmr card"') == 3
