@@ -154,6 +154,11 @@ def team_dashboard_get(*, team, period: Period | None = None) -> TeamDashboard:
     else:
         status = team_status_for_period(team=team, latest=latest, period=period)
         end = period.end
+        figures = (status.figures or {}) if status else {}
+        if figures.get("edge") and figures.get("recent_to"):
+            # New deals stopped: the weeks after only drain earlier deals; the charts end
+            # where the verdict's judged weeks do.
+            end = min(end, dt.date.fromisoformat(figures["recent_to"]))
         if period.window is None:
             chart_weeks = _weeks_of_data(team, end)
         chart_weeks = max(chart_weeks, period.verdict_weeks)
