@@ -100,7 +100,7 @@ def enterprise_cycles(profile: TeamProfile) -> tuple[StoryCycle, ...]:
             countermeasure="One webinar a month, hosted by a rep with a customer; the recording "
             "goes to every registrant within a day.",
             decision=ActDecision.ADOPT,
-            learnings="Inquiries doubled from the first webinar on and stayed there. Customers "
+            learnings="New deals rose from the first webinar on and stayed up. Customers "
             "agreed readily; the recording brings inquiries for weeks.",
             standard_work="A customer webinar on the first Thursday of every month, hosted by a "
             "rep with a customer; the recording goes to every registrant within a day.",
