@@ -184,6 +184,25 @@ def difference_in_differences(
     return Effect(estimate, estimate - half, estimate + half, b, a, method, cb, ca)
 
 
+def check_waits_for(
+    *,
+    metric: str,
+    do_weeks: int,
+    do_volume: int,
+    min_do_weeks: int = MIN_DO_WEEKS,
+    min_decided: int = MIN_DECIDED,
+) -> str:
+    """What the Check still waits for, as one sentence; empty once its evidence rules are met
+    (the same two guards ``cycle_check`` applies), whatever the Do window's planned end."""
+    missing = []
+    if do_weeks < min_do_weeks:
+        missing.append(f"the Do window has run {min_do_weeks} complete weeks ({do_weeks} so far)")
+    if do_volume < min_decided:
+        what = "new deals have arrived" if metric == ARRIVALS else "deals are decided"
+        missing.append(f"{min_decided} {what} in the Do window ({do_volume} so far)")
+    return f"Check possible once {' and '.join(missing)}." if missing else ""
+
+
 @dataclass(frozen=True, slots=True)
 class Signal:
     index: int

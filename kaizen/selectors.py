@@ -103,6 +103,16 @@ def baseline_window(*, do_start: dt.date, today: dt.date) -> tuple[dt.date, dt.d
     return end - dt.timedelta(weeks=BASELINE_WEEKS), end - dt.timedelta(days=1)
 
 
+DEFAULT_DO_WEEKS = 4
+
+
+def default_do_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """A new cycle's Do window: from today to the end of the fourth week, this one included.
+    Weekly metrics count whole weeks, so this week is the Do's first and the Check can run as
+    soon as its evidence rules are met (two complete weeks at the earliest)."""
+    return today, week_start(today) + dt.timedelta(weeks=DEFAULT_DO_WEEKS, days=-1)
+
+
 @dataclass(frozen=True)
 class Prefill:
     values: dict
@@ -162,7 +172,7 @@ def cycle_prefill_from_bottleneck(*, team: Team, today: dt.date) -> Prefill | No
         shown = f"{target * 100:.0f} %" if metric == CycleMetric.CONVERSION else f"{target:.1f}"
         verb = "converts" if metric == CycleMetric.CONVERSION else "brings"
         target_condition = f"{where} {verb} {shown} ({source})."
-    do_start = week_start(today) + dt.timedelta(weeks=1)
+    do_start, do_end = default_do_window(today)
     values = {
         "title": f"Lift {where.lower()}{' conversion' if metric == CycleMetric.CONVERSION else ''}",
         "stage": status.stage_id,
@@ -171,7 +181,7 @@ def cycle_prefill_from_bottleneck(*, team: Team, today: dt.date) -> Prefill | No
         "target_condition": target_condition,
         "predicted_direction": "up",
         "do_start": do_start,
-        "do_end": do_start + dt.timedelta(weeks=4, days=-1),
+        "do_end": do_end,
     }
     station = Station(status.station).label if status.station in Station.values else ""
     return Prefill(values=values, source=f"bottleneck at {where} ({station} station)")

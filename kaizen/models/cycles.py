@@ -127,7 +127,10 @@ class Cycle(models.Model):
     @classmethod
     def from_db(cls, db, field_names, values, *args, **kwargs):
         instance = super().from_db(db, field_names, values, *args, **kwargs)
-        instance._baseline_loaded = instance._baseline()
+        # A partial load (the delete collector's .only("pk")) has no baseline to guard: reading
+        # a deferred field here would load the row again, and again.
+        if not instance.get_deferred_fields() & set(BASELINE_FIELDS):
+            instance._baseline_loaded = instance._baseline()
         return instance
 
     def _baseline(self) -> tuple:

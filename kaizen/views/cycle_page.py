@@ -10,7 +10,7 @@ from funnel.metrics.accounting import week_start
 from funnel.metrics.xmr import XmrLimits
 from funnel.selectors import TeamAccess
 from kaizen.charts.xmr import FrozenBaseline, XmrSvg, pct, per_week, xmr_svg
-from kaizen.check import MIN_DECIDED, MIN_DO_WEEKS, baseline_capture
+from kaizen.check import MIN_DECIDED, MIN_DO_WEEKS, baseline_capture, check_waits_for
 from kaizen.forms import CycleCloseForm, CycleNoteForm
 from kaizen.models import Cycle, CycleMetric, Phase, StandardWork
 from kaizen.selectors import (
@@ -168,11 +168,14 @@ def cycle_page_context(
     conversion = cycle.metric == CycleMetric.CONVERSION
     check = cycle.check_result
     preview = False
-    if chart and cycle.phase == Phase.DO and check is None:
+    progress = None
+    if chart and cycle.phase == Phase.DO:
         # Progress so far, computed like the Check but not stored: the stored Check is the one
-        # the manager ran (or the beat job ran when the Do window ended).
-        check = cycle_check_compute(cycle=cycle, today=today).to_json()
-        preview = True
+        # the manager ran (or the beat job ran when the Do window ended). Whether the Check can
+        # run is read from it, so the button is there as soon as the evidence rules are met.
+        progress = cycle_check_compute(cycle=cycle, today=today).to_json()
+        if check is None:
+            check, preview = progress, True
     the_chart = None
     if chart:
         stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
@@ -210,6 +213,13 @@ def cycle_page_context(
         "effect": _effect_view(check.get("effect") if check else None, conversion, direction),
         "did": _effect_view(check.get("did") if check else None, conversion, direction),
         "chart": the_chart,
+        "progress": progress,
+        "today": today,
+        "check_waits_for": check_waits_for(
+            metric=cycle.metric, do_weeks=progress["do_weeks"], do_volume=progress["do_volume"]
+        )
+        if progress
+        else "",
         "min_do_weeks": MIN_DO_WEEKS,
         "min_decided": MIN_DECIDED,
         "notes": cycle.notes.select_related("author"),

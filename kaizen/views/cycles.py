@@ -18,7 +18,12 @@ from funnel.selectors import (
 )
 from kaizen.forms import BoardFilterForm, CycleCloseForm, CycleNoteForm, CyclePlanForm
 from kaizen.models import Cycle, Phase, StandardWork
-from kaizen.selectors import cycle_get, cycle_prefill_from_bottleneck, cycles_for_team
+from kaizen.selectors import (
+    cycle_get,
+    cycle_prefill_from_bottleneck,
+    cycles_for_team,
+    default_do_window,
+)
 from kaizen.services.cycles import (
     PLAN_FIELDS,
     CycleError,
@@ -97,9 +102,20 @@ def cycle_new(request: HttpRequest, slug: str) -> HttpResponse:
     access = team_get_for_user(user=request.user, slug=slug, action=Action.MANAGE)
     team = access.team
     prefill = None
+    today = timezone.localdate()
     if request.GET.get("from") == "bottleneck":
-        prefill = cycle_prefill_from_bottleneck(team=team, today=timezone.localdate())
-    initial = prefill.values if prefill else {"metric": "conversion", "predicted_direction": "up"}
+        prefill = cycle_prefill_from_bottleneck(team=team, today=today)
+    do_start, do_end = default_do_window(today)
+    initial = (
+        prefill.values
+        if prefill
+        else {
+            "metric": "conversion",
+            "predicted_direction": "up",
+            "do_start": do_start,
+            "do_end": do_end,
+        }
+    )
     form = CyclePlanForm(
         request.POST or None,
         initial=initial,

@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binomtest, norm
 
-from kaizen.check import Baseline, WeekCount, baseline_capture, cycle_check, totals
+from kaizen.check import (
+    Baseline,
+    WeekCount,
+    baseline_capture,
+    check_waits_for,
+    cycle_check,
+    totals,
+)
 
 Z = norm.ppf(0.975)
 MONDAY = dt.date(2026, 1, 5)
@@ -130,6 +137,27 @@ def test_guards_short_do_window_and_too_few_decided_deals():
     assert not thin.enough_evidence
     assert any("16 decided deals" in r and "at least 20" in r for r in thin.reasons)
     assert thin.effect.estimate is not None  # still computed, just not judged
+
+
+def test_check_waits_for_says_what_is_missing_until_the_guards_pass():
+    assert check_waits_for(metric="conversion", do_weeks=1, do_volume=12) == (
+        "Check possible once the Do window has run 2 complete weeks (1 so far) and 20 deals "
+        "are decided in the Do window (12 so far)."
+    )
+    assert check_waits_for(metric="conversion", do_weeks=3, do_volume=19) == (
+        "Check possible once 20 deals are decided in the Do window (19 so far)."
+    )
+    assert check_waits_for(metric="arrivals", do_weeks=2, do_volume=7) == (
+        "Check possible once 20 new deals have arrived in the Do window (7 so far)."
+    )
+    assert check_waits_for(metric="conversion", do_weeks=2, do_volume=20) == ""
+    # The same thresholds as the Check's own guards, on either side of them.
+    for rows, ready in (([(8, 2), (7, 2)], False), ([(8, 2), (7, 3)], True), ([(20, 5)], False)):
+        result = run(rows_do=rows)
+        waits = check_waits_for(
+            metric="conversion", do_weeks=result.do_weeks, do_volume=result.do_volume
+        )
+        assert result.enough_evidence is ready and (waits == "") is ready, rows
 
 
 def test_arrivals_difference_of_poisson_rates_by_hand():

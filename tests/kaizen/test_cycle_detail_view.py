@@ -53,6 +53,71 @@ def test_do_phase_shows_progress_so_far(login, rep, manager, team, cycle):
     assert "Add note" in content
 
 
+def do_cycle(team, manager, weeks_in: int, do_rows: list[tuple[int, int]]):
+    """A committed cycle whose Do started `weeks_in` weeks ago (so that many complete weeks)
+    and runs two weeks past this one; hand-built weekly rows before and in it."""
+    stage = Stage.objects.get(team=team, slug="qualified")
+    stage_weeks(stage, weeks_before_now(13 + weeks_in), BASELINE_ROWS + do_rows)
+    start = weeks_before_now(weeks_in)
+    cycle = cycle_create(
+        team=team,
+        by=manager,
+        title="Discovery script",
+        stage=stage,
+        metric="conversion",
+        problem="Qualified converts 41 %.",
+        target_condition="55 %.",
+        hypothesis="Buyers with a figure act.",
+        predicted_direction="up",
+        predicted_size=10.0,
+        countermeasure="Five questions.",
+        do_start=start,
+        do_end=weeks_before_now(-3) - dt.timedelta(days=1),
+    )
+    return cycle_commit(cycle=cycle, by=manager, today=start)
+
+
+@pytest.mark.parametrize(
+    ("weeks_in", "do_rows", "waits"),
+    [
+        (
+            1,
+            [(5, 3)],
+            "Check possible once the Do window has run 2 complete weeks (1 so far) and 20 deals "
+            "are decided in the Do window (8 so far).",
+        ),
+        (
+            2,
+            [(8, 2), (7, 2)],
+            "Check possible once 20 deals are decided in the Do window (19 so far).",
+        ),
+    ],
+)
+def test_check_waits_for_its_evidence_and_says_what_is_missing(
+    login, manager, team, weeks_in, do_rows, waits
+):
+    cycle = do_cycle(team, manager, weeks_in, do_rows)
+    content = login(manager).get(detail(team, cycle)).content.decode()
+    assert waits in content
+    assert 'type="submit" disabled aria-describedby="check-when">Run the Check' in content
+
+
+def test_check_is_possible_once_the_evidence_rules_are_met_before_the_do_end(login, manager, team):
+    cycle = do_cycle(team, manager, 2, [(8, 2), (7, 3)])  # 2 complete weeks, 20 decided
+    assert cycle.do_end > dt.date.today()
+    client = login(manager)
+    content = client.get(detail(team, cycle)).content.decode()
+    assert "Check possible once" not in content
+    assert (
+        f"the Check can run now, before the Do window ends on {cycle.do_end:%-d %b %Y}" in content
+    )
+    assert 'type="submit">Run the Check' in content
+    check = reverse("kaizen:cycle_check", kwargs={"slug": team.slug, "cycle_id": cycle.id})
+    client.post(check)
+    cycle.refresh_from_db()
+    assert cycle.phase == "check" and cycle.check_result["do_volume"] == 20
+
+
 def test_check_phase_shows_the_check_and_signals(login, executive, manager, team, cycle):
     cycle_commit(cycle=cycle, by=manager)
     cycle_check_run(cycle=cycle, by=manager)

@@ -58,6 +58,16 @@ def test_new_from_scratch_saves_a_draft(login, manager, team, proposal):
     assert cycle.phase == Phase.PLAN and cycle.owner == manager and cycle.station == "selling"
 
 
+def test_new_from_scratch_starts_the_do_window_today(login, manager, team, proposal):
+    response = login(manager).get(url("cycle_new", team))
+    initial = response.context["form"].initial
+    today = timezone.localdate()
+    monday = today - dt.timedelta(days=today.weekday())
+    assert initial["do_start"] == today
+    assert initial["do_end"] == monday + dt.timedelta(days=27)
+    assert f'value="{today.isoformat()}"' in response.content.decode()
+
+
 def test_new_needs_a_stage_for_conversion(login, manager, team, proposal):
     response = login(manager).post(url("cycle_new", team), plan_data(proposal, stage=""))
     assert response.status_code == 200
@@ -81,7 +91,10 @@ def test_new_from_the_bottleneck_is_prefilled(login, manager, team, proposal):
     assert initial["stage"] == proposal.id and initial["metric"] == "conversion"
     assert "converted" in initial["problem"] and "0.60 won deals a week" in initial["problem"]
     assert initial["target_condition"] == "Proposal converts 55 % (the manager's target)."
-    assert initial["do_start"].weekday() == 0
+    today = timezone.localdate()
+    assert initial["do_start"] == today
+    # The end of the fourth week, this one included: a Sunday 22-28 days from today.
+    assert initial["do_end"].weekday() == 6 and 22 <= (initial["do_end"] - today).days <= 28
     assert "bottleneck at Proposal" in response.content.decode()
 
 

@@ -1,4 +1,5 @@
-"""The seed_demo command: two demo teams with a year of deals whose statistics tell the truth."""
+"""The seed_demo command: two demo teams with a year of deals whose statistics tell the truth,
+and the PDCA story told on them (cycles with computed Checks, agreements, a changed definition)."""
 
 from collections import defaultdict
 from datetime import timedelta
@@ -8,11 +9,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import F
+from django.urls import reverse
 from scipy.stats import fisher_exact
 
 from funnel.demo_data import DEMO_PASSWORD, DEMO_USERS
-from funnel.management.commands.seed_demo import demo_anchor
+from funnel.metrics.accounting import week_start
 from funnel.models import (
+    Agreement,
     Deal,
     DealStatus,
     DefinitionVersion,
@@ -24,6 +27,9 @@ from funnel.models import (
 )
 from funnel.positions import deal_position_from_events
 from funnel.selectors import team_accesses_for_user
+from kaizen.dashboard.selectors import agreement_coverage, team_dashboard_get
+from kaizen.management.commands.seed_demo import demo_anchor
+from kaizen.models import Cycle, CycleEvent, Phase, StandardWork
 
 DEMO_SLUGS = ("enterprise", "mid-market")
 
@@ -36,11 +42,17 @@ def run(*args) -> str:
 
 def _delete_demo_data() -> None:
     teams = Team.objects.filter(slug__in=DEMO_SLUGS)
+    StandardWork.objects.filter(team__in=teams).delete()  # it protects its cycle
     Observation.objects.filter(deal__team__in=teams).delete()
     StageEvent.objects.filter(team__in=teams).delete()
     Deal.objects.filter(team__in=teams).delete()
     teams.delete()
     get_user_model().objects.filter(username__in=[u.email for u in DEMO_USERS]).delete()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher():
+    """Overrides the kaizen tests' MD5 hasher: the module's seeding hashed with the real one."""
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +74,9 @@ def counts() -> dict[str, int]:
         "users": get_user_model().objects.count(),
         "memberships": Membership.objects.count(),
         "definition_versions": DefinitionVersion.objects.count(),
+        "agreements": Agreement.objects.count(),
+        "cycles": Cycle.objects.count(),
+        "cycle_events": CycleEvent.objects.count(),
     }
 
 
@@ -250,3 +265,104 @@ def test_demo_logins_work_and_the_executive_sees_both_teams(seeded, client):
     assert {a.team.slug for a in team_accesses_for_user(user=erin)} >= set(DEMO_SLUGS)
     dana = get_user_model().objects.get(username="dana@demo.kaizen")
     assert [a.team.slug for a in team_accesses_for_user(user=dana)] == ["enterprise"]
+
+
+# --- the PDCA story -----------------------------------------------------------------------------
+
+
+def enterprise_cycles() -> dict[str, Cycle]:
+    return {c.title: c for c in Cycle.objects.filter(team__slug="enterprise")}
+
+
+@pytest.mark.django_db
+def test_closed_cycles_adopted_abandoned_and_adapted_with_computed_checks(seeded):
+    cycles = enterprise_cycles()
+    closed = [c for c in cycles.values() if c.phase == Phase.CLOSED]
+    assert sorted(c.act_decision for c in closed) == ["abandon", "adapt", "adopt"]
+    for cycle in closed:
+        result = cycle.check_result
+        assert result["enough_evidence"] and result["weeks"] and result["values"], cycle.title
+        assert result["do_weeks"] == 6 and result["do_volume"] >= 20
+        assert result["verdict_label"].lower() in cycle.learnings  # the Act read the Check
+        assert cycle.checked_at.date() > cycle.do_end  # checked after the Do window, as dated
+    adopted = next(c for c in closed if c.act_decision == "adopt")
+    assert StandardWork.objects.get(cycle=adopted).team.slug == "enterprise"
+    adapted = next(c for c in closed if c.act_decision == "adapt")
+    assert adapted.follow_up.phase == Phase.PLAN
+    assert adapted.follow_up.title == f"{adapted.title} (adapted)"
+    assert Cycle.objects.filter(team__slug="enterprise").count() == 5
+
+
+@pytest.mark.django_db
+def test_the_adopted_cycle_shows_a_real_improvement_counted_by_hand(seeded):
+    adopted = Cycle.objects.get(team__slug="enterprise", act_decision="adopt")
+    assert adopted.metric == "arrivals"
+    result = adopted.check_result
+    assert result["verdict"] == "supported" and result["signal_predicted"]
+    assert result["effect"]["low"] > 0
+    # New deals (first events) per week in the Do window and the 13 weeks before, by hand.
+    team = adopted.team
+    first_events = [events[0]["occurred_at"].date() for events in events_by_deal(team).values()]
+    do_days = (adopted.do_end - adopted.do_start).days + 1
+    in_do = sum(adopted.do_start <= day <= adopted.do_end for day in first_events)
+    before = sum(adopted.baseline_from <= day <= adopted.baseline_to for day in first_events)
+    assert in_do / (do_days / 7) == pytest.approx(result["effect"]["after"])
+    assert before / 13 == pytest.approx(result["effect"]["before"])
+    assert in_do / (do_days / 7) > 1.4 * before / 13
+
+
+@pytest.mark.django_db
+def test_a_cycle_in_do_now_with_its_window_on_the_dashboard_chart(seeded, client):
+    in_do = Cycle.objects.get(team__slug="enterprise", phase=Phase.DO)
+    today = demo_anchor().date()
+    assert in_do.do_start == week_start(today) - timedelta(weeks=1)
+    assert in_do.do_start <= today <= in_do.do_end
+    assert in_do.stage.slug == "proposal" and in_do.notes.count() == 2
+    team = in_do.team
+    dividers = team_dashboard_get(team=team).dividers
+    assert (in_do.do_start, f"Do: {in_do.title}", in_do.stage.position) in dividers
+    assert client.login(username="dana@demo.kaizen", password=DEMO_PASSWORD)
+    page = client.get(reverse("team_dashboard", kwargs={"slug": "enterprise"}))
+    content = page.content.decode()
+    assert f"Do: {in_do.title}" in content and "Proposal v2" in content
+    cycle_page = client.get(
+        reverse("kaizen:cycle_detail", kwargs={"slug": "enterprise", "cycle_id": in_do.id})
+    ).content.decode()
+    assert "Check possible once" in cycle_page  # one complete Do week of the two it needs
+
+
+@pytest.mark.django_db
+def test_a_definition_changed_mid_year_with_its_divider(seeded):
+    team = Team.objects.get(slug="enterprise")
+    changed = DefinitionVersion.objects.filter(definition__team=team, number__gt=1)
+    assert [(v.definition.slug, v.number) for v in changed] == [("stage-proposal", 2)]
+    v2 = changed.get()
+    days_ago = (demo_anchor().date() - v2.effective_from).days
+    assert 170 <= days_ago <= 190
+    first = DefinitionVersion.objects.get(definition=v2.definition, number=1)
+    assert first.effective_from < v2.effective_from
+    proposal = Stage.objects.get(team=team, slug="proposal").position
+    assert (v2.effective_from, "Proposal v2", proposal) in team_dashboard_get(team=team).dividers
+
+
+@pytest.mark.django_db
+def test_most_current_definitions_are_agreed_by_the_team(seeded):
+    for team in Team.objects.filter(slug__in=DEMO_SLUGS):
+        members = set(
+            Membership.objects.filter(team=team, role__in=["rep", "manager"]).values_list(
+                "user_id", flat=True
+            )
+        )
+        definitions = list(team.definitions.all())
+        agreed = 0
+        for definition in definitions:
+            current = definition.current_version
+            agreed += Agreement.objects.filter(version=current, user_id__in=members).count()
+        share = agreed / (len(definitions) * len(members))
+        # Everyone agreed to everything but pain-quantified (two members) and, at Enterprise,
+        # the changed proposal definition's version 2 (all but one).
+        missing = (len(members) - 2) + (1 if team.slug == "enterprise" else 0)
+        assert share == pytest.approx(1 - missing / (len(definitions) * len(members)))
+        assert 0.85 < share < 1
+        coverage = agreement_coverage(team=team)
+        assert coverage.agreed == agreed and coverage.definitions == len(definitions)

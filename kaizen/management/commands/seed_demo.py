@@ -6,7 +6,10 @@ passwords (reset on every run); `--reset` deletes the two demo teams and builds 
 
 The data goes in through the services every other writer uses (team_create, membership_add,
 stage_events_ingest, observations_record_bulk), so it is checked the same way and the recompute
-derives the passages and figures from it as from any import.
+derives the passages and figures from it as from any import. Then, on freshly loaded teams,
+the PDCA story (kaizen.services.demo): agreements to the definitions, a definition changed
+mid-year, and Enterprise's cycles with their computed Checks. The command lives in kaizen, the
+composition root, because the story uses both layers.
 """
 
 import dataclasses
@@ -26,6 +29,8 @@ from funnel.ingest import MAX_BATCH, EventIn, stage_events_ingest
 from funnel.models import Characteristic, Origin, Role, StageEvent, Team
 from funnel.pipeline.run import team_recompute
 from funnel.services import membership_add, team_create, team_delete
+from kaizen.models import StandardWork
+from kaizen.services.demo import demo_story_build
 
 URL = "http://127.0.0.1:8000/"
 
@@ -58,6 +63,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         anchor = demo_anchor()
         scale = deals / DEMO_TEAMS[0].deals if deals else 1.0
+        fresh = []
         with transaction.atomic():
             if reset:
                 self._delete_demo_teams()
@@ -75,9 +81,10 @@ class Command(BaseCommand):
                 generated = demo_deals(
                     profile=dataclasses.replace(profile, deals=count),
                     anchor=anchor,
-                    seed=f"{DEMO_SEED}-{profile.slug}",
+                    seed=f"{profile.seed or DEMO_SEED}-{profile.slug}",
                 )
                 written = self._write(team=team, deals=generated, users=users)
+                fresh.append(team)
                 self.stdout.write(
                     f"{team.name}: {written[0]} deals, {written[1]} stage events, "
                     f"{written[2]} observations."
@@ -85,11 +92,19 @@ class Command(BaseCommand):
         for team in Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS]):
             status = team_recompute(team=team)
             self.stdout.write(f"{team.name}: {status.get_verdict_display().lower()}.")
+        for team in fresh:
+            story = demo_story_build(team=team, anchor=anchor)
+            self.stdout.write(
+                f"{team.name}: {story.agreements} agreements, {story.versions} definition "
+                f"changed, {len(story.cycles)} PDCA cycles."
+            )
         self._print_logins(url)
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
 
     def _delete_demo_teams(self) -> None:
         teams = list(Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS]))
+        # Standard work protects the cycle it came from; the demo's goes with its team.
+        StandardWork.objects.filter(team__in=teams).delete()
         for team in teams:
             team_delete(team=team)
         names = ", ".join(t.name for t in teams) or "none found"
