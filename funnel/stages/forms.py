@@ -19,8 +19,8 @@ class StageForm(forms.Form):
         max_value=Decimal("100"),
         decimal_places=1,
         error_messages={
-            "min_value": "A target conversion is above 0 %.",
-            "max_value": "A target conversion is at most 100 %.",
+            "min_value": "A target conversion is above 0 %%.",
+            "max_value": "A target conversion is at most 100 %%.",
         },
     )
     target_days = forms.IntegerField(

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.models import Deal, Stage, Team
-from funnel.stages.services import rebuild_on_commit
+from funnel.stages.services import rebuild_on_commit, stages_renumber
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +81,16 @@ def stage_merge(
     stage.merged_into = into
     stage.merged_at = moment
     stage.save(update_fields=["merged_into", "merged_at"])
+    # Out of the funnel: behind the stages that are in it.
+    stages_renumber(
+        team=stage.team,
+        order=list(
+            Stage.objects.filter(team_id=stage.team_id)
+            .in_funnel()
+            .order_by("position")
+            .values_list("id", flat=True)
+        ),
+    )
     moved = Deal.objects.filter(team_id=stage.team_id, current_stage=stage).update(
         current_stage=into
     )

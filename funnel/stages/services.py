@@ -192,14 +192,14 @@ def stage_update(
 
 def stages_renumber(*, team: Team, order: list[int]) -> bool:
     """Put the stages `order` (ids) in that order, positions 1, 2, ...; the others (merged
-    stages) after them. Nothing is written when `order` is the current order already. Two
-    steps, so the unique (team, position) never sees a clash. True if the order changed."""
+    stages) after them. Nothing is written when they are so already. Two steps, so the unique
+    (team, position) never sees a clash. True if a position changed."""
     current = dict(Stage.objects.filter(team=team).values_list("id", "position"))
-    if sorted(order, key=current.get) == order:
-        return False
     rest = sorted((i for i in current if i not in order), key=current.get)
     wanted = {stage_id: n for n, stage_id in enumerate([*order, *rest], start=1)}
     moved = [i for i, p in wanted.items() if current[i] != p]
+    if not moved:
+        return False
     top = max(current.values()) + len(current) + 1
     Stage.objects.filter(id__in=moved).update(position=F("position") + top)
     for stage_id in moved:

@@ -43,9 +43,9 @@ def _render(request: HttpRequest, access: TeamAccess, **extra) -> HttpResponse:
             "form": extra.get("form")
             if errors_for == s.slug
             else StageForm(stage=s, prefix=s.slug),
-            "merge_form": extra.get("merge_form")
+            "merge_errors": extra["merge_form"].errors.get("into", [])
             if errors_for == s.slug and extra.get("merge_form")
-            else StageMergeForm(stage=s),
+            else [],
         }
         for s in stages
     ]
@@ -55,6 +55,7 @@ def _render(request: HttpRequest, access: TeamAccess, **extra) -> HttpResponse:
         "team": access.team,
         "rows": in_funnel,
         "merged": [r for r in rows if r["stage"].merged_into_id is not None],
+        "targets": [s for s in stages if s.takes_events],
         "first_id": in_funnel[0]["stage"].id if in_funnel else None,
         "last_id": in_funnel[-1]["stage"].id if in_funnel else None,
         "add_form": extra.get("add_form") or StageAddForm(),

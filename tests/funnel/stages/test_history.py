@@ -160,7 +160,9 @@ def test_retire_keeps_past_counts_and_refuses_new_events(logged, manager):
     assert "retired" in refused[0].message
     # A deal opened after the retirement goes from inquiry to qualified without passing it.
     stage_events_ingest(
-        team=logged, origin="api", events=[ev("7a", "d7", 6, "inquiry"), ev("7b", "d7", 7, "qualified")]
+        team=logged,
+        origin="api",
+        events=[ev("7a", "d7", 6, "inquiry"), ev("7b", "d7", 7, "qualified")],
     )
     team_pending_drain(team=logged)
     expected = BEFORE + Counter(
