@@ -291,7 +291,15 @@ class ObservationAdmin(ReadOnlyAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     """Adding a token generates it and shows it once; only its hash is stored."""
 
-    list_display = ["name", "prefix", "team", "created_at", "last_used_at", "is_revoked"]
+    list_display = [
+        "name",
+        "prefix",
+        "team",
+        "can_manage",
+        "created_at",
+        "last_used_at",
+        "is_revoked",
+    ]
     list_filter = ["team", ("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "prefix", "team__name"]
     list_select_related = ["team"]
@@ -299,8 +307,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["team", "name"]
-        return ["team", "name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+            return ["team", "name", "can_manage"]
+        return [
+            "team",
+            "name",
+            "can_manage",
+            "prefix",
+            "created_by",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

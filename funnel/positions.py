@@ -45,7 +45,12 @@ def deal_refresh_position(*, deal: Deal) -> Deal:
 
     The last event in the log's order (see above) decides the status and the stage.
     """
-    stage_positions = dict(Stage.objects.filter(team_id=deal.team_id).values_list("id", "position"))
+    rows = Stage.objects.filter(team_id=deal.team_id).values_list(
+        "id", "position", "merged_into_id"
+    )
+    stage_positions = {stage_id: position for stage_id, position, _ in rows}
+    # A merged stage's events count for the stage it was merged into (funnel.stages.history).
+    merged = {stage_id: into for stage_id, _, into in rows if into is not None}
     events = events_in_log_order(
         StageEvent.objects.filter(deal=deal)
         .order_by("occurred_at", "id")
@@ -55,6 +60,10 @@ def deal_refresh_position(*, deal: Deal) -> Deal:
     if not events:
         return deal
     position = deal_position_from_events(events)
+    for _ in range(len(merged)):
+        if position["current_stage_id"] not in merged:
+            break
+        position["current_stage_id"] = merged[position["current_stage_id"]]
     for field, value in position.items():
         setattr(deal, field, value)
     deal.save(update_fields=[*position, "updated_at"])

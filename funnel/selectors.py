@@ -123,7 +123,13 @@ def deal_get_for_user(
 
 
 def stages_for_team(*, team: Team) -> QuerySet[Stage]:
-    return Stage.objects.filter(team=team).select_related("definition").order_by("position")
+    """The stages that take events, in funnel order (for forms and the team's pages)."""
+    return (
+        Stage.objects.filter(team=team)
+        .taking_events()
+        .select_related("definition")
+        .order_by("position")
+    )
 
 
 def memberships_for_team(*, team: Team) -> QuerySet[Membership]:

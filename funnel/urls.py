@@ -10,6 +10,7 @@ urlpatterns = [
     path("teams/<slug:slug>/deals/", include("funnel.deals.urls")),
     path("teams/<slug:slug>/definitions/", include("funnel.definitions.urls")),
     path("teams/<slug:slug>/pipeline-5s/", include("funnel.pipeline_5s.urls")),
+    path("teams/<slug:slug>/stages/", include("funnel.stages.urls")),
     path(
         "teams/<slug:slug>/stages/<slug:stage_slug>/targets/",
         views.stage_targets,

@@ -1,4 +1,4 @@
-"""Read endpoints: the team's stages, its deals (paged, filtered) and one deal's history."""
+"""Read endpoints: the team's deals (paged, filtered) and one deal's history."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ from typing import Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from funnel.api.schemas import DealDetailOut, DealPageOut, ErrorOut, StageOut
-from funnel.api.selectors import (
-    deal_event_history,
-    deal_get_for_team,
-    deals_for_team,
-    stages_for_team,
-)
+from funnel.api.schemas import DealDetailOut, DealPageOut, ErrorOut
+from funnel.api.selectors import deal_event_history, deal_get_for_team, deals_for_team
 
 router = Router(tags=["deals"])
 
@@ -31,11 +26,6 @@ class DealFilters(Schema):
     updated_since: dt.datetime | None = Field(
         None, description="Only deals changed at or after this time (ISO 8601 with offset)."
     )
-
-
-@router.get("/stages", response=list[StageOut], summary="The team's stages in funnel order")
-def stages_list(request: HttpRequest):
-    return list(stages_for_team(team=request.auth.team))
 
 
 @router.get("/deals", response={200: DealPageOut, 422: ErrorOut}, summary="The team's deals")

@@ -222,7 +222,7 @@ def funnel_get(request: HttpRequest, query: Query[FunnelQuery]):
         .order_by("position", "week")
     )
     by_stage: dict[int, dict] = {}
-    for stage in team.stages.order_by("position"):
+    for stage in team.stages.in_funnel().order_by("position"):
         by_stage[stage.id] = {
             "stage": stage.slug,
             "name": stage.name,

@@ -85,10 +85,36 @@ class ErrorOut(Schema):
 class StageOut(Schema):
     slug: str
     name: str
-    station: str
+    station: str = Field(description="market, marketing, qualifying, selling or servicing.")
     position: int = Field(description="Order in the funnel, 1 first.")
-    target_conversion: Decimal | None
-    target_days: int | None
+    target_conversion: Decimal | None = Field(
+        description="Target share of decided deals that advance (0-1], or null."
+    )
+    target_days: int | None = Field(description="Target days in the stage, or null.")
+
+
+class StageIn(Schema):
+    """One stage of a list in funnel order. `position`, if sent (GET's answer), is ignored:
+    the list's order is the funnel's."""
+
+    slug: str = Field(description="Lower-case letters, digits, hyphens; kept across renames.")
+    name: str
+    station: str = Field(description="market, marketing, qualifying, selling or servicing.")
+    target_conversion: float | str | None = Field(None, description="(0-1], or null.")
+    target_days: int | None = Field(None, description="1-365, or null.")
+    position: int | None = Field(None, description="Ignored.")
+
+
+class StagesPutOut(Schema):
+    changed: bool = Field(description="False when the team had this list already.")
+    detail: str
+    created: list[str]
+    updated: list[str]
+    restored: list[str]
+    retired: list[str]
+    deleted: list[str]
+    reordered: bool
+    stages: list[StageOut]
 
 
 class DealOut(Schema):

@@ -25,7 +25,8 @@ def api_token_get_active(*, token: str) -> ApiToken | None:
 
 
 def stages_for_team(*, team: Team) -> QuerySet[Stage]:
-    return Stage.objects.filter(team=team).order_by("position")
+    """The stages that take events, in funnel order (retired and merged ones are history)."""
+    return Stage.objects.filter(team=team).taking_events().order_by("position")
 
 
 def deals_for_team(

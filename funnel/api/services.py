@@ -10,12 +10,18 @@ from funnel.models import ApiToken, Team
 
 
 def api_token_create(
-    *, team: Team, name: str, by: AbstractBaseUser | None = None
+    *, team: Team, name: str, by: AbstractBaseUser | None = None, can_manage: bool = False
 ) -> tuple[ApiToken, str]:
-    """A new token for the team: the stored row (hash only) and the token itself."""
+    """A new token for the team: the stored row (hash only) and the token itself. A token
+    that `can_manage` may also replace the team's stage list."""
     token, prefix, token_hash = ApiToken.generate()
     api_token = ApiToken.objects.create(
-        team=team, name=name, prefix=prefix, token_hash=token_hash, created_by=by
+        team=team,
+        name=name,
+        prefix=prefix,
+        token_hash=token_hash,
+        created_by=by,
+        can_manage=can_manage,
     )
     return api_token, token
 

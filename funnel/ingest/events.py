@@ -99,12 +99,21 @@ class _Context:
     stages: dict[str, int]  # slug -> id
     owners: dict[str, int]
     positions: dict[int, int]  # stage id -> its position in the funnel
+    retired: frozenset[str] = frozenset()  # slugs of retired stages
 
 
 def _team_context(*, team: Team, events: Sequence[EventIn]) -> _Context:
-    rows = Stage.objects.filter(team=team).values_list("slug", "id", "position")
-    stages = {slug: stage_id for slug, stage_id, _ in rows}
-    positions = {stage_id: position for _, stage_id, position in rows}
+    rows = Stage.objects.filter(team=team).values_list(
+        "slug", "id", "position", "retired_at", "merged_into__slug"
+    )
+    # A retired stage takes no new events; a merged one's slug is written as the stage it
+    # was merged into (a CRM may still send the old label).
+    active = {
+        slug: stage_id for slug, stage_id, _, retired, into in rows if not retired and not into
+    }
+    stages = {**active, **{slug: active[into] for slug, *_, into in rows if into in active}}
+    retired = frozenset(slug for slug, _, _, at, into in rows if at is not None and not into)
+    positions = {stage_id: position for _, stage_id, position, *_ in rows}
     emails = {e.owner_email.strip().lower() for e in events if e.owner_email}
     owners: dict[str, int] = {}
     if emails:
@@ -113,7 +122,7 @@ def _team_context(*, team: Team, events: Sequence[EventIn]) -> _Context:
                 team=team, role__in=[Role.REP, Role.MANAGER], user__email__in=emails
             ).values_list("user__email", "user_id")
         )
-    return _Context(stages=stages, owners=owners, positions=positions)
+    return _Context(stages=stages, owners=owners, positions=positions, retired=retired)
 
 
 def _too_long(index: int, name: str, limit: int) -> EventError:
@@ -156,6 +165,10 @@ def _validate(events: Sequence[EventIn], context: _Context, now: dt.datetime) ->
             errors.append(EventError(i, "stage", "Give either a stage or an outcome, not both."))
         elif not e.stage and not e.outcome:
             errors.append(EventError(i, "stage", "Give a stage slug or an outcome (won, lost)."))
+        elif e.stage and e.stage in context.retired:
+            errors.append(
+                EventError(i, "stage", f"Stage {e.stage!r} is retired and takes no new events.")
+            )
         elif e.stage and e.stage not in context.stages:
             known = ", ".join(context.stages) or "none"
             errors.append(EventError(i, "stage", f"Unknown stage {e.stage!r}; known: {known}."))

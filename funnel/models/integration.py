@@ -25,6 +25,10 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    can_manage = models.BooleanField(
+        default=False,
+        help_text="May also change the team's set-up (PUT /api/v1/stages), as a manager may.",
+    )
 
     class Meta:
         ordering = ["team", "name"]

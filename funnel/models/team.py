@@ -62,8 +62,24 @@ class Membership(models.Model):
         return f"{self.user} — {self.get_role_display()} of {self.team}"
 
 
+class StageQuerySet(models.QuerySet):
+    def in_funnel(self) -> "StageQuerySet":
+        """The stages the figures count in: all but those merged into another."""
+        return self.filter(merged_into__isnull=True)
+
+    def taking_events(self) -> "StageQuerySet":
+        """The stages new events and forms may name: neither retired nor merged."""
+        return self.filter(merged_into__isnull=True, retired_at__isnull=True)
+
+
 class Stage(models.Model):
-    """A stage a deal waits in. Won and lost are outcomes, not stages."""
+    """A stage a deal waits in. Won and lost are outcomes, not stages.
+
+    The event log is append-only, so a stage is never deleted once it has events. A retired
+    stage keeps its place and its history but takes no new events; a merged stage's events
+    count, in all history, for the stage it was merged into (the passages read them as that
+    stage: funnel.pipeline.passages), and it leaves the funnel.
+    """
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="stages")
     slug = models.SlugField(max_length=50)
@@ -87,6 +103,20 @@ class Stage(models.Model):
     target_days = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Target days a deal stays in this stage."
     )
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="Retired: kept for its history, takes no new events."
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_stages",
+        help_text="Its events count for this stage, in all history.",
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StageQuerySet.as_manager()
 
     class Meta:
         ordering = ["team", "position"]
@@ -106,7 +136,14 @@ class Stage(models.Model):
             models.CheckConstraint(
                 condition=~Q(slug__in=["won", "lost"]), name="stage_slug_not_an_outcome"
             ),
+            models.CheckConstraint(
+                condition=~Q(merged_into=models.F("id")), name="stage_not_merged_into_itself"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.position}. {self.name}"
+
+    @property
+    def takes_events(self) -> bool:
+        return self.retired_at is None and self.merged_into_id is None

@@ -324,7 +324,7 @@ def team_status_for_period(
     aggregates (cached); None when nothing was ever computed for the team."""
     if latest is None or snapshot_holds(latest, period):
         return latest
-    stages = list(Stage.objects.filter(team=team).order_by("position"))
+    stages = list(Stage.objects.filter(team=team).in_funnel().order_by("position"))
     figures = team_figures_as_of(
         team=team,
         stages=stages,

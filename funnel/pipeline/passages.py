@@ -18,6 +18,7 @@ import logging
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -114,9 +115,53 @@ def passage_flow_keys(
     return keys
 
 
-def _stage_maps(team: Team) -> tuple[dict[int, int], dict[int, int]]:
-    stages = list(Stage.objects.filter(team=team).values_list("id", "position"))
-    return dict(stages), {position: stage_id for stage_id, position in stages}
+@dataclass(frozen=True, slots=True)
+class StageMaps:
+    """How a team's events map onto its funnel.
+
+    `positions`: every stage id an event may name -> the position its events count at; a
+    merged stage's events count at the stage it was merged into (followed along a chain), so
+    the log stays append-only and a merge is undone by nothing more than a rebuild.
+    `stage_at`: position -> the stage counted there. `retired`: position -> when that stage was
+    retired; a deal opened after it does not pass it (it can record no event there), a deal
+    opened before passes it as before, so the retired stage's past counts do not change.
+    """
+
+    positions: dict[int, int]
+    stage_at: dict[int, int]
+    retired: dict[int, dt.datetime]
+    ordered: list[int]
+
+    def ordered_for(self, events: Sequence[dict]) -> list[int]:
+        """The positions a deal with these events (first event first) may pass."""
+        if not self.retired or not events:
+            return self.ordered
+        opened = events[0]["occurred_at"]
+        return [p for p in self.ordered if p not in self.retired or opened < self.retired[p]]
+
+
+def _stage_maps(team: Team) -> StageMaps:
+    rows = list(
+        Stage.objects.filter(team=team).values_list(
+            "id", "position", "merged_into_id", "retired_at"
+        )
+    )
+    merged = {stage_id: into for stage_id, _, into, _ in rows if into is not None}
+    own = {stage_id: position for stage_id, position, into, _ in rows if into is None}
+    positions = dict(own)
+    for stage_id in merged:
+        target, seen = stage_id, set()
+        while target in merged and target not in seen:
+            seen.add(target)
+            target = merged[target]
+        if target in own:
+            positions[stage_id] = own[target]
+    return StageMaps(
+        positions=positions,
+        stage_at={position: stage_id for stage_id, position in own.items()},
+        retired={own[i]: at for i, _, into, at in rows if into is None and at is not None},
+        ordered=sorted(own.values()),
+    )
 
 
 def deals_passages_refresh(
@@ -132,8 +177,8 @@ def deals_passages_refresh(
     if not deal_events:
         return Counter()
     zone = _zone()
-    positions, stage_at = _stage_maps(team)
-    ordered = sorted(positions.values())
+    maps = _stage_maps(team)
+    positions, stage_at = maps.positions, maps.stage_at
     stored: dict[tuple[int, int], tuple[int, tuple]] = {
         (deal_id, stage_id): (passage_id, rest)
         for passage_id, deal_id, stage_id, *rest in DealPassage.objects.filter(
@@ -146,7 +191,7 @@ def deals_passages_refresh(
     skipped: Counter = Counter()
     for deal_id, events in deal_events.items():
         journey = _journey_of_team(events, positions, skipped, stale)
-        for p in stage_passages(journey, stage_positions=ordered):
+        for p in stage_passages(journey, stage_positions=maps.ordered_for(events)):
             stage_id = stage_at[p.stage_position]
             values = (p.entered_at, p.left_at, p.result, p.skipped)
             old = stored.pop((deal_id, stage_id), None)
@@ -319,8 +364,8 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000, now: dt.datetime | None
     DealPassage.objects.filter(team=team)._raw_delete(DealPassage.objects.db)
     StageFlow.objects.filter(team=team)._raw_delete(StageFlow.objects.db)
     zone = _zone()
-    positions, stage_at = _stage_maps(team)
-    ordered = sorted(positions.values())
+    maps = _stage_maps(team)
+    positions, stage_at = maps.positions, maps.stage_at
     deal_ids = list(team.deals.order_by("id").values_list("id", flat=True))
     totals: Counter = Counter()
     skipped: Counter = Counter()
@@ -328,7 +373,7 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000, now: dt.datetime | None
         rows = []
         for deal_id, events in _deal_event_logs(deal_ids[start : start + chunk]):
             journey = _journey_of_team(events, positions, skipped, stale)
-            for p in stage_passages(journey, stage_positions=ordered):
+            for p in stage_passages(journey, stage_positions=maps.ordered_for(events)):
                 stage_id = stage_at[p.stage_position]
                 rows.append(_passage_row(team.id, deal_id, stage_id, p))
                 for key in passage_flow_keys(

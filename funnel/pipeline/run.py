@@ -166,7 +166,7 @@ def team_rebuild(*, team: Team) -> BottleneckStatus:
 @transaction.atomic
 def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -> BottleneckStatus:
     state = team_lock(team)
-    stages = list(Stage.objects.filter(team=team).order_by("position"))
+    stages = list(Stage.objects.filter(team=team).in_funnel().order_by("position"))
     stage_weeks = stage_weeks_read(team, stages)
     # A team whose data stopped is judged as of its data horizon, not today (DESIGN.md §3).
     horizon = data_horizon(stage_weeks, today=now.date())

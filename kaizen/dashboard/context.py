@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from funnel.metrics.intervals import wilson_interval
 from funnel.models import Verdict
 from kaizen.charts.spark import sparkline
 from kaizen.charts.xmr import XmrSvg, pct, per_week, xmr_svg
@@ -41,17 +42,13 @@ def verdict_place(status) -> str:
     if status.verdict != Verdict.BOTTLENECK:
         return VERDICT_LABELS[status.verdict]
     name = status.stage.name if status.stage else None
-    if name is None:  # the company verdict names positions, not one team's stages
+    station = STATION_LABELS.get(status.station, status.station)
+    if name is None:  # the company verdict names a station, not one team's stage
         position = (status.figures or {}).get("stage_position")
-        name = next(
-            (
-                c.get("name")
-                for c in status.figures.get("contenders", [])
-                if position and c.get("stage_position") == position
-            ),
-            "Arrivals",
-        )
-    return f"{name} · {STATION_LABELS.get(status.station, status.station)}"
+        if position:
+            return f"{station} station"
+        return f"Arrivals · {station}"
+    return f"{name} · {station}"
 
 
 def history_moves(statuses: list) -> list[Move]:
@@ -236,32 +233,24 @@ def _team_card(access, status, rows, cycles: int) -> dict:
     }
 
 
-def _status_position(status) -> int | None:
-    """The funnel position a verdict names: its stage's, or the company verdict's (which names
-    positions, not one team's stages); None for arrivals."""
-    if status.stage is not None:
-        return status.stage.position
-    return (status.figures or {}).get("stage_position")
-
-
 def company_at_stake(company, cards: list[dict]) -> dict | None:
     """What the pooled verdict's place puts at stake, in the one definition the page uses for
     "won a week at stake": each team's own gap at its own target, here summed over the teams whose
-    own bottleneck is at that step of the funnel (the same position and station).
+    own bottleneck is in the station the company verdict names (teams' stage lists differ, so
+    the roll-up is by station).
 
     The pooled verdict's own gap is not shown: its target is the best sustained level of the
     pooled series, which is no team's target, so for one bottleneck it gave a second figure
     beside the team's (+0.74 against +0.67)."""
     if company is None or company.verdict != Verdict.BOTTLENECK:
         return None
-    where = (company.station, _status_position(company))
     teams = [
         c
         for c in cards
         if c["status"]
         and c["status"].verdict == Verdict.BOTTLENECK
         and c["status"].gap_per_week
-        and (c["status"].station, _status_position(c["status"])) == where
+        and c["status"].station == company.station
     ]
     return {
         "gap": sum(c["status"].gap_per_week for c in teams) if teams else None,
@@ -340,6 +329,17 @@ def company_context(*, accesses, data: CompanyDashboard, whole_company: bool) ->
         "company_place": verdict_place(company) if company else None,
         "company_why": verdict_why(company.figures) if company else None,
         "company_stake": company_at_stake(company, cards),
+        "stations": [
+            {
+                "row": row,
+                "label": STATION_LABELS.get(row.station, row.station),
+                "rate": wilson_interval(row.advanced, row.decided) if row.decided else None,
+                "is_verdict": company is not None
+                and company.verdict == Verdict.BOTTLENECK
+                and company.station == row.station,
+            }
+            for row in data.stations
+        ],
         "summary": {
             "teams": len(cards),
             "won_per_week": sum(c["won_per_week"] or 0 for c in cards),

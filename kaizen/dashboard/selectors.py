@@ -25,6 +25,7 @@ from funnel.models import (
     RecomputeState,
     Role,
     StageMetric,
+    Station,
 )
 from funnel.periods import Period, horizon_from_figures
 from funnel.pipeline.as_of import team_status_for_period
@@ -266,6 +267,62 @@ def agreement_coverage(*, team) -> Coverage:
     )
 
 
+@dataclass(frozen=True)
+class StationRow:
+    """One station, all teams pooled over the company verdict's recent weeks."""
+
+    station: str
+    teams: int  # teams with at least one stage in the station
+    stages: int  # their stages in it
+    entered: int
+    advanced: int
+    lost: int
+
+    @property
+    def decided(self) -> int:
+        return self.advanced + self.lost
+
+
+STATION_WEEKS = 13
+
+
+def company_stations_get(*, company_status: BottleneckStatus | None) -> list[StationRow]:
+    """The company's counts by station (its StageMetric rows, funnel.pipeline.company) over
+    the company verdict's recent weeks, else the last 13 weeks with data; one query."""
+    figures = (company_status.figures or {}) if company_status else {}
+    rows = StageMetric.objects.filter(team__isnull=True)
+    if figures.get("recent_from") and figures.get("recent_to"):
+        first = dt.date.fromisoformat(figures["recent_from"])
+        end = dt.date.fromisoformat(figures["recent_to"])
+    else:
+        last = rows.order_by("-week").values_list("week", flat=True).first()
+        if last is None:
+            return []
+        end = last + dt.timedelta(weeks=1)
+        first = end - dt.timedelta(weeks=STATION_WEEKS)
+    sums = {
+        r["station"]: r
+        for r in rows.filter(week__gte=first, week__lt=end)
+        .values("station")
+        .order_by("station")
+        .annotate(e=Sum("entered"), a=Sum("advanced"), lost_=Sum("lost"))
+    }
+    # Which teams have stages where: recorded by the roll-up that made these rows.
+    present = figures.get("stations") or {}
+    teams = {k: (v.get("teams", 0), v.get("stages", 0)) for k, v in present.items()}
+    return [
+        StationRow(
+            station=station,
+            teams=teams.get(station, (0, 0))[0],
+            stages=teams.get(station, (0, 0))[1],
+            entered=sums.get(station, {}).get("e") or 0,
+            advanced=sums.get(station, {}).get("a") or 0,
+            lost=sums.get(station, {}).get("lost_") or 0,
+        )
+        for station in Station.values
+    ]
+
+
 @dataclass
 class CompanyDashboard:
     statuses: dict[int, BottleneckStatus]  # team id -> latest
@@ -274,6 +331,7 @@ class CompanyDashboard:
     company_status: BottleneckStatus | None
     active_cycles: dict[int, int]  # team id -> active cycles
     chart_to: dt.date
+    stations: list[StationRow] = field(default_factory=list)
 
 
 def company_dashboard_get(*, team_ids: list[int], whole_company: bool) -> CompanyDashboard:
@@ -308,12 +366,14 @@ def company_dashboard_get(*, team_ids: list[int], whole_company: bool) -> Compan
         cell[2] += lost
         per_team[team_id].append(WeekRow(position, week, entered, advanced, lost))
     company_status = None
+    stations: list[StationRow] = []
     if whole_company:
         company_status = (
             BottleneckStatus.objects.filter(team__isnull=True)
             .order_by("-computed_at", "-id")
             .first()
         )
+        stations = company_stations_get(company_status=company_status)
     cycles = dict(
         Cycle.objects.filter(team_id__in=team_ids, phase__in=ACTIVE_PHASES)
         .values("team_id")
@@ -327,4 +387,5 @@ def company_dashboard_get(*, team_ids: list[int], whole_company: bool) -> Compan
         company_status=company_status,
         active_cycles=cycles,
         chart_to=end,
+        stations=stations,
     )
