@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('funnel', '0004_importjob_on_reopen'),
+        ('funnel', '0005_import_wizard'),
     ]
 
     operations = [
