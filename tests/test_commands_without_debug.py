@@ -41,9 +41,7 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def test_the_command_list_is_found():
-    assert {"create_team", "add_member", "import_csv", "healthcheck", "seed_demo"} <= set(
-        COMMANDS
-    )
+    assert {"create_team", "add_member", "import_csv", "healthcheck", "seed_demo"} <= set(COMMANDS)
 
 
 # One process runs manage.py's main() for every command's --help (a process takes seconds).
