@@ -58,9 +58,12 @@ def test_another_manager_is_invited_and_the_creator_stays_out(
     assert "http://testserver/invitations/" in mail.outbox[0].body
 
 
-def test_a_user_with_the_add_team_permission_is_an_administrator(login, rep):
+def test_a_staff_user_with_the_add_team_permission_is_an_administrator(login, rep):
     rep.user_permissions.add(Permission.objects.get(codename="add_team"))
     rep = get_user_model().objects.get(pk=rep.pk)  # permissions are cached on the instance
+    assert login(rep).post(URL, {"name": "East", "slug": "east"}).status_code == 403
+    rep.is_staff = True
+    rep.save()
     assert login(rep).post(URL, {"name": "East", "slug": "east"}).status_code == 302
 
 
