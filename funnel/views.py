@@ -5,6 +5,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
 from funnel.forms import StageTargetsForm
+from funnel.members.selectors import user_is_administrator
 from funnel.models import Role, Stage
 from funnel.selectors import (
     Action,
@@ -27,6 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "teams": [(a, figures[a.team.id]) for a in accesses],
         "is_executive": Role.EXECUTIVE in roles,
+        "is_administrator": user_is_administrator(user=request.user),
         "roles": [Role(r) for r in Role.values if r in roles],
         "totals": TeamFigures(
             open_deals=sum(f.open_deals for f in figures.values()),

@@ -6,6 +6,7 @@ an SQLite file in the project folder and Celery in eager mode (tasks run in proc
 
 import importlib.util
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -32,11 +33,25 @@ DEBUG = env_bool("DEBUG", default=False)
 # folders; everything else in it is as in production.
 TESTING = "pytest" in sys.modules or sys.argv[1:2] == ["test"]
 
+# A management command run from a shell (migrate, create_team, import_csv, ...) signs nothing
+# that outlives its process, so without SECRET_KEY it gets a random key of its own. Serving
+# (gunicorn, runserver), the Celery worker and `check` (whose --deploy must see the real key)
+# never do: they refuse to start, and manage.py prints the reason in one line.
+SHELL_COMMAND = (
+    Path(sys.argv[0]).name == "manage.py"
+    and len(sys.argv) > 1
+    and sys.argv[1] not in {"runserver", "testserver", "check"}
+)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+    if DEBUG or TESTING:
+        SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+    elif SHELL_COMMAND:
+        SECRET_KEY = secrets.token_urlsafe(50)
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY (in production), or DEBUG=1 for local use."
+        )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -116,6 +131,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- E-mail (invitations) ----------------------------------------------------------------------
+# The console backend by default: the invitation e-mail, with its link, is printed by the server.
+# With EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend the EMAIL_HOST... variables apply.
+EMAIL_BACKEND_PATH = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+MAILER_OPTIONS = {}
+if EMAIL_BACKEND_PATH == "django.core.mail.backends.smtp.EmailBackend":
+    MAILER_OPTIONS = {
+        "host": os.environ.get("EMAIL_HOST", "localhost"),
+        "port": int(os.environ.get("EMAIL_PORT", "25")),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS"),
+    }
+MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH, "OPTIONS": MAILER_OPTIONS}}
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Sales Kaizen <kaizen@localhost>")
 
 # --- I18N -------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

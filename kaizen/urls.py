@@ -13,6 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("", include("kaizen.dashboard.urls")),
+    # Before teams/<slug>/: /teams/new/ is a page, not a team.
+    path("", include("funnel.members.urls")),
     path("teams/<slug:slug>/", include("kaizen.app_urls")),
     path("", include("funnel.urls")),
 ]

@@ -38,6 +38,7 @@ from funnel.models.integration import (
     ImportStatus,
     ReopenChoice,
 )
+from funnel.models.invitations import Invitation
 from funnel.models.team import Membership, Role, Stage, Station, Team
 from funnel.models.winnable import WinnableCount, WinnableDimension
 
@@ -67,6 +68,7 @@ __all__ = [
     "ImportMapping",
     "ImportShape",
     "ImportStatus",
+    "Invitation",
     "Membership",
     "Observation",
     "Origin",

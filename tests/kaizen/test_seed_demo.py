@@ -13,6 +13,7 @@ from django.urls import reverse
 from scipy.stats import fisher_exact
 
 from funnel.demo_data import DEMO_PASSWORD, DEMO_USERS
+from funnel.members.selectors import user_is_administrator
 from funnel.metrics.accounting import week_start
 from funnel.models import (
     Agreement,
@@ -47,7 +48,8 @@ def _delete_demo_data() -> None:
     StageEvent.objects.filter(team__in=teams).delete()
     Deal.objects.filter(team__in=teams).delete()
     teams.delete()
-    get_user_model().objects.filter(username__in=[u.email for u in DEMO_USERS]).delete()
+    emails = [u.email for u in DEMO_USERS] + ["admin@demo.kaizen"]
+    get_user_model().objects.filter(username__in=emails).delete()
 
 
 @pytest.fixture(autouse=True)
@@ -259,7 +261,10 @@ def test_demo_logins_work_and_the_executive_sees_both_teams(seeded, client):
     for email in ("erin@demo.kaizen", "dana@demo.kaizen", "ana@demo.kaizen"):
         assert client.login(username=email, password=DEMO_PASSWORD), email
     assert not client.login(username="dana@demo.kaizen", password="wrong")
-    assert seeded.count(DEMO_PASSWORD) == len(DEMO_USERS)
+    # The demo users and the administrator, who may create teams.
+    assert seeded.count(DEMO_PASSWORD) == len(DEMO_USERS) + 1
+    assert client.login(username="admin@demo.kaizen", password=DEMO_PASSWORD)
+    assert user_is_administrator(user=get_user_model().objects.get(username="admin@demo.kaizen"))
     assert "http://127.0.0.1:8000/" in seeded
     erin = get_user_model().objects.get(username="erin@demo.kaizen")
     assert {a.team.slug for a in team_accesses_for_user(user=erin)} >= set(DEMO_SLUGS)

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
@@ -33,6 +34,7 @@ from kaizen.models import StandardWork
 from kaizen.services.demo import demo_story_build
 
 URL = "http://127.0.0.1:8000/"
+DEMO_ADMIN = ("Ada Admin", "admin@demo.kaizen")
 
 
 def demo_anchor() -> datetime:
@@ -89,6 +91,7 @@ class Command(BaseCommand):
                     f"{team.name}: {written[0]} deals, {written[1]} stage events, "
                     f"{written[2]} observations."
                 )
+            self._admin(password=password)
         for team in Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS]):
             status = team_recompute(team=team)
             self.stdout.write(f"{team.name}: {status.get_verdict_display().lower()}.")
@@ -100,6 +103,21 @@ class Command(BaseCommand):
             )
         self._print_logins(url)
         self.stdout.write(f"Done in {time.monotonic() - started:.1f} s.")
+
+    def _admin(self, *, password: str) -> None:
+        """The demo administrator: a superuser who creates teams (/teams/new/)."""
+        first, _, last = DEMO_ADMIN[0].partition(" ")
+        get_user_model().objects.update_or_create(
+            username=DEMO_ADMIN[1],
+            defaults={
+                "email": DEMO_ADMIN[1],
+                "first_name": first,
+                "last_name": last,
+                "is_staff": True,
+                "is_superuser": True,
+                "password": password,
+            },
+        )
 
     def _delete_demo_teams(self) -> None:
         teams = list(Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS]))
@@ -163,7 +181,8 @@ class Command(BaseCommand):
     def _print_logins(self, url: str) -> None:
         names = {p.slug: p.name for p in DEMO_TEAMS}
         header = ("role", "team", "name", "email", "password")
-        table = [
+        table = [("Administrator", "creates teams", *DEMO_ADMIN, DEMO_PASSWORD)]
+        table += [
             (
                 Role(u.role).label,
                 "all teams" if u.role == Role.EXECUTIVE else names[u.team],
