@@ -13,14 +13,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from funnel.metrics.accounting import StageWeek
+from funnel.metrics.accounting import StageWeek, week_start
 from funnel.metrics.intervals import wilson_interval
 from funnel.metrics.stations import station_weeks_pooled, team_station_weeks
 from funnel.metrics.verdict import StageSpec, bottleneck_verdict
 from funnel.models import BottleneckStatus, Stage, StageEvent, StageMetric, Station, Verdict
+from funnel.pipeline.as_of import status_version, verdict_settings
 from funnel.pipeline.figures import SETTINGS, verdict_figures
 from funnel.pipeline.request import company_recompute_finished, company_recompute_started
 from funnel.pipeline.snapshots import stage_metrics_sync
@@ -137,3 +139,45 @@ def company_recompute_queued() -> BottleneckStatus | None:
     status = company_recompute()
     company_recompute_finished()
     return status
+
+
+def company_status_as_of(
+    *, as_of: dt.date, window: int | None, latest: BottleneckStatus | None
+) -> BottleneckStatus:
+    """The company verdict for another period, unsaved: computed on request from the teams'
+    weekly counts by station (never the event log), cached under the latest roll-up's
+    version. Only the weeks up to the week of ``as_of`` count."""
+    end = week_start(as_of)
+    key = f"company-as-of:{status_version(latest)}:{end}:{window or 'all'}"
+    figures = cache.get(key)
+    if figures is None:
+        stations = team_stations()
+        stage_weeks = [w for w in company_station_weeks(stations) if w.week_start <= end]
+        ordered = [
+            Stage(position=i, slug=station, name=Station(station).label, station=station)
+            for i, station in enumerate(STATIONS, start=1)
+        ]
+        verdict = bottleneck_verdict(
+            stages=[
+                StageSpec(position=s.position, station=s.station, slug=s.slug) for s in ordered
+            ],
+            stage_weeks=stage_weeks,
+            as_of=as_of,
+            settings=verdict_settings(window),
+        )
+        figures = verdict_figures(verdict, ordered) | {
+            "stations": stations_present(stations),
+            "as_of": as_of.isoformat(),
+            "window": window or "all",
+        }
+        cache.set(key, figures, 3600)
+    gap = figures.get("gap")
+    return BottleneckStatus(
+        team=None,
+        verdict=Verdict(str(figures["kind"])),
+        station=figures.get("station") or "",
+        gap_per_week=gap if isinstance(gap, int | float) else None,
+        figures=figures,
+        watermark=latest.watermark if latest else 0,
+        computed_at=latest.computed_at if latest else None,
+    )

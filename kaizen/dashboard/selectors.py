@@ -29,6 +29,7 @@ from funnel.models import (
 )
 from funnel.periods import Period, horizon_from_figures
 from funnel.pipeline.as_of import team_status_for_period
+from funnel.pipeline.company import company_status_as_of
 from funnel.pipeline.request import recompute_lag_seconds
 from kaizen.models import Cycle, Phase
 
@@ -334,13 +335,22 @@ class CompanyDashboard:
     stations: list[StationRow] = field(default_factory=list)
 
 
-def company_dashboard_get(*, team_ids: list[int], whole_company: bool) -> CompanyDashboard:
+def company_dashboard_get(
+    *, team_ids: list[int], whole_company: bool, period: Period | None = None
+) -> CompanyDashboard:
     """The teams' latest verdicts and weekly figures, in five queries for any number of teams.
 
     The company-wide verdict (a snapshot of its own) is shown only to someone who sees every
     team: a manager of two teams sees their sum, not a verdict over teams they cannot open.
+    For a period other than the live one (`period` not default), every verdict is the one as
+    of that date, computed on request from the weekly counts (and cached), and the charts end
+    at its week.
     """
     start, end = chart_window()
+    past = period is not None and not period.is_default
+    if past:
+        end = period.end
+        start = end - dt.timedelta(weeks=max(CHART_WEEKS, period.verdict_weeks))
     latest = (
         BottleneckStatus.objects.filter(team=OuterRef("team"))
         .order_by("-computed_at", "-id")
@@ -350,8 +360,13 @@ def company_dashboard_get(*, team_ids: list[int], whole_company: bool) -> Compan
         s.team_id: s
         for s in BottleneckStatus.objects.filter(team_id__in=team_ids)
         .filter(id=Subquery(latest))
-        .select_related("stage")
+        .select_related("stage", "team")
     }
+    if past:
+        statuses = {
+            team_id: team_status_for_period(team=s.team, latest=s, period=period)
+            for team_id, s in statuses.items()
+        }
     rows = (
         StageMetric.objects.filter(team_id__in=team_ids, week__gte=start, week__lt=end)
         .values_list("team_id", "position", "week", "entered", "advanced", "lost")
@@ -373,6 +388,10 @@ def company_dashboard_get(*, team_ids: list[int], whole_company: bool) -> Compan
             .order_by("-computed_at", "-id")
             .first()
         )
+        if past and company_status is not None:
+            company_status = company_status_as_of(
+                as_of=period.as_of, window=period.window, latest=company_status
+            )
         stations = company_stations_get(company_status=company_status)
     cycles = dict(
         Cycle.objects.filter(team_id__in=team_ids, phase__in=ACTIVE_PHASES)

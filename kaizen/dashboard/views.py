@@ -67,17 +67,31 @@ def company_dashboard(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.GET.get("since") == token:
         return HttpResponse(status=204)
     whole_company = any(a.role == Role.EXECUTIVE for a in accesses)
+    # The default is each team at its own horizon (the live snapshots); a date judges every
+    # team, and the company, as of that date.
+    period = PeriodForm(request.GET).period(today=timezone.localdate(), horizon=None)
+    url = reverse("company_dashboard")
 
     def build() -> dict:
-        data = company_dashboard_get(team_ids=team_ids, whole_company=whole_company)
+        data = company_dashboard_get(team_ids=team_ids, whole_company=whole_company, period=period)
         context = contexts.company_context(
             accesses=accesses, data=data, whole_company=whole_company
         )
-        return {**context, "token": token, "poll_url": reverse("company_dashboard")}
+        poll = period.query().lstrip("?") + "&" if period.query() else ""
+        return {**context, "token": token, "poll_url": url, "poll_query": poll}
 
     teams = hashlib.blake2b(repr(team_ids).encode(), digest_size=8).hexdigest()
-    key = f"dashboard:company:{teams}:{whole_company}:{token}"
-    page = {"whole_company": whole_company}
+    key = (
+        f"dashboard:company:{teams}:{whole_company}:{token}:"
+        f"{period.end}:{period.window_param}:{period.default}"
+    )
+    page = {
+        "whole_company": whole_company,
+        "period": period,
+        "period_url": url,
+        "period_windows": WINDOW_CHOICES,
+        "period_judged": "each team at its own data horizon" if period.default else "",
+    }
     return _page(request, "dashboard/company.html", key, build, page, started)
 
 
