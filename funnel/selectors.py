@@ -5,12 +5,12 @@ that does not exist; a member whose role lacks the right gets PermissionDenied (
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -147,12 +147,17 @@ class TeamFigures:
     lost_recent: int = 0
     my_open_deals: int = 0
     members: int = 0
+    # Set for a team whose data stopped (an imported history): its days end here, not today.
+    recent_to: date | None = None
     # Open deals per station, in the order of the sales system: [(station, label, count)].
     open_by_station: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def decided_recent(self) -> int:
         return self.won_recent + self.lost_recent
+
+
+STOPPED_AFTER_DAYS = 14  # no event for two weeks: the team's data has stopped
 
 
 def team_figures_for_user(
@@ -163,8 +168,23 @@ def team_figures_for_user(
     there are."""
     if not team_ids:
         return {}
-    since = timezone.now() - timedelta(days=days)
-    recent = Q(closed_at__gte=since)
+    now = timezone.now()
+    # A team whose data stopped counts the `days` up to its newest event, not up to today,
+    # where an imported history would show nothing (the data's time, DESIGN.md).
+    newest = dict(
+        Deal.objects.filter(team_id__in=team_ids)
+        .values("team_id")
+        .annotate(newest=Max("last_event_at"))
+        .order_by()
+        .values_list("team_id", "newest")
+    )
+    ends = {
+        t: at if at is not None and at < now - timedelta(days=STOPPED_AFTER_DAYS) else now
+        for t, at in ((t, newest.get(t)) for t in team_ids)
+    }
+    recent = Q(pk__in=[])
+    for team_id, end in ends.items():
+        recent |= Q(team_id=team_id, closed_at__gte=end - timedelta(days=days), closed_at__lte=end)
     deal_rows = (
         Deal.objects.filter(team_id__in=team_ids)
         .values("team_id")
@@ -198,6 +218,7 @@ def team_figures_for_user(
         team_id: TeamFigures(
             **by_team.get(team_id, {}),
             members=member_counts.get(team_id, 0),
+            recent_to=ends[team_id].date() if ends[team_id] != now else None,
             open_by_station=tuple(
                 (station, label, station_counts.get((team_id, station), 0))
                 for station, label in Station.choices

@@ -1,3 +1,4 @@
+import datetime as dt
 from html.parser import HTMLParser
 
 import pytest
@@ -6,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve, reverse
 
-from funnel.models import Role
+from funnel.models import Deal, Role
 from funnel.services import membership_add, team_create
 from tests.deal_history import deal_with_history
 
@@ -170,7 +171,7 @@ def test_home_query_count_is_bounded(
     login, executive, team, other_team, north_deals, django_assert_max_num_queries
 ):
     client = login(executive)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # 8: the home page also reads each team's newest event
         assert client.get(URL).status_code == 200
 
 
@@ -186,3 +187,20 @@ def test_home_query_count_does_not_grow_with_teams(login, executive, team, north
         response = client.get(URL)
     assert len(response.context["teams"]) == 5
     assert len(many) == len(few)
+
+
+def test_a_team_whose_data_stopped_counts_its_last_90_days(login, manager, team):
+    # An imported history that ended in 2012: closes 10 and 100 days before its newest event.
+    newest = dt.datetime(2012, 2, 29, 12, tzinfo=dt.UTC)
+    for n, (days, status) in enumerate([(0, "won"), (10, "won"), (100, "lost"), (30, "lost")]):
+        at = newest - dt.timedelta(days=days)
+        Deal.objects.create(
+            team=team, external_id=f"H-{n}", status=status, closed_at=at, last_event_at=at
+        )
+    html = login(manager).get(URL).content.decode()
+    assert "The 90 days to 29 Feb 2012, where its data stops." in html
+    card = html[html.index('id="team-north"') :]
+    won = card[card.index("Won · 90 d") :]
+    assert "<dd>2</dd>" in won[:60]  # the closes at 0 and 10 days; the one at 100 is out
+    lost = card[card.index("Lost · 90 d") :]
+    assert "<dd>1</dd>" in lost[:60]
