@@ -62,10 +62,13 @@ def test_bad_row_reported_then_good_file_imported(page, live_server, screenshots
     shot(page, screenshots_dir, "preview")
 
     page.get_by_role("button", name="Validate").click()
-    report = page.locator(".import-errors")
     expect(
-        page.get_by_role("heading", name="1 problem found — nothing was written")
+        page.get_by_role("heading", name="1 problem found in 1 row — nothing was written")
     ).to_be_visible()
+    # Identical problems are grouped; the row-by-row list opens on demand.
+    expect(page.locator(".import-problems li")).to_contain_text("'2024-02-31' is not a date")
+    page.locator(".import-all-errors summary").click()
+    report = page.locator(".import-errors")
     expect(report.locator("tbody tr")).to_have_count(1)
     expect(report.locator("tbody tr td").nth(0)).to_have_text("3")
     expect(report.locator("tbody tr td").nth(1)).to_have_text("close_date")

@@ -30,7 +30,9 @@ def urls(job):
 
 
 def mapping_post(job, **overrides):
-    """The wizard's form as proposed, unchanged."""
+    """The wizard's form as proposed, unchanged. The labels in the order the page lists them:
+    as stored (PostgreSQL's jsonb keeps its own key order, not the order they were written)."""
+    job.refresh_from_db()
     data = {
         "shape": job.mapping["shape"],
         "date_format": job.mapping["date_format"],
