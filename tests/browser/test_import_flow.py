@@ -64,7 +64,7 @@ def test_bad_row_reported_then_good_file_imported(page, live_server, screenshots
     page.get_by_role("button", name="Validate").click()
     report = page.locator(".import-errors")
     expect(
-        page.get_by_role("heading", name="1 problem found — nothing was written")
+        page.get_by_role("heading", name="1 problem found in 1 row — nothing was written")
     ).to_be_visible()
     expect(report.locator("tbody tr")).to_have_count(1)
     expect(report.locator("tbody tr td").nth(0)).to_have_text("3")
