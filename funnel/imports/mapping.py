@@ -232,8 +232,13 @@ def stage_value_guess(value: str, stages: Sequence[StageRef]) -> str:
         return "won"
     if key in _LOST or words & {"lost", "loss"}:
         return "lost"
+    # The team's own name for a stage wins over another stage's synonym: a team that added
+    # "Contract sent" after Negotiation means it, not Negotiation.
     for stage in stages:
-        if key in {stage.slug, normalise(stage.name)} or key in _STAGE_SYNONYMS.get(stage.slug, ()):
+        if key in {stage.slug, normalise(stage.name)}:
+            return stage.slug
+    for stage in stages:
+        if key in _STAGE_SYNONYMS.get(stage.slug, ()):
             return stage.slug
     # A label close to a stage's name: 'Qualifed', 'Proposals'.
     best = max(

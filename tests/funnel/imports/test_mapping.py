@@ -125,3 +125,12 @@ def test_stage_value_guesses():
     assert stage_value_guess("Loss", STAGES) == "lost"
     assert stage_value_guess("Negotiation/Review", STAGES) == "negotiation"
     assert stage_value_guess("Id. Decision Makers", STAGES) == ""
+
+
+def test_a_stage_the_team_named_wins_over_another_stages_synonym():
+    # "Contract sent" is a synonym of Negotiation, but this team has a stage of that name.
+    own = [*STAGES[:5], StageRef("contract-sent", "Contract sent"), STAGES[5]]
+    assert stage_value_guess("Contract Sent", STAGES) == "negotiation"
+    assert stage_value_guess("Contract Sent", own) == "contract-sent"
+    assert stage_value_guess("contract-sent", own) == "contract-sent"
+    assert stage_value_guess("Decision Maker Bought-In", own) == "negotiation"
