@@ -189,7 +189,7 @@ def test_owner_names_from_a_user_export(login, opps, manager):
     page = client.get(url("import_detail", opps)).content.decode()
     # By hand: the file has two owner ids, one of them in the user export.
     assert "Owner names from users.csv: 1 of the 2 owner ids in this file named" in page
-    assert "1 owner name from an owner file apply" in page
+    assert "1 owner name from an owner file applies" in page
 
     # Validating with the form keeps the names; the unknown id stays "Owner <id>".
     client.post(url("import_validate", opps), _form(opps, create_missing_owners="on"))
