@@ -70,6 +70,8 @@ class MappingForm(forms.Form):
         initial = {k: mapping.get(k) for k in self.base_fields}
         super().__init__(data, initial=initial)
         self.header = list(header)
+        # Kept as they are: the preset recognised and owner names from an owner file.
+        self.kept = {k: mapping[k] for k in ("preset", "owner_names") if mapping.get(k)}
         self.stage_labels = list(mapping.get("stage_values", {}))
         targets = target_choices(stages=stages, characteristics=characteristics)
         for i, name in enumerate(self.header):
@@ -106,7 +108,16 @@ class MappingForm(forms.Form):
             "default_date": data["default_date"].isoformat() if data["default_date"] else "",
             "on_repeated_deal": data["on_repeated_deal"],
             "decimal_comma": data["decimal_comma"],
+            **self.kept,
         }
+
+
+class OwnerFileForm(forms.Form):
+    owners = forms.FileField(
+        label="Owner names file",
+        help_text="A user export from your CRM with an id column and a name column, e.g. "
+        "Salesforce's “Id”, “Name” or “User ID”, “Full Name”.",
+    )
 
 
 class StartForm(forms.Form):

@@ -214,8 +214,10 @@ def mapping_propose(
             columns[name] = f"entered:{slug}" if slug not in ("", "won", "lost") else "ignore"
         elif preset.shape == "events" and columns[name] in ("created_at", "closed_at"):
             columns[name] = "ignore"  # a history row's dates are the event's time
-        elif roles and columns[name] in ("deal_id", "stage", "occurred_at"):
-            columns[name] = "ignore"
+        elif columns[name] in ("deal_id", "stage", "occurred_at") and columns[name] in set(
+            roles.values()
+        ):
+            columns[name] = "ignore"  # the role went to another column
     _one_column_each(header, columns)
     proposed = mapping_derived(header, sample, columns, stages=stages)
     proposed["preset"] = preset.slug

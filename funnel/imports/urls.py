@@ -16,4 +16,14 @@ urlpatterns = [
         views.import_skipped_csv,
         name="import_skipped_csv",
     ),
+    path(
+        "teams/<slug:slug>/imports/<int:job_id>/stages/",
+        views.import_stages_create,
+        name="import_stages_create",
+    ),
+    path(
+        "teams/<slug:slug>/imports/<int:job_id>/owners/",
+        views.import_owner_names,
+        name="import_owner_names",
+    ),
 ]

@@ -3,14 +3,22 @@ report, import progress (htmx polling) and summary."""
 
 import datetime as dt
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from funnel.imports.assist import (
+    import_job_owner_names_set,
+    import_job_stages_create,
+    stages_to_create,
+)
 from funnel.imports.facts import characteristic_refs, team_facts
-from funnel.imports.forms import MappingForm, StartForm, UploadForm
+from funnel.imports.forms import MappingForm, OwnerFileForm, StartForm, UploadForm
 from funnel.imports.links import import_result_links
 from funnel.imports.parsing import csv_parse
 from funnel.imports.problems import problem_text, skipped_rows_csv
@@ -86,7 +94,13 @@ def _reopened(job: ImportJob) -> dict | None:
 
 
 def _detail(
-    request: HttpRequest, job: ImportJob, access, form=None, start_form=None, status=200
+    request: HttpRequest,
+    job: ImportJob,
+    access,
+    form=None,
+    start_form=None,
+    owner_form=None,
+    status=200,
 ) -> HttpResponse:
     template = "imports/detail.html"
     context = {"access": access, "team": access.team, "job": job, "reopened": _reopened(job)}
@@ -103,6 +117,9 @@ def _detail(
         context["form"] = form or _mapping_form(job)
         context["errors"] = job.errors[:SHOWN_ERRORS]
         context["start_form"] = start_form or _start_form(job)
+        context["owner_form"] = owner_form or OwnerFileForm()
+        context["owner_names"] = len((job.mapping or {}).get("owner_names") or {})
+        context["stages_to_create"] = stages_to_create(job=job)
         context["problems"] = [problem_text(g) for g in (job.summary or {}).get("problems", [])]
     if job.status == ImportStatus.DONE:
         context["links"] = import_result_links(job=job)
@@ -182,3 +199,64 @@ def import_skipped_csv(request: HttpRequest, slug: str, job_id: int) -> HttpResp
     name = job.filename.rsplit(".", 1)[0] or "import"
     response["Content-Disposition"] = f'attachment; filename="{name}-skipped-rows.csv"'
     return response
+
+
+@require_POST
+@login_required
+def import_stages_create(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    """ "Create these stages": the file's unmapped stage labels become the team's stages, mapped.
+    The mapping form's choices, when posted with it and valid, are kept."""
+    job, access = import_job_get_for_user(
+        user=request.user, slug=slug, job_id=job_id, with_content=True
+    )
+    if job.status not in EDITABLE:
+        return redirect("import_detail", slug=slug, job_id=job.id)
+    form = _mapping_form(job, request.POST)
+    mapping = form.mapping() if request.POST and form.is_valid() else None
+    try:
+        created = import_job_stages_create(job=job, by=request.user, mapping=mapping)
+    except ImportRefused as error:
+        messages.error(request, str(error))
+    else:
+        if created:
+            messages.success(
+                request,
+                format_html(
+                    "Created {} stage{}: {}, and mapped the file's labels to them. Check their "
+                    'stations and targets in the <a href="{}">stage editor</a>.',
+                    len(created),
+                    "s" if len(created) != 1 else "",
+                    ", ".join(s.name for s in created),
+                    reverse("stage_editor", args=[slug]),
+                ),
+            )
+        else:
+            messages.info(request, "Every stage label is mapped already; no stage was created.")
+    return redirect("import_detail", slug=slug, job_id=job.id)
+
+
+@require_POST
+@login_required
+def import_owner_names(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    """Owner names for this import from a user export (id and name columns)."""
+    job, access = import_job_get_for_user(
+        user=request.user, slug=slug, job_id=job_id, with_content=True
+    )
+    if job.status not in EDITABLE:
+        return redirect("import_detail", slug=slug, job_id=job.id)
+    owner_form = OwnerFileForm(request.POST, request.FILES)
+    if owner_form.is_valid():
+        upload = owner_form.cleaned_data["owners"]
+        try:
+            named, ids = import_job_owner_names_set(job=job, content=upload.read())
+        except ImportRefused as error:
+            owner_form.add_error("owners", f"{upload.name}: {error}")
+        else:
+            messages.success(
+                request,
+                f"Owner names from {upload.name}: {named:,} of the {ids:,} owner id"
+                f"{'s' if ids != 1 else ''} in this file named"
+                + ("; the others stay “Owner <id>”, their id kept." if named < ids else "."),
+            )
+            return redirect("import_detail", slug=slug, job_id=job.id)
+    return _detail(request, job, access, owner_form=owner_form, status=400)

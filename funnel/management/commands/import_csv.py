@@ -5,7 +5,9 @@ JSON in the `--mapping` format, and writes nothing: save it, correct it, pass it
 
 The same service as the browser import: the file is checked whole first (every bad row is
 printed, nothing is written), then imported in chunks with progress. Re-running it with the same
-file adds nothing.
+file adds nothing. With --skip-bad-rows the valid rows are imported and the bad ones written next
+to the file as `<name>.skipped.csv`, each with its row number and reasons (as the browser's
+"Download the skipped rows").
 """
 
 import json
@@ -15,6 +17,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from funnel.imports.problems import problem_text, skipped_rows_csv
 from funnel.imports.run import import_job_run
 from funnel.imports.service import (
     ImportRefused,
@@ -23,6 +26,7 @@ from funnel.imports.service import (
     import_job_validate,
     import_mapping_propose,
     import_size_check,
+    import_table,
 )
 from funnel.models import ImportJob, ImportStatus, ReopenChoice, Team
 
@@ -47,6 +51,13 @@ class Command(BaseCommand):
         parser.add_argument("--by", help="Email of the user the import is recorded as by.")
         parser.add_argument(
             "--validate-only", action="store_true", help="Check the file; write nothing."
+        )
+        parser.add_argument(
+            "--skip-bad-rows",
+            action="store_true",
+            help="Import the valid rows and skip the rows with a problem; the skipped rows are "
+            "written next to the file as <name>.skipped.csv with the reason per row. Not when "
+            "the mapping itself is wrong.",
         )
         parser.add_argument(
             "--on-reopen",
@@ -92,11 +103,27 @@ class Command(BaseCommand):
         else:
             self.stdout.write("Mapping (saved or guessed):\n" + json.dumps(chosen, indent=2))
         plan = import_job_validate(job=job, mapping=chosen)
-        if plan.errors:
+        skip = options["skip_bad_rows"] and bool(job.summary.get("skippable"))
+        if plan.errors and skip:
+            for group in job.summary["problems"]:
+                self.stderr.write(problem_text(group))
+            self.stdout.write(
+                f"Skipping {job.summary['bad_rows']:,} row(s) with a problem; importing the others."
+            )
+            job.skip_bad_rows = True
+            job.save(update_fields=["skip_bad_rows"])
+        elif plan.errors:
             for e in plan.errors:
                 self.stderr.write(f"row {e.row}, column {e.column or '-'}: {e.message}")
+            why = (
+                " The mapping itself is wrong (row 1), so no row can be skipped."
+                if options["skip_bad_rows"]
+                else " Run again with --skip-bad-rows to import the valid rows."
+                if job.summary.get("skippable")
+                else ""
+            )
             raise CommandError(
-                f"{len(plan.errors)} problem(s) in {job.filename}; nothing was written."
+                f"{len(plan.errors)} problem(s) in {job.filename}; nothing was written.{why}"
             )
         self.stdout.write(
             f"Valid: {len(plan.rows)} rows, {plan.event_count} events, "
@@ -114,6 +141,10 @@ class Command(BaseCommand):
             ) from error
         job = import_job_run(job=job, on_progress=self._progress)
         self._report(job)
+        if skipped := job.summary.get("skipped_bad"):
+            out = Path(path).with_name(f"{Path(path).stem}.skipped.csv")
+            out.write_text(skipped_rows_csv(import_table(job=job), skipped["groups"]), "utf-8")
+            self.stdout.write(f"  Skipped {skipped['rows']:,} row(s) with a problem: see {out}")
 
     def _reopenings(self, job: ImportJob) -> None:
         reopened = job.summary.get("reopened")

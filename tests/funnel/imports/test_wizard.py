@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
+from funnel.imports.parsing import csv_parse
 from funnel.imports.service import ImportRefused, import_job_create
 from funnel.models import Deal, ImportJob, ImportMapping, ImportStatus, StageEvent
 
@@ -39,7 +40,8 @@ def mapping_post(job, **overrides):
         "on_repeated_deal": "error",
         "default_date": "",
     }
-    header = list(job.mapping["columns"])
+    # The file's column order: PostgreSQL's jsonb does not keep the mapping's key order.
+    header = csv_parse(bytes(job.content), max_rows=1).header
     data |= {f"col_{i}": job.mapping["columns"][name] for i, name in enumerate(header)}
     labels = list(job.mapping["stage_values"])
     data |= {f"sv_{j}": job.mapping["stage_values"][v] for j, v in enumerate(labels)}
