@@ -20,9 +20,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from funnel.metrics.edges import data_horizon
 from funnel.metrics.flow import days_in_stage_counts
 from funnel.metrics.intervals import wilson_interval
-from funnel.metrics.verdict import data_horizon
 from funnel.models import (
     BottleneckStatus,
     Deal,

@@ -16,8 +16,8 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from funnel.metrics.accounting import StageWeek, week_start
+from funnel.metrics.edges import data_horizon
 from funnel.metrics.stale import StaleCut
-from funnel.metrics.verdict import data_horizon
 from funnel.models import Deal, DealStatus, RecomputeState, StaleRule, Team
 
 

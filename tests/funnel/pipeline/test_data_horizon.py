@@ -11,7 +11,7 @@ from django.utils import timezone
 from bench.synthetic import FunnelShape, funnel_events, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.metrics.accounting import StageWeek, week_start
-from funnel.metrics.verdict import data_horizon
+from funnel.metrics.edges import data_horizon
 from funnel.pipeline.run import team_recompute
 from funnel.services import team_create
 from kaizen.dashboard.selectors import team_dashboard_get
