@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -35,6 +35,12 @@ class Team(models.Model):
         validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("0.90"))],
         help_text="Smallest difference in win rate (0.05 = 5 points) that the winnable "
         "analysis calls more or less winnable; smaller ones are too small to matter.",
+    )
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code, like USD.")],
+        help_text="ISO 4217 code of the currency deal amounts are in (USD, EUR, GBP ...).",
     )
 
     class Meta:
