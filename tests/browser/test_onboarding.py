@@ -318,7 +318,7 @@ def test_from_an_empty_install_to_a_first_verdict(new_page, live_server, adminis
     assert (salesforce, hubspot) == (0, 0), (salesforce, hubspot)
     assert Deal.objects.filter(team=team).count() == 266
     # The finished import leads to the dashboard at the data's horizon: the newest event in
-    # either file, Account 150's negotiation on 16 Nov 2023.
+    # either file, HubSpot's Deal 107 won on 16 Nov 2023.
     expect(manager.locator(".import-next h3")).to_have_text(
         "See what the data says, as of 16 Nov 2023"
     )
