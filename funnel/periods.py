@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from django import forms
 
+from funnel.bounds import TOO_EARLY, too_early
 from funnel.metrics.accounting import week_start
 
 WINDOWS = (13, 26, 52)
@@ -130,6 +131,12 @@ class PeriodForm(forms.Form):
         required=False,
         error_messages={"invalid_choice": "window must be 13, 26, 52 or all."},
     )
+
+    def clean_as_of(self) -> dt.date | None:
+        value = self.cleaned_data.get("as_of")
+        if value is not None and too_early(value):
+            raise forms.ValidationError(f"as_of {value.isoformat()}: {TOO_EARLY}")
+        return value
 
     def period(
         self,

@@ -4,6 +4,7 @@ Every variable is listed in README.md. With nothing set, the app runs on its emb
 an SQLite file in the project folder and Celery in eager mode (tasks run in process on commit).
 """
 
+import datetime as dt
 import importlib.util
 import os
 import secrets
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",  # login lockout: per account and per address
     "ninja",  # serves the API docs' Swagger UI from static files instead of a CDN
     "funnel",
     "kaizen",
@@ -84,7 +86,24 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes), on the app's login and the admin's: after
+# LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address, that account or
+# address is locked for LOGIN_COOLOFF_MINUTES; each lockout is logged. A successful login
+# resets the account's count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "funnel.members.lockout.lockout_response"
 
 ROOT_URLCONF = "kaizen.urls"
 WSGI_APPLICATION = "kaizen.wsgi.application"

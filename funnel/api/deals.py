@@ -7,9 +7,11 @@ from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
+from pydantic import field_validator
 
 from funnel.api.schemas import DealDetailOut, DealPageOut, ErrorOut
 from funnel.api.selectors import deal_event_history, deal_get_for_team, deals_for_team
+from funnel.bounds import MAX_OFFSET, TOO_EARLY, text_problem, too_early
 
 router = Router(tags=["deals"])
 
@@ -18,7 +20,7 @@ MAX_LIMIT = 500
 
 class DealFilters(Schema):
     limit: int = Field(50, ge=1, le=MAX_LIMIT, description="Page size, at most 500.")
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET, description="At most 1,000,000,000.")
     status: Literal["open", "won", "lost"] | None = None
     stage: str | None = Field(None, description="Current stage slug.")
     owner: str | None = Field(None, description="Owner's email.")
@@ -26,6 +28,22 @@ class DealFilters(Schema):
     updated_since: dt.datetime | None = Field(
         None, description="Only deals changed at or after this time (ISO 8601 with offset)."
     )
+
+    @field_validator("updated_since")
+    @classmethod
+    def _readable(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("Give the time with its UTC offset, e.g. +00:00.")
+        if value is not None and too_early(value):
+            raise ValueError(TOO_EARLY)
+        return value
+
+    @field_validator("stage", "owner", "source")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        if value is not None and (problem := text_problem(value)):
+            raise ValueError(problem)
+        return value
 
 
 @router.get("/deals", response={200: DealPageOut, 422: ErrorOut}, summary="The team's deals")

@@ -30,14 +30,16 @@ _events_adapter = TypeAdapter(list[EventItem])
     summary="Record a batch of stage events",
     description=(
         "Up to 1,000 events. Idempotent per event id: an id already stored counts as a "
-        "duplicate. A batch with any invalid event writes nothing; the 422 answer lists every "
-        "problem by event index and field. Bodies over the documented size limit get 413."
+        "duplicate; an id repeated within the batch is refused. A batch with any invalid "
+        "event writes nothing; the 422 answer lists every problem by event index and field. "
+        "Bodies over the documented size limit get 413."
     ),
 )
 @decorate_view(body_limited)
 def events_post(request: HttpRequest, payload: EventBatchIn):
     team = request.auth.team
     items, errors = _events_parse(payload.events)
+    errors += _repeated_ids(items)
     if errors:
         # Report the domain problems of the events that parsed too, so one answer lists all.
         indexed = list(items.items())
@@ -65,6 +67,18 @@ def _events_parse(raw: list) -> tuple[dict[int, EventIn], list[EventError]]:
     bad = {e.index for e in errors}
     good = {i: _event_in(EventItem.model_validate(raw[i])) for i in range(len(raw)) if i not in bad}
     return good, errors
+
+
+def _repeated_ids(items: dict[int, EventIn]) -> list[EventError]:
+    """An id sent twice in one batch is refused (a retry of a whole batch is fine: ids already
+    stored count as duplicates). Sent twice for two deals, it would create a deal with no event."""
+    first: dict[str, int] = {}
+    errors = []
+    for index, event in items.items():
+        seen = first.setdefault(event.event_id, index)
+        if seen != index:
+            errors.append(EventError(index, "id", f"Repeats the id of event {seen} in this batch."))
+    return errors
 
 
 def _event_in(item: EventItem) -> EventIn:

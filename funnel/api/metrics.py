@@ -18,6 +18,7 @@ from ninja import Field, Query, Router, Schema
 from pydantic import field_validator
 
 from funnel.api.schemas import ErrorOut
+from funnel.bounds import TOO_EARLY, too_early
 from funnel.metrics.accounting import week_start
 from funnel.metrics.intervals import CONFIDENCE
 from funnel.models import StageMetric
@@ -50,6 +51,8 @@ class TeamQuery(Schema):
     @field_validator("as_of")
     @classmethod
     def _not_in_future(cls, value):
+        if value is not None and too_early(value):
+            raise ValueError(f"as_of {value.isoformat()}: {TOO_EARLY}")
         if value is not None and value > timezone.localdate():
             raise ValueError(
                 f"as_of {value.isoformat()} is in the future; the latest is today, "

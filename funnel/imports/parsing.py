@@ -119,7 +119,10 @@ class DateParser:
         except KeyError:
             value = self._parse(text.strip())
             if value is not None:
-                value = value.astimezone(dt.UTC)
+                try:
+                    value = value.astimezone(dt.UTC)
+                except OverflowError:  # 0001-01-01 east of UTC lies in year 0
+                    value = None
             self._cache[text] = value
             return value
 

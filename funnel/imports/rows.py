@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
+from funnel.bounds import storable, text_problem, too_early
 from funnel.imports.columns import MappedColumns, mapping_errors
 from funnel.imports.owners import owner_label
 from funnel.imports.parsing import CsvTable, DateParser, amount_parse
@@ -91,6 +92,8 @@ class _RowReader:
             return None, f"{text!r} is not a date written {label}."
         if value > self.latest_allowed:
             return value, f"{text} is in the future."
+        if too_early(value):
+            return value, f"{text} is before 1 Jan 1970."
         return value, None
 
     def stage_value(self, row: int, cells: list[str]) -> tuple[str | None, str | None]:
@@ -241,6 +244,11 @@ class PlanBuilder:
         for number, cells in rows:
             if number in overlong:
                 continue  # reported with the mapping's problems
+            if not storable("\n".join(cells)):
+                for i, cell in enumerate(cells):
+                    if problem := text_problem(cell):
+                        reader.error(number, i, problem)
+                continue
             deal = cells[deal_column].strip() if deal_column is not None else ""
             if self.deals_shape and deal in seen:
                 first, first_cells = seen[deal]

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
+from funnel.bounds import text_problem
 from funnel.imports.facts import mapping_for_table, stage_values_fill, team_facts
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse
@@ -53,9 +54,13 @@ def _table(content: bytes) -> CsvTable:
     if refusal := file_refusal(content):  # before a single row is parsed
         raise ImportRefused(refusal)
     try:
-        return csv_parse(content)
+        table = csv_parse(content)
     except CsvUnreadable as error:
         raise ImportRefused(str(error)) from error
+    for i, name in enumerate(table.header, start=1):
+        if problem := text_problem(name):
+            raise ImportRefused(f"The header row's column {i} ({name[:40]!r}): {problem}")
+    return table
 
 
 def import_job_create(

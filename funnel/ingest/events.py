@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from funnel.bounds import TOO_EARLY, text_problem, too_early
 from funnel.models import Membership, Outcome, Role, Stage, Team
 
 MAX_BATCH = 1000
@@ -141,6 +142,21 @@ def _validate(events: Sequence[EventIn], context: _Context, now: dt.datetime) ->
     errors: list[EventError] = []
     latest_allowed = now + FUTURE_TOLERANCE
     for i, e in enumerate(events):
+        texts = (
+            ("id", e.event_id),
+            ("deal.id", e.deal_external_id),
+            ("stage", e.stage),
+            ("deal.owner", e.owner_email),
+            ("deal.account", e.account),
+            ("deal.department", e.department),
+            ("deal.source", e.source),
+            ("lost_reason", e.lost_reason),
+        )
+        # One search over the event's texts; only a bad event is searched field by field.
+        if text_problem("\n".join(text for _, text in texts if text)):
+            for name, text in texts:
+                if text and (problem := text_problem(text)):
+                    errors.append(EventError(i, name, problem))
         if not e.event_id or not e.event_id.strip():
             errors.append(EventError(i, "id", "An event id is required."))
         elif len(e.event_id) > 120:
@@ -153,6 +169,8 @@ def _validate(events: Sequence[EventIn], context: _Context, now: dt.datetime) ->
             errors.append(
                 EventError(i, "occurred_at", "Give the time with its UTC offset, e.g. +00:00.")
             )
+        elif too_early(e.occurred_at):
+            errors.append(EventError(i, "occurred_at", f"{TOO_EARLY[:-1]} (UTC)."))
         elif e.occurred_at > latest_allowed:
             errors.append(
                 EventError(

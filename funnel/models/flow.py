@@ -130,6 +130,10 @@ class RecomputeState(models.Model):
     # so every deal is judged against the same cut until the next rebuild.
     stale_days = models.PositiveSmallIntegerField(null=True, blank=True)
     stale_as_of = models.DateTimeField(null=True, blank=True)
+    # The last run that failed, kept until a run succeeds: the team's figures are frozen at the
+    # last good run, and the pages and the admin say so and why.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(max_length=500, blank=True)
 
     def __str__(self) -> str:
         return f"team {self.team_id} recompute through event {self.watermark}"

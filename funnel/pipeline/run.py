@@ -141,10 +141,38 @@ def team_recompute(
 
 def team_recompute_queued(*, team_id: int) -> BottleneckStatus | None:
     """The queued run a write asked for: its flag is cleared first, so writes from here on
-    queue exactly one trailing run. None when the team was deleted meanwhile."""
+    queue exactly one trailing run. None when the team was deleted meanwhile, or its run
+    failed (logged and marked on the team; see `team_run_isolated`)."""
     team_recompute_started(team_id=team_id)
     team = Team.objects.filter(id=team_id).first()
-    return team_recompute(team=team) if team is not None else None
+    if team is None:
+        return None
+    return team_run_isolated("recompute", team, lambda: team_recompute(team=team))
+
+
+def team_run_isolated(kind: str, team: Team, run) -> BottleneckStatus | None:
+    """Run one team's recompute or rebuild so that its failure stays its own: logged with the
+    traceback, marked on the team (RecomputeState.failed_at and failure, shown on its pages and
+    in the admin, cleared by the next good run) and never raised to the caller, which may be a
+    write's on-commit hook, the sweeper or the nightly loop over every team."""
+    try:
+        status = run()
+    except Exception as error:
+        logger.exception(
+            "%s team=%s failed; its figures stay at the last good run", kind, team.slug
+        )
+        RecomputeState.objects.update_or_create(
+            team=team,
+            defaults={
+                "failed_at": timezone.now(),
+                "failure": f"{kind}: {type(error).__name__}: {error}"[:500],
+            },
+        )
+        return None
+    RecomputeState.objects.filter(team=team, failed_at__isnull=False).update(
+        failed_at=None, failure=""
+    )
+    return status
 
 
 def team_rebuild(*, team: Team) -> BottleneckStatus:
@@ -253,7 +281,9 @@ def _status_record(*, team, stages, figures, watermark, now, horizon=None) -> Bo
 
 def team_rebuild_by_id(*, team_id: int) -> BottleneckStatus | None:
     team = Team.objects.filter(id=team_id).first()
-    return team_rebuild(team=team) if team is not None else None
+    if team is None:
+        return None
+    return team_run_isolated("rebuild", team, lambda: team_rebuild(team=team))
 
 
 def teams_rebuild_enqueue() -> list[int]:
