@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from funnel.api import deals, events, metrics, stages
 from funnel.api.auth import ApiTokenAuth
 from funnel.api.errors import add_error_handlers
+from funnel.api.throttle import TokenRateThrottle
 
 api = NinjaAPI(
     urls_namespace="api-v1",
@@ -22,6 +23,7 @@ api = NinjaAPI(
         "(`index`, `field`, `message`) listing every problem."
     ),
     auth=ApiTokenAuth(),
+    throttle=[TokenRateThrottle()],
 )
 add_error_handlers(api)
 api.add_router("", events.router)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer
 
 from funnel.api.selectors import api_token_get_active
+from funnel.api.throttle import bad_token_count, bad_tokens_check
 from funnel.models import ApiToken
 
 # Recording every use would turn each read into a write; a minute is precise enough to see
@@ -21,9 +22,12 @@ class ApiTokenAuth(HttpBearer):
     """request.auth becomes the ApiToken (its team loaded); unknown or revoked tokens get 401."""
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        bad_tokens_check(request)
         api_token = api_token_get_active(token=token)
-        if api_token is not None:
-            api_token_mark_used(api_token=api_token)
+        if api_token is None:
+            bad_token_count(request)
+            return None
+        api_token_mark_used(api_token=api_token)
         return api_token
 
 

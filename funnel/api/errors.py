@@ -14,8 +14,9 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, Throttled, ValidationError
 
+from funnel.api.throttle import retry_after
 from funnel.ingest import EventError
 
 
@@ -121,6 +122,21 @@ def add_error_handlers(api: NinjaAPI) -> None:
             status=401,
         )
         response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+
+    @api.exception_handler(Throttled)
+    def throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        wait = retry_after(exc.wait)
+        response = JsonResponse(
+            {
+                "detail": "Too many requests"
+                + (f"; try again in {wait} s." if wait else ".")
+                + " Limits are per API token, and per address for unknown tokens."
+            },
+            status=429,
+        )
+        if wait:
+            response["Retry-After"] = wait
         return response
 
     @api.exception_handler(RequestDataTooBig)
