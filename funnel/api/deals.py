@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from pydantic import field_validator
 
-from funnel.api.schemas import DealDetailOut, DealPageOut, ErrorOut
+from funnel.api.schemas import ANY_ERRORS, DealDetailOut, DealPageOut, ErrorOut
 from funnel.api.selectors import deal_event_history, deal_get_for_team, deals_for_team
 from funnel.bounds import MAX_OFFSET, TOO_EARLY, text_problem, too_early
 
@@ -46,7 +46,11 @@ class DealFilters(Schema):
         return value
 
 
-@router.get("/deals", response={200: DealPageOut, 422: ErrorOut}, summary="The team's deals")
+@router.get(
+    "/deals",
+    response={200: DealPageOut, 422: ErrorOut, **ANY_ERRORS},
+    summary="The team's deals",
+)
 def deals_list(request: HttpRequest, filters: Query[DealFilters]):
     deals = deals_for_team(
         team=request.auth.team,
@@ -63,7 +67,7 @@ def deals_list(request: HttpRequest, filters: Query[DealFilters]):
 
 @router.get(
     "/deals/{external_id}",
-    response={200: DealDetailOut, 404: ErrorOut},
+    response={200: DealDetailOut, 404: ErrorOut, **ANY_ERRORS},
     summary="One deal with its event history",
 )
 def deal_detail(request: HttpRequest, external_id: str):

@@ -17,7 +17,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import field_validator
 
-from funnel.api.schemas import ErrorOut
+from funnel.api.schemas import ANY_ERRORS, ErrorOut
 from funnel.bounds import TOO_EARLY, too_early
 from funnel.metrics.accounting import week_start
 from funnel.metrics.intervals import CONFIDENCE
@@ -170,7 +170,7 @@ def _period(team, query: TeamQuery, window: int) -> tuple[Period, object]:
 
 @router.get(
     "/bottleneck",
-    response={200: BottleneckOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: BottleneckOut, 404: ErrorOut, 422: ErrorOut, **ANY_ERRORS},
     summary="The team's bottleneck verdict as of a date, with the arithmetic behind it",
     description="Without as_of and with the default window this is the live verdict the "
     "last recompute stored; any other period is computed on request from the weekly counts. "
@@ -208,7 +208,7 @@ def bottleneck_get(request: HttpRequest, query: Query[BottleneckQuery]):
 
 @router.get(
     "/funnel",
-    response={200: FunnelOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: FunnelOut, 404: ErrorOut, 422: ErrorOut, **ANY_ERRORS},
     summary="Per-stage weekly metrics (entered, advanced, lost, conversion with its interval)",
     description="The `weeks` complete weeks before the week of as_of (default: the team's "
     "data horizon), oldest first.",

@@ -82,6 +82,11 @@ class ErrorOut(Schema):
     errors: list[ErrorItem] = []
 
 
+# What any operation may answer besides its own: no or a bad token (401), over a rate limit
+# (429, with Retry-After). Merged into every operation's responses, so the schema lists them.
+ANY_ERRORS = {401: ErrorOut, 429: ErrorOut}
+
+
 class StageOut(Schema):
     slug: str
     name: str

@@ -7,7 +7,7 @@ from ninja import Router
 from ninja.decorators import decorate_view
 
 from funnel.api.errors import body_limited, invalid_response
-from funnel.api.schemas import ErrorOut, StageIn, StageOut, StagesPutOut
+from funnel.api.schemas import ANY_ERRORS, ErrorOut, StageIn, StageOut, StagesPutOut
 from funnel.api.selectors import stages_for_team
 from funnel.ingest import EventError
 from funnel.stages.load import StageListError, stages_replace
@@ -17,7 +17,7 @@ router = Router(tags=["stages"])
 
 @router.get(
     "/stages",
-    response=list[StageOut],
+    response={200: list[StageOut], **ANY_ERRORS},
     summary="The team's stages in funnel order",
     description="The stages that take events (retired and merged ones are left out), in the "
     "order and format PUT /stages takes: sending this answer back changes nothing.",
@@ -28,7 +28,7 @@ def stages_list(request: HttpRequest):
 
 @router.put(
     "/stages",
-    response={200: StagesPutOut, 403: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+    response={200: StagesPutOut, 403: ErrorOut, 413: ErrorOut, 422: ErrorOut, **ANY_ERRORS},
     summary="Replace the team's stage list",
     description=(
         "The body is the whole list in funnel order. Listed stages are added or updated (the "

@@ -38,3 +38,11 @@ def test_unknown_tokens_from_one_address_are_stopped(client, token, settings):
     assert stopped["Retry-After"] == "300"
     # ... while other addresses go on as before.
     assert get(token, "10.7.7.7").status_code == 200
+
+
+def test_every_operation_documents_the_answers_it_can_give(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            assert {"200", "401", "429"} <= codes, (method, path, codes)
