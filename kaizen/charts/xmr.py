@@ -99,6 +99,10 @@ class DoWindow:
     mean_y: float | None
     mean: str
 
+    @property
+    def x2(self) -> float:
+        return round(self.x + self.width, 1)
+
 
 @dataclass(frozen=True)
 class XmrSvg:
@@ -346,7 +350,7 @@ def _draw(
         do_mean = baseline.do_mean
         do_window = DoWindow(
             x_do,
-            round(width - frame.right - x_do, 1),
+            round(x_of(n - 0.5) - x_do, 1),
             y_of(do_mean) if do_mean is not None else None,
             fmt(do_mean) if do_mean is not None else "",
         )

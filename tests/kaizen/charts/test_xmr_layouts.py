@@ -70,7 +70,7 @@ def test_every_frame_shows_the_latest_point_and_its_limit_labels_in_its_view_box
         for d in layout.dividers:
             width = len(d.short) * CHAR_WIDTH
             left = d.text_x if d.anchor == "start" else d.text_x - width
-            assert 0 <= left and left + width <= layout.width
+            assert left >= 0 and left + width <= layout.width
         assert layout.x_ticks[-1].label == "16 Nov"  # the latest week is always ticked
     assert len(compact.x_ticks) <= 4 < len(chart.x_ticks)
     assert compact.y_label == "" and chart.y_label == "u"  # the caption carries the unit
