@@ -11,6 +11,7 @@ from dataclasses import dataclass
 TOP = 34  # px above the plot, where divider labels go
 LABEL_GAP = 12.0  # px between two margin labels, or two rows of divider labels
 CHAR_WIDTH = 6.2  # px of an 11 px label's character, to keep divider labels apart
+GAP = 10  # px at least between two divider labels on one row
 
 
 def pct(value: float) -> str:
@@ -147,7 +148,7 @@ def place_dividers(
             free = (
                 r
                 for r, taken in enumerate(rows)
-                if all(b < span[0] - 4 or a > span[1] + 4 for a, b in taken)
+                if all(b < span[0] - GAP or a > span[1] + GAP for a, b in taken)
             )
             row = next(free, None)
             if row is not None:
