@@ -11,6 +11,7 @@ from dataclasses import dataclass
 TOP = 34  # px above the plot, where divider labels go
 LABEL_GAP = 12.0  # px between two margin labels, or two rows of divider labels
 CHAR_WIDTH = 6.2  # px of an 11 px label's character, to keep divider labels apart
+GAP = 10  # px at least between two divider labels on one row
 
 
 def pct(value: float) -> str:
@@ -19,6 +20,36 @@ def pct(value: float) -> str:
 
 def per_week(value: float) -> str:
     return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One layout of a chart. Every chart is drawn in each frame, and the page shows the one
+    that fits its box (a CSS container query), so text is never scaled below ~10 px and
+    nothing needs a sideways scroll: a phone gets fewer ticks, not a cut chart."""
+
+    name: str
+    width: int
+    height: int
+    left: int
+    right: int  # the right margin holds the limits' labels
+    x_ticks: int
+    label_chars: int  # the longest divider label above the plot
+    upper: str = "Upper limit"
+    mean: str = "Mean"
+    frozen_mean: str = "Baseline mean"
+    lower: str = "Lower limit"
+    bottom: int = 40
+    y_title: bool = True  # the rotated axis title; a phone's narrow margin leaves it to the caption
+
+
+WIDE = Frame("wide", 720, 280, 56, 128, x_ticks=8, label_chars=34)
+MEDIUM = Frame("medium", 540, 270, 52, 124, x_ticks=6, label_chars=26)
+COMPACT = Frame(
+    "compact", 340, 250, 44, 84, x_ticks=4, label_chars=18,
+    upper="Upper", mean="Mean", frozen_mean="Mean", lower="Lower", y_title=False,
+)  # fmt: skip
+FRAMES = (WIDE, MEDIUM, COMPACT)
 
 
 @dataclass(frozen=True)
@@ -94,20 +125,40 @@ def divider_periods(
     return at
 
 
-def place_dividers(marks: list[tuple[float, str, str]], middle: float) -> tuple[Divider, ...]:
-    """Divider labels above the plot, on a second row where they would overlap the first."""
+def _fit(label: str, chars: int) -> str:
+    return label if len(label) <= chars else label[: max(chars - 1, 0)] + "…"
+
+
+def place_dividers(
+    marks: list[tuple[float, str, str]], *, left: float, right: float, width: float, chars: int
+) -> tuple[Divider, ...]:
+    """Divider labels above the plot, read away from the nearer edge and cut to fit the chart
+    (at most ``chars`` characters); on a second row where they would overlap the first, as a
+    bare "Do" where neither row has room, and left to the tooltip where even that overlaps."""
     rows: list[list[tuple[float, float]]] = [[], []]
     placed = []
     for x, label, kind in marks:
-        short = label if len(label) <= 34 else label[:33] + "…"
-        width = len(short) * CHAR_WIDTH
-        anchor = "start" if x < middle else "end"
-        span = (x + 3, x + 3 + width) if anchor == "start" else (x - 3 - width, x - 3)
-        free = (
-            r for r, taken in enumerate(rows) if all(b < span[0] or a > span[1] for a, b in taken)
-        )
-        row = next(free, 0)
-        rows[row].append(span)
+        anchor = "start" if x < (left + right) / 2 else "end"
+        room = int(((width - x) if anchor == "start" else x) // CHAR_WIDTH) - 1
+        tries = [_fit(label, min(chars, room)), "Do" if kind == "do" else "Def."]
+        choice = None
+        for short in tries:
+            size = len(short) * CHAR_WIDTH
+            span = (x + 3, x + 3 + size) if anchor == "start" else (x - 3 - size, x - 3)
+            free = (
+                r
+                for r, taken in enumerate(rows)
+                if all(b < span[0] - GAP or a > span[1] + GAP for a, b in taken)
+            )
+            row = next(free, None)
+            if row is not None:
+                choice = (short, span, row)
+                break
+        if choice is None:
+            short, span, row = "", (x, x), 0
+        else:
+            short, span, row = choice
+            rows[row].append(span)
         text_y = TOP - 6 - LABEL_GAP * row
         text_x = span[0] if anchor == "start" else span[1]
         placed.append(Divider(x, label, kind, short, text_x, text_y, anchor))

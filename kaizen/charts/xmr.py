@@ -18,12 +18,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from funnel.metrics.xmr import XmrLimits, XmrPoint, XmrRule, xmr_chart, xmr_points
+from kaizen.charts.describe import chart_description
 from kaizen.charts.layout import (
+    FRAMES,
     TOP,
+    WIDE,
     Divider,
+    Frame,
     MarginLabel,
     Tick,
     divider_periods,
@@ -34,8 +38,8 @@ from kaizen.charts.layout import (
     place_dividers,
 )
 
-WIDTH, HEIGHT = 720, 280
-LEFT, RIGHT, BOTTOM = 56, 116, 40  # the right margin holds the limits' labels
+WIDTH, HEIGHT = WIDE.width, WIDE.height
+INSET = 4  # px between the plot's edges and the first and last period's point
 RULE_WORDS = {
     XmrRule.OUTSIDE_LIMITS: "outside the limits",
     XmrRule.THREE_OF_FOUR: "3 of 4 beyond the half-way line",
@@ -95,6 +99,10 @@ class DoWindow:
     mean_y: float | None
     mean: str
 
+    @property
+    def x2(self) -> float:
+        return round(self.x + self.width, 1)
+
 
 @dataclass(frozen=True)
 class XmrSvg:
@@ -104,12 +112,13 @@ class XmrSvg:
     y_label: str
     x_label: str
     desc: str
+    frame: str = WIDE.name
     width: int = WIDTH
     height: int = HEIGHT
-    plot_left: int = LEFT
-    plot_right: int = WIDTH - RIGHT
+    plot_left: int = WIDE.left
+    plot_right: int = WIDTH - WIDE.right
     plot_top: int = TOP
-    plot_bottom: int = HEIGHT - BOTTOM
+    plot_bottom: int = HEIGHT - WIDE.bottom
     path: str = ""
     radius: float = 3.0
     points: tuple[Point, ...] = ()
@@ -120,9 +129,13 @@ class XmrSvg:
     y_ticks: tuple[Tick, ...] = ()
     x_ticks: tuple[Tick, ...] = ()
     signals: int = 0
+    signal_kinds: tuple[str, ...] = ()  # "up", "down": the kinds of signal mark drawn
+    do_points: bool = False  # marks of Do-window weeks are drawn
     frozen: bool = False  # the limits are a cycle's baseline, not computed per segment
     latest: str = "—"
     empty: bool = False
+    notes: tuple[str, ...] = ()  # under the chart: what a point is, what the centre line is
+    layouts: tuple[XmrSvg, ...] = ()  # the same chart in every frame, widest first
 
     @property
     def plot_height(self) -> int:
@@ -144,34 +157,86 @@ def xmr_svg(
     baseline: FrozenBaseline | None = None,
     fmt: Callable[[float], str] = per_week,
     period_days: int = 7,
+    period_why: str = "",
+    notes: Sequence[str] = (),
     y_label: str = "",
     volumes: Sequence[int] | None = None,
     volume_label: str = "decided",
 ) -> XmrSvg:
-    """An XmR chart of a weekly (or k-weekly) series. Periods without a value (too few decided
-    deals to judge) are left out of the chart's arithmetic and drawn as a gap.
+    """An XmR chart of a weekly (or k-weekly) series, in every frame (``layouts``; the chart
+    itself is the widest). Periods without a value (too few decided deals to judge) are left
+    out of the chart's arithmetic and drawn as a gap.
 
     ``dividers``: (date, label, kind "do" or "definition"), marked at the period containing the
     date. Without a ``baseline`` each starts new limits; with one, the baseline's limits hold
     across the chart and only the Do window is judged (the Check's rules, not new limits).
+    ``period_why`` says why a point is that many weeks; it opens the chart's ``notes``.
     """
+    weeks = period_days // 7
+    period = "one week" if weeks == 1 else f"{weeks} weeks pooled"
+    said = (f"Each point: {period}" + (f", {period_why}" if period_why else "") + ".",)
+    args = dict(
+        key=key,
+        title=title,
+        unit=unit,
+        periods=periods,
+        values=values,
+        dividers=dividers,
+        baseline=baseline,
+        fmt=fmt,
+        period_days=period_days,
+        y_label=y_label,
+        volumes=volumes,
+        volume_label=volume_label,
+        notes=said + tuple(notes),
+    )
+    layouts = tuple(_draw(frame, **args) for frame in FRAMES)
+    return replace(layouts[0], layouts=layouts)
+
+
+def _draw(
+    frame: Frame,
+    *,
+    key,
+    title,
+    unit,
+    periods,
+    values,
+    dividers,
+    baseline,
+    fmt,
+    period_days,
+    y_label,
+    volumes,
+    volume_label,
+    notes,
+) -> XmrSvg:
+    width, height, left = frame.width, frame.height, frame.left
     known = [(i, v) for i, v in enumerate(values) if v is not None]
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = width - left - frame.right, height - TOP - frame.bottom
     n = len(periods)
     weeks = period_days // 7
     head = dict(
         key=key,
         title=title,
         unit=unit,
-        y_label=y_label or unit,
+        y_label=(y_label or unit) if frame.y_title else "",
         x_label="Week starting" if weeks == 1 else f"{weeks} weeks starting",
         frozen=baseline is not None,
+        frame=frame.name,
+        width=width,
+        height=height,
+        plot_left=left,
+        plot_right=width - frame.right,
+        plot_bottom=height - frame.bottom,
+        notes=tuple(notes),
     )
     if len(known) < 2:
         return XmrSvg(**head, desc=f"{title}: not enough weeks with data to chart yet.", empty=True)
 
     def x_of(i: float) -> float:
-        return round(LEFT + plot_w * (i + 0.5) / n, 1)
+        """Inset by the points' radius, so that a dot at either end stays inside the plot."""
+        return round(left + INSET + (plot_w - 2 * INSET) * (i + 0.5) / n, 1)
 
     marks = divider_periods(periods, dividers, period_days)
     do_start = baseline.do_start if baseline and baseline.do_start is not None else None
@@ -213,8 +278,9 @@ def xmr_svg(
         return round(TOP + plot_h * (1 - (v - y_min) / (y_max - y_min)), 1)
 
     def shown(lim: XmrLimits) -> tuple[float, float]:
-        """The limits as a reader can meet them: no rate above 100 %, no count below zero."""
-        return max(lim.lower, min(0.0, y_min)), min(lim.upper, 1.0) if fmt is pct else lim.upper
+        """The limits as a reader can meet them: a rate within 0–100 %, no count below zero."""
+        upper = min(lim.upper, 1.0) if fmt is pct else lim.upper
+        return max(lim.lower, min(0.0, y_min)), upper
 
     period_word = "Week of" if weeks == 1 else f"{weeks} weeks from"
     points = []
@@ -270,12 +336,13 @@ def xmr_svg(
     latest_band = bands[-1]
     lines = []
     if latest_band.mean is not None:
+        mean_name = frame.frozen_mean if baseline else frame.mean
         lines = [
-            (latest_band.upper, "Upper limit", latest_band.upper_label, "upper"),
-            (latest_band.mean, "Mean", latest_band.mean_label, "mean"),
+            (latest_band.upper, frame.upper, latest_band.upper_label, "upper"),
+            (latest_band.mean, mean_name, latest_band.mean_label, "mean"),
         ]
         if latest_band.lower is not None:
-            lines.append((latest_band.lower, "Lower limit", latest_band.lower_label, "lower"))
+            lines.append((latest_band.lower, frame.lower, latest_band.lower_label, "lower"))
 
     do_window = None
     if do_start is not None and do_start < n:
@@ -283,7 +350,7 @@ def xmr_svg(
         do_mean = baseline.do_mean
         do_window = DoWindow(
             x_do,
-            round(WIDTH - RIGHT - x_do, 1),
+            round(x_of(n - 0.5) - x_do, 1),
             y_of(do_mean) if do_mean is not None else None,
             fmt(do_mean) if do_mean is not None else "",
         )
@@ -292,12 +359,15 @@ def xmr_svg(
             (x_of(i - 0.5), "; ".join(label for label, _ in found), _divider_kind(found))
             for i, found in sorted(marks.items())
         ],
-        middle=LEFT + plot_w / 2,
+        left=left,
+        right=width - frame.right,
+        width=width,
+        chars=frame.label_chars,
     )
-    step = max(1, math.ceil(n / 8))
+    step = max(1, math.ceil(n / frame.x_ticks))
     x_ticks = tuple(Tick(x_of(i), f"{periods[i]:%-d %b}") for i in range(n - 1, -1, -step))[::-1]
     signals = [p for p in points if p.signal]
-    desc = _describe(
+    desc = chart_description(
         title=title,
         unit=unit,
         periods=[periods[i] for i, _ in known],
@@ -322,6 +392,8 @@ def xmr_svg(
         y_ticks=tuple(Tick(y_of(t), tick_fmt(t)) for t in ticks),
         x_ticks=x_ticks,
         signals=len(signals),
+        signal_kinds=tuple(k for k in ("up", "down") if any(p.signal == k for p in points)),
+        do_points=any(p.in_do and not p.signal for p in points),
         latest=points[-1].value,
     )
 
@@ -329,38 +401,3 @@ def xmr_svg(
 def _divider_kind(found: list[tuple[str, str]]) -> str:
     """A definition change marks its period even when a Do start shares it."""
     return "definition" if any(kind == "definition" for _, kind in found) else "do"
-
-
-def _describe(
-    *, title, unit, periods, points, limits, shown, fmt, baseline, do_from, dividers
-) -> str:
-    """The chart in words, for screen readers (the SVG's <desc>)."""
-    signals = [p for p in points if p.signal]
-    where = " in the Do window" if baseline else ""
-    text = (
-        f"{title}, {len(points)} periods with data from {periods[0]:%-d %b %Y} to "
-        f"{periods[-1]:%-d %b %Y}; latest {points[-1].value} {unit}."
-    )
-    if limits:
-        lower, upper = shown(limits)
-        text += (
-            f" {'Baseline mean' if baseline else 'Mean'} {fmt(limits.mean)}, natural process "
-            f"limits {fmt(lower)} to {fmt(upper)}."
-        )
-    else:
-        text += " Too few points for limits."
-    if do_from:
-        text += f" The Do window starts in the week of {do_from:%-d %b %Y}."
-        if baseline.do_mean is not None:
-            text += f" Do mean {fmt(baseline.do_mean)}."
-    if signals:
-        text += (
-            f" {len(signals)} signal{'s' if len(signals) != 1 else ''}{where}: "
-            + "; ".join(f"{p.label} {p.value} ({p.why})" for p in signals[-3:])
-            + "."
-        )
-    else:
-        text += f" No signals{where}: routine variation only."
-    if dividers:
-        text += f" Divided at: {'; '.join(d.label for d in dividers)}."
-    return text

@@ -101,6 +101,21 @@ def since_first(values: list[float]) -> list[float | None]:
     return [None] * first + values[first:]
 
 
+def conversion_period_why(decided: list[float], weeks_per_period: int, min_decided: int) -> str:
+    """Why a conversion chart's point pools that many weeks (panels.conversion_series chooses
+    1, 2 or 4: the fewest that give a typical period ``min_decided`` decided deals)."""
+    since = decided[next((i for i, d in enumerate(decided) if d), len(decided)) :]
+    typical = sorted(since)[len(since) // 2] if since else 0
+    deals = f"{typical:.0f} decided deal{'' if typical == 1 else 's'}"
+    if weeks_per_period == 1:
+        return f"a typical week has {deals}, enough for a rate (at least {min_decided})"
+    shorter = "a week" if weeks_per_period == 2 else "a week or two"
+    return (
+        f"because a typical week has only {deals} and a rate needs at least {min_decided}: "
+        f"{shorter} would be mostly noise. Periods still short of {min_decided} are left out"
+    )
+
+
 def team_charts(data: TeamDashboard, figures: dict) -> list[XmrSvg]:
     weeks = week_calendar(data.chart_to, data.chart_weeks)
     positions = sorted({r.position for r in data.weeks})
@@ -138,6 +153,14 @@ def team_charts(data: TeamDashboard, figures: dict) -> list[XmrSvg]:
         )
         series = conversion_series(data.weeks, position=key, weeks=weeks)
         per = "week" if series.weeks_per_period == 1 else f"{series.weeks_per_period} weeks"
+        decided = [
+            a + b
+            for a, b in zip(
+                weekly_series(data.weeks, position=key, field="advanced", weeks=weeks),
+                weekly_series(data.weeks, position=key, field="lost", weeks=weeks),
+                strict=True,
+            )
+        ]
         charts.append(
             xmr_svg(
                 key="conversion",
@@ -152,6 +175,9 @@ def team_charts(data: TeamDashboard, figures: dict) -> list[XmrSvg]:
                     if p == key
                 ],
                 period_days=7 * series.weeks_per_period,
+                period_why=conversion_period_why(
+                    decided, series.weeks_per_period, series.min_decided
+                ),
                 y_label="conversion",
             )
         )

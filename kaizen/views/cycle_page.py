@@ -101,6 +101,7 @@ def _cycle_chart(
     dividers: list[dt.date],
     do_start: int | None = None,
     do_mean: float | None = None,
+    pooled: tuple[int, int] | None = None,
 ) -> XmrSvg:
     """The cycle's weekly chart: the baseline's limits across it, the Do window judged against
     them as the Check judges it."""
@@ -114,23 +115,60 @@ def _cycle_chart(
         dividers=[(day, "Definition changed", "definition") for day in dividers],
         baseline=FrozenBaseline(XmrLimits(**limits) if limits else None, do_start, do_mean),
         fmt=pct if conversion else per_week,
+        period_why="as the Check judges it" if do_start is not None else "",
+        notes=_centre_line_note(limits, values, do_start, pooled) if conversion else (),
         y_label=_metric_label(cycle),
         volumes=volumes if conversion else None,
     )
 
 
+def _centre_line_note(
+    limits: dict | None,
+    values: list[float | None],
+    do_start: int | None,
+    pooled: tuple[int, int] | None,
+) -> tuple[str, ...]:
+    """Why the chart's baseline mean differs from the baseline rate on the page: the XmR chart
+    (and the Check's rules) average the weekly rates, each week counting the same; the
+    baseline rate pools the decided deals, so a busy week counts more."""
+    if not limits or not pooled or not pooled[1]:
+        return ()
+    weeks = sum(v is not None for v in values[:do_start])
+    rate = pooled[0] / pooled[1]
+    mean = limits["mean"]
+    if f"{mean * 100:.1f}" == f"{rate * 100:.1f}":
+        return ()
+    return (
+        f"The baseline mean line, {mean * 100:.1f} %, is the average of the {weeks} baseline "
+        f"weeks' rates, each week counting the same; the limits and the Check's rules are "
+        f"built on it. The baseline rate, {rate * 100:.1f} % ({pooled[0]} of {pooled[1]}), "
+        "pools the decided deals, so busier weeks count more.",
+    )
+
+
 def _chart_from_check(cycle: Cycle, check: dict, dividers) -> XmrSvg:
+    """The Check's weeks, and while the Do window runs its weeks still to come (empty), so
+    the whole window the Check will judge is in view, not only its first days."""
     effect = check.get("effect") or {}
+    weeks = [dt.date.fromisoformat(w) for w in check["weeks"]]
+    ahead = []
+    if weeks and cycle.do_end:
+        nxt = weeks[-1] + dt.timedelta(weeks=1)
+        while nxt <= cycle.do_end:
+            ahead.append(nxt)
+            nxt += dt.timedelta(weeks=1)
+    before = check.get("before") or {}
     return _cycle_chart(
         cycle,
         title=f"{_metric_label(cycle)} by week",
-        weeks=[dt.date.fromisoformat(w) for w in check["weeks"]],
-        values=check["values"],
-        volumes=check["volumes"],
+        weeks=weeks + ahead,
+        values=list(check["values"]) + [None] * len(ahead),
+        volumes=list(check["volumes"]) + [0] * len(ahead),
         limits=check.get("limits"),
         dividers=dividers,
         do_start=check["do_start_index"],
         do_mean=effect.get("after") if check["do_weeks"] else None,
+        pooled=(before["successes"], before["n"]) if before.get("n") else None,
     )
 
 
@@ -159,6 +197,7 @@ def _current_condition_chart(cycle: Cycle, today: dt.date, dividers) -> XmrSvg:
         volumes=[c.decided for c in counts],
         limits=base.limits,
         dividers=dividers,
+        pooled=(base.successes, base.n),
     )
 
 

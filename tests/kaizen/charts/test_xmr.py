@@ -3,7 +3,7 @@ dashboards' charts (limits per segment) and a PDCA cycle's (a frozen baseline, t
 
 import datetime as dt
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnel.metrics.xmr import xmr_limits
@@ -146,6 +146,7 @@ def test_nice_ticks_cover_the_range_with_round_steps():
     assert len(steps) == 1
 
 
+@settings(deadline=None)  # each chart is drawn in three frames; a busy machine is slow
 @given(
     st.lists(st.one_of(st.none(), st.floats(0, 500, allow_nan=False)), min_size=2, max_size=60),
     st.integers(0, 59),
@@ -156,11 +157,14 @@ def test_every_mark_lies_inside_the_plot(values, cut):
     if chart.empty:
         assert sum(v is not None for v in values) < 2
         return
-    inside_y = lambda y: chart.plot_top <= y <= chart.plot_bottom  # noqa: E731
-    assert all(inside_y(p.y) and chart.plot_left <= p.x <= chart.plot_right for p in chart.points)
-    for b in chart.bands:
-        assert chart.plot_left <= b.x1 < b.x2 <= chart.plot_right
-        assert all(inside_y(y) for y in (b.mean, b.upper, b.lower) if y is not None)
-    assert all(inside_y(t.at) for t in chart.y_ticks)
-    margin = [m.y for m in chart.margin_labels]
-    assert all(b - a >= 12 for a, b in zip(margin, margin[1:], strict=False))
+    for layout in chart.layouts:  # wide, medium and compact alike
+        inside_y = lambda y, c=layout: c.plot_top <= y <= c.plot_bottom  # noqa: E731
+        assert all(
+            inside_y(p.y) and layout.plot_left <= p.x <= layout.plot_right for p in layout.points
+        )
+        for b in layout.bands:
+            assert layout.plot_left <= b.x1 < b.x2 <= layout.plot_right
+            assert all(inside_y(y) for y in (b.mean, b.upper, b.lower) if y is not None)
+        assert all(inside_y(t.at) for t in layout.y_ticks)
+        margin = [m.y for m in layout.margin_labels]
+        assert all(b - a >= 12 for a, b in zip(margin, margin[1:], strict=False))
