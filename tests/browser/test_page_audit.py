@@ -11,7 +11,9 @@ failure. Full-page screenshots: artifacts/screenshots/audit/<role>-<size>-<page>
 
 from __future__ import annotations
 
+import csv
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 CSV = Path(__file__).resolve().parents[1] / "fixtures" / "csv" / "hubspot_deals.csv"
+EXTRA_COLUMNS = 25  # on top of the export's 20: a 45-column file, as a real CRM export can be
 
 ROLES = {
     "administrator": "admin@demo.kaizen",
@@ -54,7 +57,11 @@ REGIONS = ", ".join(
 SCROLL_BOXES = ".import-preview"
 # Problems axe reports at these levels fail the audit.
 AXE_IMPACTS = ("serious", "critical")
-SERIOUS_STATUSES = {500, 502, 503}
+# Not audited by axe: the DOM Swagger UI builds on the API docs page (third-party, vendored by
+# django-ninja: its own colours and nested controls). The page around it (templates/ninja/) is.
+AXE_EXCLUDE = ["#swagger-ui"]
+# Added by other branches of issue #16; skipped (with a warning) until their URL resolves.
+PENDING = ("team-settings", "glossary")
 
 LAYOUT_JS = """
 ([regions, scrollBoxes]) => {
@@ -103,21 +110,32 @@ LAYOUT_JS = """
   const cutBy = (r, a, slack) => {
     const box = inner(a), cs = style(a), sides = [];
     const x = cs.overflowX !== 'visible', y = cs.overflowY !== 'visible';
-    if (x && r.right > box.right + T) sides.push('right by ' + Math.round(r.right - box.right) + ' px');
-    if (x && r.left < box.left - T) sides.push('left by ' + Math.round(box.left - r.left) + ' px');
-    if (y && r.bottom > box.bottom + slack) sides.push('bottom by ' + Math.round(r.bottom - box.bottom) + ' px');
-    if (y && r.top < box.top - slack) sides.push('top by ' + Math.round(box.top - r.top) + ' px');
+    const by = (side, px) => sides.push(side + ' by ' + Math.round(px) + ' px');
+    if (x && r.right > box.right + T) by('right', r.right - box.right);
+    if (x && r.left < box.left - T) by('left', box.left - r.left);
+    if (y && r.bottom > box.bottom + slack) by('bottom', r.bottom - box.bottom);
+    if (y && r.top < box.top - slack) by('top', box.top - r.top);
     return sides;
   };
+  const UNSEEN = '.visually-hidden, .sr-only, title, desc, option, template, '
+    + 'details:not([open]) > :not(summary)';
   const shown = (el) => {
     const cs = style(el);
-    return cs.visibility !== 'hidden' && cs.display !== 'none'
-      && !el.closest('.visually-hidden, .sr-only, title, desc, option, template, details:not([open]) > :not(summary)');
+    return cs.visibility !== 'hidden' && cs.display !== 'none' && !el.closest(UNSEEN);
   };
-  const GRAPHICS = 'circle, rect, line, path, polyline, polygon, ellipse, image, use, img, input, select, textarea, canvas, video';
+  const GRAPHICS = 'circle, rect, line, path, polyline, polygon, ellipse, image, use, img, '
+    + 'input, select, textarea, canvas, video';
 
-  // What a reader sees: the text and the graphics and controls of each region. A box that is
-  // wider than its container only by its padding cuts nothing, so boxes are not measured.
+  // A badge or pill: an inline box with a background or a border of its own.
+  const painted = (el) => {
+    const cs = style(el);
+    if (!cs.display.startsWith('inline') || !(el instanceof HTMLElement)) return false;
+    const transparent = (c) => c === 'transparent' || c.endsWith(', 0)');
+    return !transparent(cs.backgroundColor)
+      || (parseFloat(cs.borderRightWidth) > 0 && !transparent(cs.borderRightColor));
+  };
+  // What a reader sees: the text, graphics, controls and badges of each region. A block or a
+  // cell wider than its container only by its padding cuts nothing, so those are not measured.
   const leaves = [];
   const seen = new Set();
   for (const region of document.querySelectorAll(regions)) {
@@ -125,9 +143,11 @@ LAYOUT_JS = """
       if (seen.has(el)) continue;
       seen.add(el);
       if (!shown(el)) continue;
-      if (el.matches(GRAPHICS)) {
+      if (el.matches(GRAPHICS) || painted(el)) {
         const r = el.getBoundingClientRect();
-        if (r.width >= 1 || r.height >= 1) leaves.push({el, r, from: el.parentElement, self: true, slack: T});
+        if (r.width >= 1 || r.height >= 1) {
+          leaves.push({el, r, from: el.parentElement, self: true, slack: T});
+        }
       }
       if (style(el).textOverflow === 'ellipsis') continue;  // a deliberate, titled truncation
       for (const node of el.childNodes) {
@@ -179,8 +199,8 @@ LAYOUT_JS = """
 """
 
 AXE_JS = """
-async (impacts) => {
-  const result = await axe.run(document, {resultTypes: ['violations']});
+async ([impacts, exclude]) => {
+  const result = await axe.run({exclude: exclude.map((s) => [s])}, {resultTypes: ['violations']});
   return result.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
     id: v.id, impact: v.impact, help: v.help,
     targets: v.nodes.map((n) => {
@@ -202,7 +222,7 @@ class AuditPage:
 
 def _resolves(url: str) -> bool:
     try:
-        resolve(url)
+        resolve(url.split("?")[0])
     except Resolver404:
         return False
     return True
@@ -211,11 +231,12 @@ def _resolves(url: str) -> bool:
 @pytest.fixture
 def demo(live_server, plain_http_cookies) -> dict:
     """The demo data set (seed_demo: two teams, a year of deals, Enterprise's PDCA cycles), plus
-    an uploaded CRM export with 30 columns awaiting its mapping (the import preview)."""
+    an uploaded CRM export with 45 columns awaiting its mapping (the import preview)."""
     call_command("seed_demo", stdout=io.StringIO())
     team = Team.objects.get(slug="enterprise")
+    # As `manage.py import_csv` leaves it: no uploader.
     job = import_job_create(
-        team=team, uploaded_by=None, filename="hubspot_deals.csv", content=CSV.read_bytes()
+        team=team, uploaded_by=None, filename="hubspot_wide.csv", content=wide_csv()
     )
     deal = Deal.objects.filter(team=team, owner__email=ROLES["rep"]).order_by("id").first()
     doing = Cycle.objects.get(team=team, phase=Phase.DO)
@@ -223,7 +244,19 @@ def demo(live_server, plain_http_cookies) -> dict:
     return {"team": team, "job": job, "deal": deal, "doing": doing, "closed": closed}
 
 
-def audit_pages(demo: dict) -> tuple[list[AuditPage], list[str]]:
+def wide_csv() -> bytes:
+    """The HubSpot export with custom fields appended: a preview far wider than a phone."""
+    rows = list(csv.reader(io.StringIO(CSV.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for number, row in enumerate(rows):
+        extra = range(1, EXTRA_COLUMNS + 1)
+        added = [f"Custom field {i}" if number == 0 else f"v{i}" for i in extra]
+        writer.writerow(row + added)
+    return out.getvalue().encode()
+
+
+def audit_pages(demo: dict) -> tuple[list[AuditPage], list[AuditPage]]:
     """Every page of the product a role may meet, and the pages not on this branch yet."""
     t = f"/teams/{demo['team'].slug}"
     pages = [
@@ -259,13 +292,9 @@ def audit_pages(demo: dict) -> tuple[list[AuditPage], list[str]]:
         AuditPage("api-docs", "/api/v1/docs"),
         AuditPage("not-found", f"{t}/kaizen/999999/"),
     ]
-    # Pages other branches of issue #16 add: audited once their URL resolves here.
-    pending = ["/teams/<slug>/settings/", "/glossary/"]
-    pending = [
-        p for p, page in zip(pending, (pages[-4], pages[-3]), strict=True) if not _resolves(page.url)
-    ]
-    pages = [p for p in pages if _resolves(p.url) or p.name == "not-found"]
-    return pages, pending
+    # Pages other branches of issue #16 add: audited once their URL resolves on this branch.
+    pending = [p for p in pages if p.name in PENDING and not _resolves(p.url)]
+    return [p for p in pages if p not in pending], pending
 
 
 def log_in(page, base_url: str, email: str) -> None:
@@ -279,7 +308,7 @@ def log_in(page, base_url: str, email: str) -> None:
 def page_problems(page, status: int | None) -> list[str]:
     """What is wrong with the page now open: one line per problem."""
     problems = []
-    if status is None or status in SERIOUS_STATUSES or status not in (200, 403, 404):
+    if status not in (200, 403, 404):
         problems.append(f"HTTP status {status}")
     layout = page.evaluate(LAYOUT_JS, [REGIONS, SCROLL_BOXES])
     if layout["scrollWidth"] > layout["clientWidth"]:
@@ -289,7 +318,7 @@ def page_problems(page, status: int | None) -> list[str]:
     problems += [f"cut: {line}" for line in layout["cut"]]
     problems += [f"chart: {line}" for line in layout["points"]]
     page.add_script_tag(path=str(AXE))
-    for v in page.evaluate(AXE_JS, list(AXE_IMPACTS)):
+    for v in page.evaluate(AXE_JS, [list(AXE_IMPACTS), AXE_EXCLUDE]):
         targets = ", ".join(v["targets"][:3]) + (" …" if len(v["targets"]) > 3 else "")
         problems.append(
             f"axe {v['id']} ({v['impact']}): {v['help']}; {len(v['targets'])} node(s): {targets}"
@@ -307,20 +336,28 @@ def test_every_page_fits_and_passes_axe(browser, live_server, demo, screenshots_
     context.set_default_timeout(90_000)
     page = context.new_page()
     failures = []
+    refusals = set()  # a 403 or 404 page is one template: audited the first time it is met
     try:
         log_in(page, live_server.url, ROLES[role])
         for audited in pages:
             response = page.goto(f"{live_server.url}{audited.url}")
             status = response.status if response else None
             page.screenshot(path=out / f"{role}-{size}-{audited.name}.png", full_page=True)
+            if status in refusals:
+                continue
+            if status in (403, 404):
+                refusals.add(status)
             problems = page_problems(page, status)
             if problems:
-                lines = "\n    ".join(problems)
-                failures.append(f"{role} {size} {audited.name} ({audited.url}, {status}):\n    {lines}")
+                head = f"{role} {size} {audited.name} ({audited.url}, {status}):"
+                failures.append("\n    ".join([head, *problems]))
     finally:
         context.close()
-    for url in pending:
-        print(f"page audit: {url} is not on this branch yet, not audited")
+    for skipped in pending:
+        warnings.warn(
+            f"page audit: {skipped.url} ({skipped.name}) does not exist yet, not audited",
+            stacklevel=1,
+        )
     assert not failures, f"{len(failures)} of {len(pages)} pages fail the audit:\n" + "\n".join(
         failures
     )
