@@ -332,6 +332,8 @@ def test_every_page_fits_and_passes_axe(browser, live_server, demo, screenshots_
     pages, pending = audit_pages(demo)
     out = screenshots_dir / "audit"
     out.mkdir(exist_ok=True)
+    for stale in out.glob(f"{role}-{size}-*.png"):
+        stale.unlink()
     context = browser.new_context(viewport=SIZES[size], reduced_motion="reduce")
     context.set_default_timeout(90_000)
     page = context.new_page()
@@ -361,3 +363,22 @@ def test_every_page_fits_and_passes_axe(browser, live_server, demo, screenshots_
     assert not failures, f"{len(failures)} of {len(pages)} pages fail the audit:\n" + "\n".join(
         failures
     )
+
+
+CHECKER_PAGE = Path(__file__).parent / "audit_checker.html"
+
+
+def test_the_layout_checks_find_cuts_a_reader_would_see(browser):
+    """The checker itself, on a page made to fail in known ways at 390 px."""
+    context = browser.new_context(viewport=SIZES["phone"])
+    page = context.new_page()
+    page.set_content(CHECKER_PAGE.read_text())
+    layout = page.evaluate(LAYOUT_JS, [REGIONS, SCROLL_BOXES])
+    context.close()
+    assert layout["scrollWidth"] == 500 > layout["clientWidth"] == 390  # the chart: 200 + 300
+    cut = "\n".join(layout["cut"])
+    assert len(layout["cut"]) == 2, cut
+    assert 'div#cut.box cuts 1 piece of text or graphics, e.g. td "far too wide' in cut
+    assert 'div#badge.hidden cuts 1 piece of text or graphics, e.g. span.badge "badge"' in cut
+    assert "(right by 14 px)" in cut  # 132 px from x 2 (table spacing) in 120 px
+    assert layout["points"] == ["chart: latest point at x 487–493, outside the viewport 0–390"]
