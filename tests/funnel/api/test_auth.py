@@ -102,3 +102,5 @@ def test_openapi_schema_and_docs_are_served(client):
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
     assert b"cdn.jsdelivr" not in docs.content  # served from our static files
+    # Our copy of ninja/swagger.html: a page language for screen readers (axe html-has-lang).
+    assert b'<html lang="en">' in docs.content

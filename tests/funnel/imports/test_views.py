@@ -75,6 +75,17 @@ def test_list_shows_past_imports(login, job, manager, django_assert_max_num_quer
     assert b"Upload a file" in response.content
 
 
+def test_list_shows_an_import_without_an_uploader(login, team, manager, csv_bytes):
+    # `manage.py import_csv` without --by stores a job with no uploader: the list once failed
+    # with a 500 on it (a filter argument looked up on None).
+    import_job_create(
+        team=team, uploaded_by=None, filename="cli.csv", content=csv_bytes("deals_good.csv")
+    )
+    response = login(manager).get(reverse("import_list", args=[team.slug]))
+    assert response.status_code == 200
+    assert b"cli.csv" in response.content
+
+
 def test_upload_creates_job_with_guessed_mapping(login, team, manager, csv_bytes):
     client = login(manager)
     response = client.post(
