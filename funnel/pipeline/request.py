@@ -67,7 +67,13 @@ def team_recompute_request(*, team_id: int) -> bool:
             team_id=team_id, defaults={"queued": True, "requested_at": now}
         )
     if claimed:
-        task_enqueue(TEAM_RECOMPUTE, team_id)
+        try:
+            task_enqueue(TEAM_RECOMPUTE, team_id)
+        except Exception:
+            # The broker refused: no run is waiting after all. Clearing the flag lets the next
+            # sweep (a minute at most) enqueue it, instead of waiting out STALE_REQUEST.
+            RecomputeState.objects.filter(team_id=team_id).update(queued=False)
+            raise
     return bool(claimed)
 
 
@@ -131,6 +137,7 @@ def teams_sweep(*, now: dt.datetime | None = None) -> list[int]:
             task_enqueue(TEAM_RECOMPUTE, team_id)
         except Exception:
             logger.exception("sweep: team %s is behind but the broker refused the run", team_id)
+            RecomputeState.objects.filter(team_id=team_id).update(queued=False)
             continue
         enqueued.append(team_id)
     if enqueued:

@@ -39,8 +39,13 @@ def test_a_broker_outage_after_commit_loses_no_write(
     assert result.accepted == len(events)
     assert StageEvent.objects.filter(team=team).count() == len(events)
     state = RecomputeState.objects.get(team=team)
-    assert state.queued is True and state.watermark == 0  # the sweeper will find it behind
+    # No run is waiting, so the very next sweep (not one two minutes later) enqueues it.
+    assert state.queued is False and state.watermark == 0
     assert "the sweeper will retry" in caplog.text
+    sent = []
+    monkeypatch.setattr(request, "task_enqueue", lambda name, *args, **kw: sent.append(args))
+    assert request.teams_sweep() == [team.id]
+    assert sent == [(team.id,)]
 
 
 def test_the_company_roll_up_is_asked_for_once_until_it_starts(db, monkeypatch):
