@@ -278,7 +278,9 @@ class TargetInUse:
 def stage_targets_in_use(*, team: Team, stages: list[Stage]) -> None:
     """Set ``conversion_target`` and ``days_target`` (a TargetInUse or None) on each stage: the
     manager's target where set, else the demonstrated one of the latest verdict (one query), so
-    the overview names the same target as the dashboard."""
+    the overview names the same target as the dashboard. The verdict judges a stage's average
+    days by the demonstrated level even where the manager set target days (those mark deals
+    aged), so ``days_judged`` gives that level beside the manager's, or None."""
     latest = BottleneckStatus.objects.filter(team=team).order_by("-computed_at", "-id").first()
     demonstrated = {
         (c.get("stage_position"), c.get("metric")): c.get("target")
@@ -294,6 +296,12 @@ def stage_targets_in_use(*, team: Team, stages: list[Stage]) -> None:
             else:
                 target = None
             setattr(stage, f"{metric}_target", target)
+        judged = demonstrated.get((stage.position, "days"))
+        stage.days_judged = (
+            TargetInUse(float(judged), "demonstrated", "days")
+            if judged is not None and stage.target_days is not None
+            else None
+        )
 
 
 def team_status_latest(*, team: Team) -> BottleneckStatus | None:

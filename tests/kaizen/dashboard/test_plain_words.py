@@ -126,3 +126,23 @@ def test_one_interval_level_on_the_page_at_a_non_default_setting(
     assert "Intervals at 90 % confidence" in team_words
     assert "Every range on this page is a 90 % interval" in team_words
     assert "Ranges are 90 % intervals" in company_words
+
+
+def test_overview_gives_the_managers_days_and_the_verdicts_demonstrated_average(
+    login, loaded, team, manager
+):
+    """Target days mark deals aged; the verdict judges the average days by the demonstrated
+    level. The overview names both, each with its source, as the dashboard does."""
+    days = next(
+        c
+        for c in loaded.figures["contenders"]
+        if c.get("metric") == "days" and c.get("target_source") == "capability"
+    )
+    stage = team.stages.get(position=days["stage_position"])
+    stage.target_days = 30
+    stage.save(update_fields=["target_days"])
+    overview = login(manager).get(reverse("team_overview", args=[team.slug])).content.decode()
+    cell = overview[overview.index(f'id="target-days-{stage.slug}"') :]
+    words = text_of(cell[: cell.index("</dd>")])
+    assert "30 days yours" in words
+    assert f"judges the average against {days['target']:.1f} days demonstrated" in words
