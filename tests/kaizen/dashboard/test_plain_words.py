@@ -11,6 +11,7 @@ import funnel.context_processors
 from funnel.metrics import intervals
 from funnel.models import BottleneckStatus
 from funnel.pipeline.run import team_recompute
+from kaizen.dashboard.panels import value_stream
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +147,17 @@ def test_overview_gives_the_managers_days_and_the_verdicts_demonstrated_average(
     words = text_of(cell[: cell.index("</dd>")])
     assert "30 days yours" in words
     assert f"judges the average against {days['target']:.1f} days demonstrated" in words
+
+
+def test_value_stream_of_a_snapshot_without_levels_states_the_configured_one():
+    """An older snapshot's figures carry no interval level: the value stream says the app's
+    one level rather than "Intervals at — confidence"."""
+    figures = {
+        "contenders": [
+            {"stage_position": 1, "metric": "conversion", "name": "Inquiry", "current": 0.5}
+        ],
+        "recent_from": "2026-01-05",
+        "recent_to": "2026-04-06",
+    }
+    stream = value_stream(figures=figures, rows=[], bottleneck_position=None)
+    assert stream.confidence == intervals.CONFIDENCE == 0.95
