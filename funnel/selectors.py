@@ -255,6 +255,55 @@ def stages_with_definitions_for_team(*, team: Team) -> list[Stage]:
     return stages
 
 
+@dataclass(frozen=True)
+class TargetInUse:
+    """The target the verdict judges a stage by, and where it comes from: ``yours`` (set by the
+    manager) or ``demonstrated`` (the team's own best sustained level, from the latest verdict)."""
+
+    value: float
+    source: str  # "yours" | "demonstrated"
+    metric: str  # "conversion" (a share, 0-1) | "days"
+
+    @property
+    def label(self) -> str:
+        """A manager's target as typed ("42.5 %", "12 days"); a demonstrated one as the
+        dashboard writes it ("65 %", "13.6 days")."""
+        if self.metric == "conversion":
+            if self.source == "yours":
+                return f"{round(self.value * 100, 1):g} %"
+            return f"{self.value * 100:.0f} %"
+        return f"{self.value:g} days" if self.source == "yours" else f"{self.value:.1f} days"
+
+
+def stage_targets_in_use(*, team: Team, stages: list[Stage]) -> None:
+    """Set ``conversion_target`` and ``days_target`` (a TargetInUse or None) on each stage: the
+    manager's target where set, else the demonstrated one of the latest verdict (one query), so
+    the overview names the same target as the dashboard. The verdict judges a stage's average
+    days by the demonstrated level even where the manager set target days (those mark deals
+    aged), so ``days_judged`` gives that level beside the manager's, or None."""
+    latest = BottleneckStatus.objects.filter(team=team).order_by("-computed_at", "-id").first()
+    demonstrated = {
+        (c.get("stage_position"), c.get("metric")): c.get("target")
+        for c in ((latest.figures or {}).get("contenders", []) if latest else [])
+        if c.get("target_source") == "capability" and c.get("target") is not None
+    }
+    for stage in stages:
+        for metric, mine in (("conversion", stage.target_conversion), ("days", stage.target_days)):
+            if mine is not None:
+                target = TargetInUse(float(mine), "yours", metric)
+            elif (shown := demonstrated.get((stage.position, metric))) is not None:
+                target = TargetInUse(float(shown), "demonstrated", metric)
+            else:
+                target = None
+            setattr(stage, f"{metric}_target", target)
+        judged = demonstrated.get((stage.position, "days"))
+        stage.days_judged = (
+            TargetInUse(float(judged), "demonstrated", "days")
+            if judged is not None and stage.target_days is not None
+            else None
+        )
+
+
 def team_status_latest(*, team: Team) -> BottleneckStatus | None:
     """The team's latest verdict, with its stage."""
     return (

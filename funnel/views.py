@@ -11,6 +11,7 @@ from funnel.selectors import (
     Action,
     TeamFigures,
     memberships_for_team,
+    stage_targets_in_use,
     stages_with_definitions_for_team,
     team_accesses_for_user,
     team_figures_for_user,
@@ -48,10 +49,12 @@ def team_overview(request: HttpRequest, slug: str) -> HttpResponse:
         (role, [m for m in memberships if m.role == role])
         for role in (Role.MANAGER, Role.REP, Role.EXECUTIVE)
     ]
+    stages = stages_with_definitions_for_team(team=access.team)
+    stage_targets_in_use(team=access.team, stages=stages)
     context = {
         "access": access,
         "team": access.team,
-        "stages": stages_with_definitions_for_team(team=access.team),
+        "stages": stages,
         "members_by_role": members_by_role,
     }
     return render(request, "funnel/team_overview.html", context)
@@ -76,6 +79,7 @@ def stage_targets(request: HttpRequest, slug: str, stage_slug: str) -> HttpRespo
         saved = True
     else:
         saved = False
+    stage_targets_in_use(team=access.team, stages=[stage])
     template = "funnel/stage_targets.html"
     if request.htmx:
         template += "#targets-form"

@@ -167,7 +167,7 @@ def review_counts_by_owner(*, deals: QuerySet[Deal], review: Review) -> list[Own
             owner_id=row["owner_id"],
             name=" ".join(filter(None, [row["owner__first_name"], row["owner__last_name"]]))
             or row["owner__email"]
-            or "Nobody",
+            or "No owner",
             deals=row["n"],
             stale=row["stale"],
             aged=row["aged"],

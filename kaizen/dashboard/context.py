@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
+from funnel.metrics import intervals
 from funnel.metrics.intervals import wilson_interval
 from funnel.models import Verdict
 from kaizen.charts.spark import sparkline
@@ -359,7 +360,10 @@ def company_context(*, accesses, data: CompanyDashboard, whole_company: bool) ->
             {
                 "row": row,
                 "label": STATION_LABELS.get(row.station, row.station),
-                "rate": wilson_interval(row.advanced, row.decided) if row.decided else None,
+                # At the level every other interval on the page is stated at.
+                "rate": wilson_interval(row.advanced, row.decided, confidence=intervals.CONFIDENCE)
+                if row.decided
+                else None,
                 "is_verdict": company is not None
                 and company.verdict == Verdict.BOTTLENECK
                 and company.station == row.station,

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from funnel.metrics import intervals
 from funnel.metrics.intervals import wilson_interval
 
 STATION_LABELS = {
@@ -145,7 +146,9 @@ def value_stream(
         lead_time_days=sum(medians) if medians and None not in medians else None,
         lead_time_p85_days=sum(p85s) if p85s and None not in p85s else None,
         weeks=weeks,
-        confidence=confidences[0] if confidences else figures.get("confidence"),
+        # Snapshots from before contenders kept their level: the one level the app uses.
+        confidence=(confidences[0] if confidences else figures.get("confidence"))
+        or intervals.CONFIDENCE,
     )
 
 
@@ -223,7 +226,7 @@ def verdict_why(figures: dict) -> Why | None:
         threshold=winner.get("threshold"),
         won_per_week=won,
         won_at_target=won + gap if gap is not None else None,
-        confidence=winner.get("confidence") or 0.95,
+        confidence=winner.get("confidence") or intervals.CONFIDENCE,
         window=window_label(figures["recent_from"], figures["recent_to"]),
     )
 

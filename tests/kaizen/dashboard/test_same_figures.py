@@ -136,6 +136,9 @@ def test_team_page_and_api_show_the_same_gap(client, login, loaded, manager, tea
     assert body["verdict"] == "bottleneck"
     assert shown == f"{body['gap_per_week']:+.2f}" == f"{loaded.gap_per_week:+.2f}"
     # "At target" adds the same gap to the won deals a week.
-    won, at_target = re.search(r"At target: <strong>([\d.]+) → ([\d.]+)</strong>", html).groups()
+    at_target, won = re.search(
+        r"At target, the team would win <strong>([\d.]+)</strong> deals a week instead of ([\d.]+)",
+        html,
+    ).groups()
     assert won == f"{body['won_per_week']:.1f}"
     assert at_target == f"{body['won_per_week'] + body['gap_per_week']:.1f}"
