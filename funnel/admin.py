@@ -18,6 +18,7 @@ from funnel.models import (
     Membership,
     Observation,
     OperationalDefinition,
+    RecomputeState,
     Stage,
     StageEvent,
     Team,
@@ -381,3 +382,12 @@ class OperationalDefinitionAdmin(ReadOnlyAdmin):
 @admin.register(Agreement)
 class AgreementAdmin(ReadOnlyAdmin):
     list_display = ["user", "version", "agreed_at"]
+
+
+@admin.register(RecomputeState)
+class RecomputeStateAdmin(ReadOnlyAdmin):
+    """Per team: the last recompute, and the failure that froze its figures, if any."""
+
+    list_display = ["team", "finished_at", "watermark", "runs", "failed_at", "failure"]
+    list_filter = [("failed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["team"]

@@ -70,6 +70,8 @@ class RecomputeLag:
 
     seconds: float | None = None
     since: dt.datetime | None = None
+    # The last run failed (RecomputeState.failed_at): figures are frozen at the last good run.
+    failed_at: dt.datetime | None = None
 
 
 @dataclass
@@ -215,9 +217,16 @@ def _history_end(status: BottleneckStatus) -> dt.date | None:
 def team_recompute_lag(*, team) -> RecomputeLag:
     now = timezone.now()
     seconds = recompute_lag_seconds(team_id=team.id, now=now)
+    failed_at = (
+        RecomputeState.objects.filter(team=team, failed_at__isnull=False)
+        .values_list("failed_at", flat=True)
+        .first()
+    )
     if seconds is None:
-        return RecomputeLag()
-    return RecomputeLag(seconds=seconds, since=now - dt.timedelta(seconds=seconds))
+        return RecomputeLag(failed_at=failed_at)
+    return RecomputeLag(
+        seconds=seconds, since=now - dt.timedelta(seconds=seconds), failed_at=failed_at
+    )
 
 
 def _week_rows(where: Q, start: dt.date, end: dt.date) -> list[WeekRow]:

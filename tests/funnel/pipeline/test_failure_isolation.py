@@ -63,3 +63,24 @@ def test_a_good_run_clears_the_mark(team):
     assert team_recompute_queued(team_id=team.id) is not None
     state = RecomputeState.objects.get(team=team)
     assert (state.failed_at, state.failure) == (None, "")
+
+
+def test_the_dashboard_says_the_figures_are_frozen(client, manager, team):
+    _events(team, "N")
+    team_recompute_queued(team_id=team.id)
+    RecomputeState.objects.filter(team=team).update(
+        failed_at=T0, failure="rebuild: ValueError: year 0 is out of range"
+    )
+    client.force_login(manager)
+    page = client.get(f"/teams/{team.slug}/dashboard/").content.decode()
+    assert "Figures frozen: the update at" in page
+    assert ">2 Mar, 09:00</time> failed on data the app cannot read" in page
+    assert "Figures are current" not in page
+
+
+def test_the_admin_lists_the_failure(admin_client, team):
+    RecomputeState.objects.update_or_create(
+        team=team, defaults={"failed_at": T0, "failure": "recompute: ValueError: year 0"}
+    )
+    page = admin_client.get("/admin/funnel/recomputestate/").content.decode()
+    assert "recompute: ValueError: year 0" in page
