@@ -212,6 +212,18 @@ def _current_condition_chart(cycle: Cycle, today: dt.date, dividers) -> XmrSvg:
     )
 
 
+def _check_button_why(cycle: Cycle, progress: dict, today: dt.date) -> str:
+    """Beside the disabled "Run the Check": when it opens, or how many deals it waits for."""
+    opens_on = check_opens_on(cycle.do_start)
+    if progress["do_weeks"] < MIN_DO_WEEKS and opens_on > today:
+        return f"Opens {opens_on:%a %-d %b}"
+    missing = MIN_DECIDED - progress["do_volume"]
+    if missing > 0:
+        what = "new" if cycle.metric == CycleMetric.ARRIVALS else "decided"
+        return f"Waits for {missing} more {what} deal{'' if missing == 1 else 's'}"
+    return ""
+
+
 def plan_problem_warning(cycle: Cycle, today: dt.date):
     """In Plan: the problem quotes a baseline other than the one its Do window would freeze."""
     if cycle.phase != Phase.PLAN or not cycle.do_start or not cycle.problem:
@@ -297,6 +309,7 @@ def cycle_page_context(
         )
         if progress
         else "",
+        "check_button_why": _check_button_why(cycle, progress, today) if progress else "",
         "sentences": check_sentences(cycle, check) if check else {},
         "baseline_words": baseline_words(cycle),
         "problem_warning": plan_problem_warning(cycle, today) if chart else None,
