@@ -133,7 +133,7 @@ def test_run_one_cycle_to_closed_through_the_views(login, manager, team, proposa
     assert "<svg" in page and "Do starts" in page
     # Act follows the Check on the same page: no phase click in between.
     assert "Move to Act" not in page
-    assert 'action="{}"'.format(url("cycle_close", team, cycle)) in page
+    assert 'action="{}#act-title"'.format(url("cycle_close", team, cycle)) in page
     assert 'name="decision" value="adopt"' in page
 
     # Without the learnings the server says so next to the field and in a summary.
