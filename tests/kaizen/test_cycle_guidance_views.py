@@ -66,6 +66,9 @@ def test_baseline_reads_29_5_percent_for_13_of_44_everywhere(login, manager, tea
         "Proposal conversion was 29.5 % (13 of 44 decided deals) in the 13 weeks before Do; "
         "since Do started it is not measurable yet (no decided deals) over 0 complete weeks."
     ) in page
+    # Two decided deals are no evidence: no verdict, no findings, no judged prediction.
+    assert "no clear effect" not in page and "falls short" not in page
+    assert "judged once the Check opens" in page
     # The frozen baseline in the plan, with its interval at the one confidence level.
     assert "29.5 % (13 of 44 decided deals) in the weeks" in page
     assert "95 % interval 18–44 %" in page
