@@ -13,7 +13,6 @@ urlpatterns = [
     path("kaizen/<int:cycle_id>/plan/", cycles.cycle_plan_edit, name="cycle_plan_edit"),
     path("kaizen/<int:cycle_id>/commit/", cycles.cycle_commit_view, name="cycle_commit"),
     path("kaizen/<int:cycle_id>/check/", cycles.cycle_check_view, name="cycle_check"),
-    path("kaizen/<int:cycle_id>/act/", cycles.cycle_act_view, name="cycle_act"),
     path("kaizen/<int:cycle_id>/close/", cycles.cycle_close_view, name="cycle_close"),
     path("kaizen/<int:cycle_id>/notes/", cycles.cycle_note_view, name="cycle_note"),
 ]

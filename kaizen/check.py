@@ -24,11 +24,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from scipy.stats import norm
 
-from funnel.metrics.intervals import poisson_rate_interval, proportion_difference, wilson_interval
+from funnel.metrics.intervals import (
+    CONFIDENCE,
+    poisson_rate_interval,
+    proportion_difference,
+    wilson_interval,
+)
 from funnel.metrics.xmr import XmrLimits, xmr_limits, xmr_points
 
 CONVERSION = "conversion"
@@ -37,7 +42,8 @@ MIN_DO_WEEKS = 2
 MIN_DECIDED = 20
 MIN_BASELINE_POINTS = 5
 OBSERVATIONAL = "Observational — no randomised control"
-Z95 = float(norm.ppf(0.975))
+# The one confidence level of every interval (funnel.metrics.intervals.CONFIDENCE).
+Z = float(norm.ppf(0.5 + CONFIDENCE / 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +127,7 @@ def baseline_capture(metric: str, counts: Sequence[WeekCount]) -> Baseline:
 
 @dataclass(frozen=True, slots=True)
 class Effect:
-    """After minus before (or a difference-in-differences) with its 95 % interval."""
+    """After minus before (or a difference-in-differences) with its interval at CONFIDENCE."""
 
     estimate: float | None
     low: float | None
@@ -150,7 +156,7 @@ def _rate_difference(before: Totals, after: Totals) -> Effect:
         return Effect(None, None, None, before.value, after.value, method)
     estimate = after.successes / after.weeks - before.successes / before.weeks
     se = math.sqrt(_rate_variance(after) + _rate_variance(before))
-    half = Z95 * se
+    half = Z * se
     return Effect(estimate, estimate - half, estimate + half, before.value, after.value, method)
 
 
@@ -180,8 +186,14 @@ def difference_in_differences(
     per_week = (lambda t: t.successes / t.weeks) if metric == ARRIVALS else (lambda t: t.value)
     b, a, cb, ca = (per_week(t) for t in four)
     estimate = (a - b) - (ca - cb)
-    half = Z95 * math.sqrt(sum(variance(t) for t in four))
+    half = Z * math.sqrt(sum(variance(t) for t in four))
     return Effect(estimate, estimate - half, estimate + half, b, a, method, cb, ca)
+
+
+def check_opens_on(do_start: date, min_do_weeks: int = MIN_DO_WEEKS) -> date:
+    """The first day the Do window has ``min_do_weeks`` complete weeks: the Monday after them."""
+    monday = do_start - timedelta(days=do_start.weekday())
+    return monday + timedelta(weeks=min_do_weeks)
 
 
 def check_waits_for(
@@ -189,18 +201,28 @@ def check_waits_for(
     metric: str,
     do_weeks: int,
     do_volume: int,
+    opens_on: date | None = None,
     min_do_weeks: int = MIN_DO_WEEKS,
     min_decided: int = MIN_DECIDED,
 ) -> str:
-    """What the Check still waits for, as one sentence; empty once its evidence rules are met
-    (the same two guards ``cycle_check`` applies), whatever the Do window's planned end."""
-    missing = []
+    """What the Check still waits for, as one sentence with the date it opens (``opens_on``,
+    see ``check_opens_on``) and how many deals are missing; empty once its evidence rules are
+    met (the same two guards ``cycle_check`` applies), whatever the Do window's planned end."""
+    deals_missing = max(min_decided - do_volume, 0)
+    what = ("new deal" if metric == ARRIVALS else "decided deal") + (
+        "" if deals_missing == 1 else "s"
+    )
+    deals = f"{deals_missing} more {what} ({do_volume} of {min_decided} so far)"
     if do_weeks < min_do_weeks:
-        missing.append(f"the Do window has run {min_do_weeks} complete weeks ({do_weeks} so far)")
-    if do_volume < min_decided:
-        what = "new deals have arrived" if metric == ARRIVALS else "deals are decided"
-        missing.append(f"{min_decided} {what} in the Do window ({do_volume} so far)")
-    return f"Check possible once {' and '.join(missing)}." if missing else ""
+        when = f"on {opens_on:%a %-d %b %Y}, " if opens_on else ""
+        weeks = (
+            f"The Check opens {when}when the Do window has {min_do_weeks} complete weeks "
+            f"({do_weeks} so far)"
+        )
+        return f"{weeks}, and once it has {deals}." if deals_missing else f"{weeks}."
+    if deals_missing:
+        return f"The Check opens once the Do window has {deals}."
+    return ""
 
 
 @dataclass(frozen=True, slots=True)

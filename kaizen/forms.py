@@ -13,7 +13,7 @@ class CyclePlanForm(forms.Form):
 
     label_suffix = ""
 
-    title = forms.CharField(max_length=160)
+    title = forms.CharField(max_length=160, error_messages={"required": "Give the cycle a title."})
     metric = forms.ChoiceField(choices=CycleMetric.choices)
     stage = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False)
     problem = forms.CharField(
@@ -59,8 +59,19 @@ class CyclePlanForm(forms.Form):
 
 class CycleCloseForm(forms.Form):
     label_suffix = ""
-    decision = forms.ChoiceField(choices=ActDecision.choices, widget=forms.RadioSelect)
-    learnings = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    decision = forms.ChoiceField(
+        choices=ActDecision.choices,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": "Choose adopt, adapt or abandon.",
+            "invalid_choice": "Choose adopt, adapt or abandon.",
+        },
+    )
+    learnings = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="What we learned",
+        error_messages={"required": "Write down what was learned before closing the cycle."},
+    )
     standard_work = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
@@ -69,7 +80,11 @@ class CycleCloseForm(forms.Form):
 
 
 class CycleNoteForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=4000,
+        error_messages={"required": "A note needs some text."},
+    )
 
 
 class BoardFilterForm(forms.Form):

@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from funnel.metrics.accounting import week_start
-from funnel.metrics.intervals import CONFIDENCE
 from funnel.models import (
     Stage,
     StageMetric,
@@ -18,8 +17,9 @@ from funnel.models import (
     Team,
 )
 from funnel.selectors import team_status_latest
-from kaizen.check import WeekCount, baseline_capture
+from kaizen.check import Baseline, WeekCount, baseline_capture
 from kaizen.models import Cycle, CycleMetric, Phase
+from kaizen.problem import baseline_sentence
 
 BASELINE_WEEKS = 13
 
@@ -113,6 +113,29 @@ def default_do_window(today: dt.date) -> tuple[dt.date, dt.date]:
     return today, week_start(today) + dt.timedelta(weeks=DEFAULT_DO_WEEKS, days=-1)
 
 
+def plan_baseline(
+    *, team: Team, metric: str, stage: Stage | None, do_start: dt.date, today: dt.date
+) -> tuple[Baseline, dt.date]:
+    """The baseline a plan with this Do start would freeze if committed today, and its last day."""
+    first, last = baseline_window(do_start=do_start, today=today)
+    stage = metric_stage(team=team, metric=metric, stage=stage)
+    counts = week_counts(stage=stage, first=first, last=week_start(last))
+    return baseline_capture(metric, counts), last
+
+
+def plan_problem_sentence(
+    *, team: Team, metric: str, stage: Stage | None, do_start: dt.date | None, today: dt.date
+) -> str:
+    """The problem's prefilled opening sentence for a Do start ("" without a stage or start)."""
+    if do_start is None or (metric == CycleMetric.CONVERSION and stage is None):
+        return ""
+    base, last = plan_baseline(
+        team=team, metric=metric, stage=stage, do_start=do_start, today=today
+    )
+    where = stage.name if metric == CycleMetric.CONVERSION else "Arrivals"
+    return baseline_sentence(where=where, metric=metric, base=base, last_day=last)
+
+
 @dataclass(frozen=True)
 class Prefill:
     values: dict
@@ -126,22 +149,10 @@ def cycle_prefill_from_bottleneck(*, team: Team, today: dt.date) -> Prefill | No
         return None
     metric = CycleMetric.CONVERSION if status.stage_id else CycleMetric.ARRIVALS
     stage = metric_stage(team=team, metric=metric, stage=status.stage)
-    first, last = baseline_window(do_start=today, today=today)
-    base = baseline_capture(metric, week_counts(stage=stage, first=first, last=week_start(last)))
     where = status.stage.name if status.stage_id else "Arrivals"
-    if base.value is None:
-        problem = f"{where} is the team's bottleneck."
-    elif metric == CycleMetric.CONVERSION:
-        problem = (
-            f"{where} is the bottleneck: in the last {BASELINE_WEEKS} weeks it converted "
-            f"{base.value * 100:.0f} % of {base.n} decided deals ({CONFIDENCE * 100:g} % interval "
-            f"{base.low * 100:.0f}–{base.high * 100:.0f} %)."
-        )
-    else:
-        problem = (
-            f"Arrivals are the bottleneck: {base.value:.1f} new deals a week over the last "
-            f"{BASELINE_WEEKS} weeks."
-        )
+    problem = plan_problem_sentence(
+        team=team, metric=metric, stage=stage, do_start=today, today=today
+    )
     if status.gap_per_week:
         problem += f" Closing the gap is worth about {status.gap_per_week:.2f} won deals a week."
     position = status.stage.position if status.stage_id else None

@@ -7,7 +7,8 @@ Phase rules (a CycleError says what is missing when one is refused):
 - do -> check: the Check has enough evidence (2 complete Do weeks, 20 decided deals);
 - check -> act: a computed Check with enough evidence;
 - act -> closed: a decision and the learnings. Adopt records standard work on the team; adapt
-  opens a linked follow-up cycle in plan, prefilled; abandon just closes.
+  opens a linked follow-up cycle in plan, prefilled; abandon just closes. The Act form follows
+  the Check on the page, so closing a cycle in Check records check -> act and act -> closed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ from django.utils import timezone
 
 from funnel.metrics.accounting import week_start
 from funnel.models import Stage, Team
-from kaizen.check import Baseline, CheckResult, baseline_capture, cycle_check
+from kaizen.check import (
+    Baseline,
+    CheckResult,
+    baseline_capture,
+    check_opens_on,
+    check_waits_for,
+    cycle_check,
+)
 from kaizen.models import (
     ActDecision,
     Cycle,
@@ -34,11 +42,13 @@ from kaizen.models import (
     Phase,
     StandardWork,
 )
+from kaizen.problem import problem_refreshed
 from kaizen.selectors import (
     baseline_window,
     comparison_stage,
     cycle_do_weeks,
     metric_stage,
+    plan_problem_sentence,
     week_counts,
 )
 
@@ -97,11 +107,37 @@ def _snap_window(values: dict) -> dict:
     return values
 
 
+def _problem_for_window(team: Team, plan: dict, was: dict, today: dt.date) -> dict:
+    """A problem still opening with the baseline sentence prefilled for the plan as it ``was``
+    gets the sentence for the plan's new Do window; an edited one stays as written (the page
+    warns that it no longer matches)."""
+    if not plan.get("problem"):
+        return plan
+    metric = plan.get("metric", was.get("metric"))
+    stage = plan.get("stage", was.get("stage"))
+    do_start = plan.get("do_start", was.get("do_start"))
+    before = plan_problem_sentence(
+        team=team,
+        metric=was.get("metric"),
+        stage=was.get("stage"),
+        do_start=was.get("do_start"),
+        today=today,
+    )
+    now = plan_problem_sentence(
+        team=team, metric=metric, stage=stage, do_start=do_start, today=today
+    )
+    return {**plan, "problem": problem_refreshed(plan["problem"], was=before, now=now)}
+
+
 @transaction.atomic
 def cycle_create(*, team: Team, by: AbstractBaseUser, **plan: Any) -> Cycle:
     unknown = set(plan) - set(PLAN_FIELDS)
     if unknown:
         raise TypeError(f"not plan fields: {sorted(unknown)}")
+    today = timezone.localdate()
+    # A plan prefilled from the bottleneck quotes the baseline of a Do window starting today.
+    was = {"metric": plan.get("metric"), "stage": plan.get("stage"), "do_start": today}
+    plan = _problem_for_window(team, plan, was, today)
     cycle = Cycle(team=team, owner=by, **_snap_window(dict(plan)))
     cycle.save()
     _event(cycle, by, "created", {k: _shown(v) for k, v in plan.items() if v not in (None, "")})
@@ -118,6 +154,8 @@ def cycle_plan_update(*, cycle: Cycle, by: AbstractBaseUser, **plan: Any) -> Cyc
     unknown = set(plan) - set(PLAN_FIELDS)
     if unknown:
         raise TypeError(f"not plan fields: {sorted(unknown)}")
+    was = {"metric": cycle.metric, "stage": cycle.stage, "do_start": cycle.do_start}
+    plan = _problem_for_window(cycle.team, plan, was, timezone.localdate())
     changes = {}
     for name, value in _snap_window(dict(plan)).items():
         if getattr(cycle, name) != value:
@@ -251,9 +289,16 @@ def cycle_check_compute(*, cycle: Cycle, today: dt.date) -> CheckResult:
 
 @transaction.atomic
 def cycle_check_run(
-    *, cycle: Cycle, by: AbstractBaseUser | None, today: dt.date | None = None
+    *,
+    cycle: Cycle,
+    by: AbstractBaseUser | None,
+    today: dt.date | None = None,
+    require_evidence: bool = False,
 ) -> CheckResult:
-    """Compute and store the Check; in Do, move to Check when there is enough evidence."""
+    """Compute and store the Check; in Do, move to Check when there is enough evidence.
+
+    With ``require_evidence`` (a person pressed "Run the Check"), a Check in Do without enough
+    evidence is refused and nothing is stored; the beat job stores it at the Do window's end."""
     started = time.perf_counter()
     today = today or timezone.localdate()
     cycle = (
@@ -264,6 +309,14 @@ def cycle_check_run(
     if cycle.phase not in (Phase.DO, Phase.CHECK):
         raise CycleError("The Check runs in the Do and Check phases only.")
     result = cycle_check_compute(cycle=cycle, today=today)
+    if require_evidence and cycle.phase == Phase.DO and not result.enough_evidence:
+        waits = check_waits_for(
+            metric=cycle.metric,
+            do_weeks=result.do_weeks,
+            do_volume=result.do_volume,
+            opens_on=check_opens_on(cycle.do_start),
+        )
+        raise CycleError(f"Not enough evidence yet. {waits or ' '.join(result.reasons)}")
     cycle.check_result = result.to_json()
     cycle.checked_at = timezone.now()
     _event(cycle, by, "check_computed", {"verdict": result.verdict_label})
@@ -325,18 +378,23 @@ def cycle_close(
     learnings: str,
     standard_work: str = "",
 ) -> Cycle:
-    """Act -> closed with a decision and the learnings written down."""
+    """Act -> closed with a decision and the learnings written down. From Check (the Act form
+    follows the Check on the page) it passes through Act, both steps in the history."""
     cycle = (
         Cycle.objects.select_for_update(of=("self",))
         .select_related("team", "stage")
         .get(id=cycle.id)
     )
-    if cycle.phase != Phase.ACT:
-        raise CycleError("Only a cycle in Act can be closed.")
+    if cycle.phase not in (Phase.CHECK, Phase.ACT):
+        raise CycleError("Only a cycle whose Check is done can be closed.")
+    if cycle.phase == Phase.CHECK and not (cycle.check_result or {}).get("enough_evidence"):
+        raise CycleError("Act needs a computed Check with enough evidence; run the Check first.")
     if decision not in ActDecision.values:
         raise CycleError("Choose adopt, adapt or abandon.")
     if not learnings.strip():
         raise CycleError("Write down the learnings before closing the cycle.")
+    if cycle.phase == Phase.CHECK:
+        _phase_set(cycle, Phase.ACT, by)
     cycle.act_decision = decision
     cycle.learnings = learnings.strip()
     extra: dict[str, Any] = {"decision": decision}

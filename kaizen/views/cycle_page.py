@@ -10,16 +10,26 @@ from funnel.metrics.accounting import week_start
 from funnel.metrics.xmr import XmrLimits
 from funnel.selectors import TeamAccess
 from kaizen.charts.xmr import FrozenBaseline, XmrSvg, pct, per_week, xmr_svg
-from kaizen.check import MIN_DECIDED, MIN_DO_WEEKS, baseline_capture, check_waits_for
+from kaizen.check import (
+    MIN_DECIDED,
+    MIN_DO_WEEKS,
+    baseline_capture,
+    check_opens_on,
+    check_waits_for,
+)
 from kaizen.forms import CycleCloseForm, CycleNoteForm
 from kaizen.models import Cycle, CycleMetric, Phase, StandardWork
+from kaizen.problem import problem_mismatch
 from kaizen.selectors import (
     PHASE_ORDER,
     baseline_window,
     metric_stage,
+    plan_baseline,
+    plan_problem_sentence,
     week_counts,
 )
 from kaizen.services.cycles import cycle_check_compute, cycle_plan_missing
+from kaizen.views.cycle_words import baseline_words, check_sentences
 
 VERDICT_EXPLANATIONS = {
     "not_enough_evidence": "Too little has happened in the Do window to judge it; keep going.",
@@ -35,7 +45,8 @@ VERDICT_EXPLANATIONS = {
 PHASE_HELP = {
     Phase.PLAN: "Write the plan; committing it freezes the baseline.",
     Phase.DO: "The countermeasure is running; the Check waits for enough evidence.",
-    Phase.CHECK: "The data has spoken; read the Check before deciding.",
+    Phase.CHECK: "The Check is done: read it, then decide below whether to adopt, adapt or "
+    "abandon the change.",
     Phase.ACT: "Adopt, adapt or abandon — and write down what was learned.",
     Phase.CLOSED: "Done. The learnings stay with the team.",
 }
@@ -201,8 +212,44 @@ def _current_condition_chart(cycle: Cycle, today: dt.date, dividers) -> XmrSvg:
     )
 
 
+def _check_button_why(cycle: Cycle, progress: dict, today: dt.date) -> str:
+    """Beside the disabled "Run the Check": when it opens, or how many deals it waits for."""
+    opens_on = check_opens_on(cycle.do_start)
+    if progress["do_weeks"] < MIN_DO_WEEKS and opens_on > today:
+        return f"Opens {opens_on:%a %-d %b}"
+    missing = MIN_DECIDED - progress["do_volume"]
+    if missing > 0:
+        what = "new" if cycle.metric == CycleMetric.ARRIVALS else "decided"
+        return f"Waits for {missing} more {what} deal{'' if missing == 1 else 's'}"
+    return ""
+
+
+def plan_problem_warning(cycle: Cycle, today: dt.date):
+    """In Plan: the problem quotes a baseline other than the one its Do window would freeze."""
+    if cycle.phase != Phase.PLAN or not cycle.do_start or not cycle.problem:
+        return None
+    if cycle.metric == CycleMetric.CONVERSION and cycle.stage is None:
+        return None
+    plan = {
+        "team": cycle.team,
+        "metric": cycle.metric,
+        "stage": cycle.stage,
+        "do_start": cycle.do_start,
+        "today": today,
+    }
+    base, last = plan_baseline(**plan)
+    now = plan_problem_sentence(**plan)
+    return problem_mismatch(cycle.problem, now=now, metric=cycle.metric, base=base, last_day=last)
+
+
 def cycle_page_context(
-    *, access: TeamAccess, cycle: Cycle, today: dt.date, chart: bool = True
+    *,
+    access: TeamAccess,
+    cycle: Cycle,
+    today: dt.date,
+    chart: bool = True,
+    close_form: CycleCloseForm | None = None,
+    note_form: CycleNoteForm | None = None,
 ) -> dict:
     conversion = cycle.metric == CycleMetric.CONVERSION
     check = cycle.check_result
@@ -255,16 +302,23 @@ def cycle_page_context(
         "progress": progress,
         "today": today,
         "check_waits_for": check_waits_for(
-            metric=cycle.metric, do_weeks=progress["do_weeks"], do_volume=progress["do_volume"]
+            metric=cycle.metric,
+            do_weeks=progress["do_weeks"],
+            do_volume=progress["do_volume"],
+            opens_on=check_opens_on(cycle.do_start),
         )
         if progress
         else "",
+        "check_button_why": _check_button_why(cycle, progress, today) if progress else "",
+        "sentences": check_sentences(cycle, check) if check else {},
+        "baseline_words": baseline_words(cycle),
+        "problem_warning": plan_problem_warning(cycle, today) if chart else None,
         "min_do_weeks": MIN_DO_WEEKS,
         "min_decided": MIN_DECIDED,
         "notes": cycle.notes.select_related("author"),
         "events": cycle.events.select_related("actor"),
-        "note_form": CycleNoteForm(),
-        "close_form": CycleCloseForm(initial={"standard_work": cycle.countermeasure}),
+        "note_form": note_form or CycleNoteForm(),
+        "close_form": close_form or CycleCloseForm(initial={"standard_work": cycle.countermeasure}),
         "standard_work": StandardWork.objects.filter(cycle=cycle).first(),
         "follow_up_of": Cycle.objects.filter(follow_up=cycle).only("id", "title").first(),
         "days_in_phase": (dt.datetime.now(dt.UTC) - cycle.phase_changed_at).days,

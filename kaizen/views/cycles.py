@@ -33,9 +33,8 @@ from kaizen.services.cycles import (
     cycle_create,
     cycle_note_add,
     cycle_plan_update,
-    cycle_to_act,
 )
-from kaizen.views.cycle_page import cycle_page_context
+from kaizen.views.cycle_page import cycle_page_context, plan_problem_warning
 
 
 def _htmx_render(request: HttpRequest, template: str, partial: str, context: dict) -> HttpResponse:
@@ -157,7 +156,13 @@ def cycle_plan_edit(request: HttpRequest, slug: str, cycle_id: int) -> HttpRespo
         except CycleError as error:
             messages.error(request, str(error))
         return redirect("kaizen:cycle_detail", slug=slug, cycle_id=cycle.id)
-    context = {"access": access, "team": access.team, "form": form, "cycle": cycle}
+    context = {
+        "access": access,
+        "team": access.team,
+        "form": form,
+        "cycle": cycle,
+        "problem_warning": plan_problem_warning(cycle, timezone.localdate()),
+    }
     return render(request, "kaizen/cycle_plan.html", context)
 
 
@@ -198,35 +203,31 @@ def cycle_commit_view(request: HttpRequest, slug: str, cycle_id: int) -> HttpRes
 @login_required
 def cycle_check_view(request: HttpRequest, slug: str, cycle_id: int) -> HttpResponse:
     def step(cycle: Cycle) -> str:
-        result = cycle_check_run(cycle=cycle, by=request.user)
-        if not result.enough_evidence:
-            raise CycleError("Not enough evidence yet. " + " ".join(result.reasons))
-        return f"Check computed: {result.verdict_label.lower()}."
+        result = cycle_check_run(cycle=cycle, by=request.user, require_evidence=True)
+        return (
+            f"Check computed: {result.verdict_label.lower()}. "
+            "Decide below: adopt, adapt or abandon the change."
+        )
 
     return _transition(request, slug, cycle_id, step)
 
 
-@require_POST
-@login_required
-def cycle_act_view(request: HttpRequest, slug: str, cycle_id: int) -> HttpResponse:
-    def step(cycle: Cycle) -> str:
-        cycle_to_act(cycle=cycle, by=request.user)
-        return "Moved to Act: decide whether to adopt, adapt or abandon the change."
-
-    return _transition(request, slug, cycle_id, step)
+def _detail_with_errors(request: HttpRequest, access, cycle: Cycle, **forms) -> HttpResponse:
+    """The cycle page again, with the invalid form's messages next to its fields."""
+    context = cycle_page_context(access=access, cycle=cycle, today=timezone.localdate(), **forms)
+    return render(request, "kaizen/cycle_detail.html", context)
 
 
 @require_POST
 @login_required
 def cycle_close_view(request: HttpRequest, slug: str, cycle_id: int) -> HttpResponse:
+    access = team_get_for_user(user=request.user, slug=slug, action=Action.MANAGE)
+    cycle = cycle_get(team=access.team, cycle_id=cycle_id)
     form = CycleCloseForm(request.POST)
+    if not form.is_valid():
+        return _detail_with_errors(request, access, cycle, close_form=form)
 
     def step(cycle: Cycle) -> str:
-        if not form.is_valid():
-            missing = [f.label or name for name, f in form.fields.items() if name in form.errors]
-            raise CycleError(
-                "To close the cycle, fill in: " + ", ".join(str(m).lower() for m in missing) + "."
-            )
         cycle = cycle_close(cycle=cycle, by=request.user, **form.cleaned_data)
         if cycle.follow_up_id:
             return "Cycle closed. A follow-up cycle is open in Plan, prefilled from this one."
@@ -248,10 +249,12 @@ def cycle_note_view(request: HttpRequest, slug: str, cycle_id: int) -> HttpRespo
         except CycleError as error:
             note_error = str(error)
     else:
-        note_error = "A note needs some text."
+        note_error = " ".join(form.errors.get("body", ["A note needs some text."]))
     if not request.htmx:
-        if note_error:
+        if note_error and form.is_valid():
             messages.error(request, note_error)
+        elif note_error:
+            return _detail_with_errors(request, access, cycle, note_form=form)
         return redirect("kaizen:cycle_detail", slug=slug, cycle_id=cycle.id)
     context = cycle_page_context(
         access=access, cycle=cycle, today=timezone.localdate(), chart=False

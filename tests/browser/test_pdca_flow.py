@@ -143,7 +143,9 @@ def test_manager_runs_a_cycle_from_plan_to_closed(
     page.get_by_role("button", name="Run the Check").click()
     expect(page.locator(".kz-phase-pill")).to_have_text("Check")
     expect(page.locator(".kz-check")).to_contain_text("Observational — no randomised control")
-    expect(page.locator(".kz-check")).to_contain_text("Difference-in-differences vs South Region")
+    expect(page.locator(".kz-check")).to_contain_text(
+        "Against South Region, which did not make the change"
+    )
     # One frame of the chart is shown (charts.css picks it by the card's width).
     expect(page.locator("#chart-cycle svg.xmr-svg:visible")).to_have_count(1)
     page.screenshot(path=screenshots_dir / "pdca-check.png", full_page=True)
@@ -151,10 +153,12 @@ def test_manager_runs_a_cycle_from_plan_to_closed(
     assert cycle.check_result["enough_evidence"]
     assert cycle.check_result["signal_predicted"], cycle.check_result["verdict"]
 
-    page.get_by_role("button", name="Move to Act").click()
-    expect(page.locator(".kz-phase-pill")).to_have_text("Act")
+    # Act follows the Check on the same page: no phase click in between.
+    expect(page.get_by_role("button", name="Move to Act")).to_have_count(0)
     page.get_by_role("button", name="Close the cycle").click()  # nothing chosen yet
-    expect(page.locator(".kz-phase-pill")).to_have_text("Act")
+    expect(page.locator("#act-errors")).to_contain_text("Choose adopt, adapt or abandon.")
+    expect(page.locator("#decision-error")).to_be_visible()
+    expect(page.locator(".kz-phase-pill")).to_have_text("Check")
     page.check("input[name=decision][value=adopt]")
     page.fill(
         "#id_learnings",

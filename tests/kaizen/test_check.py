@@ -14,6 +14,7 @@ from kaizen.check import (
     Baseline,
     WeekCount,
     baseline_capture,
+    check_opens_on,
     check_waits_for,
     cycle_check,
     totals,
@@ -140,15 +141,22 @@ def test_guards_short_do_window_and_too_few_decided_deals():
 
 
 def test_check_waits_for_says_what_is_missing_until_the_guards_pass():
-    assert check_waits_for(metric="conversion", do_weeks=1, do_volume=12) == (
-        "Check possible once the Do window has run 2 complete weeks (1 so far) and 20 deals "
-        "are decided in the Do window (12 so far)."
+    # Do started Wednesday 18 Nov 2026: its first week is 16-22 Nov, the second 23-29 Nov, so
+    # the Do window has two complete weeks on Monday 30 Nov.
+    opens_on = check_opens_on(dt.date(2026, 11, 18))
+    assert opens_on == dt.date(2026, 11, 30)
+    assert check_waits_for(metric="conversion", do_weeks=1, do_volume=12, opens_on=opens_on) == (
+        "The Check opens on Mon 30 Nov 2026, when the Do window has 2 complete weeks (1 so far), "
+        "and once it has 8 more decided deals (12 of 20 so far)."
+    )
+    assert check_waits_for(metric="conversion", do_weeks=0, do_volume=25, opens_on=opens_on) == (
+        "The Check opens on Mon 30 Nov 2026, when the Do window has 2 complete weeks (0 so far)."
     )
     assert check_waits_for(metric="conversion", do_weeks=3, do_volume=19) == (
-        "Check possible once 20 deals are decided in the Do window (19 so far)."
+        "The Check opens once the Do window has 1 more decided deal (19 of 20 so far)."
     )
     assert check_waits_for(metric="arrivals", do_weeks=2, do_volume=7) == (
-        "Check possible once 20 new deals have arrived in the Do window (7 so far)."
+        "The Check opens once the Do window has 13 more new deals (7 of 20 so far)."
     )
     assert check_waits_for(metric="conversion", do_weeks=2, do_volume=20) == ""
     # The same thresholds as the Check's own guards, on either side of them.

@@ -83,13 +83,14 @@ def do_cycle(team, manager, weeks_in: int, do_rows: list[tuple[int, int]]):
         (
             1,
             [(5, 3)],
-            "Check possible once the Do window has run 2 complete weeks (1 so far) and 20 deals "
-            "are decided in the Do window (8 so far).",
+            # Do started on this week's Monday minus one week: two complete weeks next Monday.
+            "The Check opens on {next_monday}, when the Do window has 2 complete weeks "
+            "(1 so far), and once it has 12 more decided deals (8 of 20 so far).",
         ),
         (
             2,
             [(8, 2), (7, 2)],
-            "Check possible once 20 deals are decided in the Do window (19 so far).",
+            "The Check opens once the Do window has 1 more decided deal (19 of 20 so far).",
         ),
     ],
 )
@@ -98,8 +99,9 @@ def test_check_waits_for_its_evidence_and_says_what_is_missing(
 ):
     cycle = do_cycle(team, manager, weeks_in, do_rows)
     content = login(manager).get(detail(team, cycle)).content.decode()
-    assert waits in content
-    assert 'type="submit" disabled aria-describedby="check-when">Run the Check' in content
+    assert waits.format(next_monday=f"{weeks_before_now(-1):%a %-d %b %Y}") in content
+    assert 'aria-describedby="check-when" disabled>Run the Check' in content
+    assert "Not enough evidence yet" not in content  # the top card says it once, with the date
 
 
 def test_check_is_possible_once_the_evidence_rules_are_met_before_the_do_end(login, manager, team):
@@ -107,11 +109,11 @@ def test_check_is_possible_once_the_evidence_rules_are_met_before_the_do_end(log
     assert cycle.do_end > dt.date.today()
     client = login(manager)
     content = client.get(detail(team, cycle)).content.decode()
-    assert "Check possible once" not in content
+    assert "The Check opens" not in content
     assert (
         f"the Check can run now, before the Do window ends on {cycle.do_end:%-d %b %Y}" in content
     )
-    assert 'type="submit">Run the Check' in content
+    assert 'aria-describedby="check-when">Run the Check' in content
     check = reverse("kaizen:cycle_check", kwargs={"slug": team.slug, "cycle_id": cycle.id})
     client.post(check)
     cycle.refresh_from_db()
@@ -124,10 +126,12 @@ def test_check_phase_shows_the_check_and_signals(login, executive, manager, team
     response = login(executive).get(detail(team, cycle))
     content = response.content.decode()
     assert "Supported by the data" in content
-    assert "Signal in the predicted direction:</strong> yes" in content
+    assert "A week outside the usual range, the predicted way:</strong> yes" in content
     assert "is-signal" in content  # marked on the chart
-    assert "Newcombe hybrid score" in content
-    for control in ["Move to Act", "Recompute", "Add note", "Edit plan"]:
+    # The method's name is one tap away, in the "How we know" panel, not in the main text.
+    how = content.index('<details class="kz-how">')
+    assert content.index("Newcombe") > how
+    for control in ["Move to Act", "Recompute", "Add note", "Edit plan", "Close the cycle"]:
         assert control not in content
     assert "Read-only for executives" in content
 

@@ -131,10 +131,18 @@ def test_run_one_cycle_to_closed_through_the_views(login, manager, team, proposa
     page = response.content.decode()
     assert "Observational — no randomised control" in page
     assert "<svg" in page and "Do starts" in page
+    # Act follows the Check on the same page: no phase click in between.
+    assert "Move to Act" not in page
+    assert 'action="{}#act-title"'.format(url("cycle_close", team, cycle)) in page
+    assert 'name="decision" value="adopt"' in page
 
-    client.post(url("cycle_act", team, cycle))
-    response = client.post(url("cycle_close", team, cycle), {"decision": "adopt"}, follow=True)
-    assert any("learnings" in m for m in messages_of(response))
+    # Without the learnings the server says so next to the field and in a summary.
+    response = client.post(url("cycle_close", team, cycle), {"decision": "adopt"})
+    page = response.content.decode()
+    assert response.status_code == 200 and 'id="act-errors"' in page
+    assert page.count("Write down what was learned before closing the cycle.") == 2
+    assert 'value="adopt" required checked' in page  # the choice made is kept
+    assert Cycle.objects.get().phase == Phase.CHECK
     response = client.post(
         url("cycle_close", team, cycle),
         {"decision": "adopt", "learnings": "Buyers like it.", "standard_work": "Always call."},
@@ -142,6 +150,9 @@ def test_run_one_cycle_to_closed_through_the_views(login, manager, team, proposa
     )
     cycle.refresh_from_db()
     assert cycle.phase == Phase.CLOSED and cycle.learnings == "Buyers like it."
+    # The history still has every phase: check -> act -> closed, each by the manager.
+    phases = [e.changes["phase"] for e in cycle.events.filter(action="phase").order_by("id")]
+    assert phases == [["plan", "do"], ["do", "check"], ["check", "act"], ["act", "closed"]]
     assert StandardWork.objects.get(team=team).text == "Always call."
     board = client.get(url("cycle_board", team)).content.decode()
     assert "Always call." in board
@@ -157,9 +168,11 @@ def test_commit_with_an_incomplete_plan_says_what_is_missing(login, manager, tea
     assert Cycle.objects.get().phase == Phase.PLAN
 
 
-def test_check_too_early_says_what_is_missing(login, manager, team, proposal):
+def test_check_too_early_is_refused_with_the_date_and_the_missing_deals(
+    login, manager, team, proposal
+):
     client = login(manager)
-    start = weeks_before_now(1)
+    start = weeks_before_now(0)  # Do starts this Monday: 0 of 2 complete weeks
     client.post(
         url("cycle_new", team),
         plan_data(
@@ -170,17 +183,36 @@ def test_check_too_early_says_what_is_missing(login, manager, team, proposal):
     )
     cycle = Cycle.objects.get()
     client.post(url("cycle_commit", team, cycle))
+    page = client.get(url("cycle_detail", team, cycle)).content.decode()
+    assert 'aria-describedby="check-when" disabled>Run the Check' in page
+
+    # A POST straight to the Check URL is refused too, saying when and what is missing, and
+    # nothing is stored (no Check result, no history entry).
     response = client.post(url("cycle_check", team, cycle), follow=True)
-    message = messages_of(response)[-1]
-    assert message.startswith("Not enough evidence yet.")
-    assert "1 complete week of the 2" in message
-    assert Cycle.objects.get().phase == Phase.DO
+    opens = start + dt.timedelta(weeks=2)
+    assert messages_of(response)[-1] == (
+        f"Not enough evidence yet. The Check opens on {opens:%a %-d %b %Y}, when the Do window "
+        "has 2 complete weeks (0 so far), and once it has 20 more decided deals (0 of 20 so far)."
+    )
+    cycle.refresh_from_db()
+    assert cycle.phase == Phase.DO and cycle.check_result is None
+    assert not cycle.events.filter(action="check_computed").exists()
     assert "Complete Do weeks" in response.content.decode()
 
 
-def test_act_without_check_is_refused(login, manager, team, proposal):
+def test_close_without_a_check_is_refused(login, manager, team, proposal):
     client = login(manager)
     client.post(url("cycle_new", team), plan_data(proposal))
     cycle = Cycle.objects.get()
-    response = client.post(url("cycle_act", team, cycle), follow=True)
-    assert any("Only a cycle in Check" in m for m in messages_of(response))
+    response = client.post(
+        url("cycle_close", team, cycle), {"decision": "adopt", "learnings": "x"}, follow=True
+    )
+    assert any("whose Check is done" in m for m in messages_of(response))
+    assert Cycle.objects.get().phase == Phase.PLAN
+
+
+def test_the_phase_only_act_url_is_gone(login, manager, team, proposal):
+    client = login(manager)
+    client.post(url("cycle_new", team), plan_data(proposal))
+    cycle = Cycle.objects.get()
+    assert client.post(f"{url('cycle_detail', team, cycle)}act/").status_code == 404

@@ -23,7 +23,7 @@ VIEWS = [
     ("cycle_plan_edit", True, "post", "executive"),
     ("cycle_commit", True, "post", "rep"),
     ("cycle_check", True, "post", "executive"),
-    ("cycle_act", True, "post", "rep"),
+    ("cycle_close", True, "post", "rep"),
     ("cycle_close", True, "post", "executive"),
     ("cycle_note", True, "post", "executive"),
 ]

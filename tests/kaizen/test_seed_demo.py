@@ -338,7 +338,8 @@ def test_a_cycle_in_do_now_with_its_window_on_the_dashboard_chart(seeded, client
     cycle_page = client.get(
         reverse("kaizen:cycle_detail", kwargs={"slug": "enterprise", "cycle_id": in_do.id})
     ).content.decode()
-    assert "Check possible once" in cycle_page  # one complete Do week of the two it needs
+    # One complete Do week of the two it needs: the Check opens on a named date.
+    assert "The Check opens on " in cycle_page and "(1 so far)" in cycle_page
 
 
 @pytest.mark.django_db

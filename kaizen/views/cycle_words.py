@@ -1,0 +1,80 @@
+"""A cycle's figures as sales sentences, each rate with its n; the methods behind them in plain
+words for the page's "How we know" panel."""
+
+from __future__ import annotations
+
+from kaizen.check import ARRIVALS, Baseline
+from kaizen.models import Cycle, CycleMetric
+from kaizen.problem import baseline_figure
+
+METHOD_WORDS = {
+    CycleMetric.CONVERSION: (
+        "The range around the change in conversion comes from the two periods' own ranges "
+        "(Wilson score intervals), combined as Newcombe's hybrid score method; it stays reliable "
+        "with few deals and with rates near 0 or 100 %."
+    ),
+    CycleMetric.ARRIVALS: (
+        "The range around the change in arrivals a week treats each period's arrivals as a "
+        "Poisson count (normal approximation to the difference of two rates)."
+    ),
+}
+
+
+def metric_label(cycle: Cycle) -> str:
+    if cycle.metric == CycleMetric.ARRIVALS:
+        return "New deals a week"
+    return f"{cycle.stage.name} conversion" if cycle.stage else "Conversion"
+
+
+def frozen_baseline(cycle: Cycle) -> Baseline | None:
+    if not cycle.is_committed or cycle.baseline_value is None:
+        return None
+    weeks = (cycle.baseline_to - cycle.baseline_from).days // 7 + 1
+    return Baseline(
+        cycle.baseline_value,
+        cycle.baseline_low,
+        cycle.baseline_high,
+        cycle.baseline_successes,
+        cycle.baseline_n,
+        weeks,
+        cycle.baseline_limits,
+    )
+
+
+def period_figure(metric: str, totals: dict) -> str:
+    """A stored period's totals ({successes, n, weeks}) in words, with its n."""
+    successes, n, weeks = totals["successes"], totals["n"], totals["weeks"]
+    if metric == ARRIVALS:
+        if not weeks:
+            return "not measured yet (no complete week)"
+        return f"{successes / weeks:.1f} new deals a week ({successes} in {weeks} weeks)"
+    if not n:
+        return "not measurable yet (no decided deals)"
+    return f"{successes / n * 100:.1f} % ({successes} of {n} decided deals)"
+
+
+def interval_words(low: float, high: float, confidence_pct: str) -> str:
+    return f"{confidence_pct} % interval {low:+.1f} to {high:+.1f}"
+
+
+def check_sentences(cycle: Cycle, check: dict) -> dict:
+    """The Check's main sentences: where the metric was, where it is now, by how much."""
+    label = metric_label(cycle)
+    before = period_figure(cycle.metric, check["before"])
+    after = period_figure(cycle.metric, check["after"])
+    weeks = check["before"]["weeks"]
+    do_weeks = check["do_weeks"]
+    verb = "was" if cycle.metric == CycleMetric.CONVERSION else "ran at"
+    now = "it is" if cycle.metric == CycleMetric.CONVERSION else "it runs at"
+    return {
+        "before_after": (
+            f"{label} {verb} {before} in the {weeks} weeks before Do; since Do started {now} "
+            f"{after} over {do_weeks} complete week{'' if do_weeks == 1 else 's'}."
+        ),
+        "method": METHOD_WORDS[cycle.metric],
+    }
+
+
+def baseline_words(cycle: Cycle) -> str:
+    base = frozen_baseline(cycle)
+    return baseline_figure(cycle.metric, base) if base else ""
