@@ -29,6 +29,7 @@ CUT = """() => [...document.querySelectorAll('main *')].filter(e => {
 }).map(e => e.className || e.tagName)"""
 BADGES_OUT = """() => [...document.querySelectorAll('main .verdict')].filter(b => {
   const r = b.getBoundingClientRect();
+  if (r.width === 0) return false;  // folded away in a closed <details>
   const box = b.closest('.finding, .forest').getBoundingClientRect();
   return r.left < box.left || r.right > box.right || r.right > document.documentElement.clientWidth;
 }).map(b => b.textContent)"""
@@ -83,4 +84,8 @@ def test_winnable_pages_fit(
             assert page.evaluate(CUT) == [], url
             if "winnable" in url:
                 assert page.locator("main .verdict").count() > 0, url
+                assert page.evaluate(BADGES_OUT) == [], url
+                for folded in page.locator("main details").all():  # open every panel
+                    folded.evaluate("d => d.open = true")
+                assert page.evaluate(CUT) == [], url
                 assert page.evaluate(BADGES_OUT) == [], url
