@@ -95,13 +95,14 @@ class ValueRow:
         return None if d is None else 100 * d
 
     @property
-    def difference_text(self) -> str:
+    def gap_text(self) -> str:
+        """ "18.2 points lower than the rest" """
         d = self.difference_points
-        return "–" if d is None else f"{d:+.1f} pts"
-
-    @property
-    def won_amount_text(self) -> str:
-        return f"{self.won_amount:,.0f}"
+        if d is None:
+            return "no rest to compare with"
+        if abs(d) < 0.05:
+            return "none: the same win rate as the rest"
+        return f"{abs(d):.1f} points {'higher' if d > 0 else 'lower'} than the rest"
 
     @property
     def p_text(self) -> str:

@@ -32,6 +32,8 @@ def test_a_champion_reads_as_a_sales_sentence(login, manager, team):
     assert "findings-more" not in body  # both values are verdicts: nothing to fold away
     # The statistics are one tap away, in words, not in column headers.
     assert "<summary>How we know</summary>" in body
+    assert "The gap: 23.0 points higher than the rest; a verdict needs 5 points or more." in body
+    assert "The gap: 23.0 points lower than the rest" in body
     assert "Chance of a difference this large by luck alone" in body
     assert "After correcting for testing 2 values at once" in body
     for header in ("P (Fisher)", "(Fisher)</span>", "adj. P", "(BH)</span>", "Newcombe"):
