@@ -1,5 +1,6 @@
 """The winnable analysis as its pages show it: rates in percent, one row per characteristic
-value, each characteristic's coverage. Plain values built by funnel.winnable.selectors."""
+value as a sales sentence with its verdict, each characteristic's coverage. Plain values built
+by funnel.winnable.selectors."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from funnel.metrics.intervals import Rate
 from funnel.metrics.winnable import MIN_DIFFERENCE, Winnability, WinnableFinding
 
 MIN_DEALS = 20  # closed deals on each side of a comparison for a verdict
+
+# The verdicts as the pages say them: "no evidence" read as "there is proof of nothing".
+VERDICT_WORDS = {
+    Winnability.MORE: "more winnable",
+    Winnability.LESS: "less winnable",
+    Winnability.NO_EVIDENCE: "no clear effect",
+    Winnability.TOO_SMALL: "too small to matter",
+    Winnability.TOO_FEW: "too few deals",
+}
 
 
 def p_text(p: float | None) -> str:
@@ -69,6 +79,7 @@ class ValueRow:
     label: str  # the value as people read it
     finding: WinnableFinding
     won_amount: Decimal
+    kind: str = ""  # the characteristic's kind ("yes_no", "choice", ...); "" for the deal record
 
     @property
     def pct(self) -> RatePercent:
@@ -84,13 +95,14 @@ class ValueRow:
         return None if d is None else 100 * d
 
     @property
-    def difference_text(self) -> str:
+    def gap_text(self) -> str:
+        """ "18.2 points lower than the rest" """
         d = self.difference_points
-        return "–" if d is None else f"{d:+.1f} pts"
-
-    @property
-    def won_amount_text(self) -> str:
-        return f"{self.won_amount:,.0f}"
+        if d is None:
+            return "no rest to compare with"
+        if abs(d) < 0.05:
+            return "none: the same win rate as the rest"
+        return f"{abs(d):.1f} points {'higher' if d > 0 else 'lower'} than the rest"
 
     @property
     def p_text(self) -> str:
@@ -99,6 +111,62 @@ class ValueRow:
     @property
     def adjusted_p_text(self) -> str:
         return p_text(self.finding.adjusted_p)
+
+    @property
+    def verdict_text(self) -> str:
+        return VERDICT_WORDS[self.finding.verdict]
+
+    @property
+    def is_verdict(self) -> bool:
+        """More or less winnable: a coloured dot on the chart."""
+        return self.finding.verdict in (Winnability.MORE, Winnability.LESS)
+
+    @property
+    def whisker_clears_rest(self) -> bool | None:
+        """Whether this value's interval leaves out the rest's win rate (the ring on the chart);
+        None without a rest to compare with."""
+        rate, rest = self.finding.win_rate, self.finding.rest_rate
+        if rate.rate is None or rest.rate is None:
+            return None
+        return not (rate.low <= rest.rate <= rate.high)
+
+    @property
+    def subject(self) -> str:
+        """Who the sentence is about: "Deals with champion identified"."""
+        name = self.name[:1].lower() + self.name[1:]
+        if self.kind == "yes_no" and self.finding.value in ("yes", "no"):
+            return f"Deals {'with' if self.finding.value == 'yes' else 'without'} {name}"
+        if not self.kind:  # the department on the deal record
+            return f"Deals whose department on the record is {self.label}"
+        return f"Deals where the {name} is {self.label}"
+
+    @property
+    def sentence(self) -> str:
+        """The figure as a sales sentence: "Deals with champion identified win 33 % of the time
+        (24–44 %), against 15 % without." """
+        pct, rest = self.pct, self.rest_pct
+        if pct.rate is None:
+            return f"{self.subject}: none closed in this period."
+        head = f"{self.subject} win {pct.rate:.0f} % of the time ({pct.low:.0f}–{pct.high:.0f} %)"
+        if rest.rate is None:
+            return f"{head}; no other deals were recorded to compare them with."
+        if self.kind == "yes_no" and self.finding.value in ("yes", "no"):
+            other = "without" if self.finding.value == "yes" else "with"
+        else:
+            other = "for the other values recorded"
+        return f"{head}, against {rest.rate:.0f} % {other}."
+
+    @property
+    def verdict_reason(self) -> str:
+        """Why the verdict, in one plain clause."""
+        verdict = self.finding.verdict
+        if verdict == Winnability.TOO_FEW:
+            return "Too few closed deals on one side to tell."
+        if verdict == Winnability.NO_EVIDENCE:
+            return "A gap this size could be luck."
+        if verdict == Winnability.TOO_SMALL:
+            return "More than luck, but too small a gap to act on."
+        return "A gap this large is very unlikely to be luck."
 
     @property
     def verdict_class(self) -> str:
@@ -145,6 +213,23 @@ class WinnableAnalysis:
     @property
     def overall_pct(self) -> RatePercent:
         return RatePercent.of(self.overall)
+
+    @property
+    def verdicts_clear_rest(self) -> bool:
+        """Whether every more/less winnable value's whisker leaves out its rest's rate: the page
+        states it only when it holds (it nearly always does: a significant gap between two
+        groups puts the rest outside the value's own range)."""
+        return all(r.whisker_clears_rest for r in self.rows if r.is_verdict)
+
+    @property
+    def tested(self) -> int:
+        """Values tested together (the correction's N): those with enough deals on both sides."""
+        return sum(r.finding.adjusted_p is not None for r in self.rows)
+
+    @property
+    def undecided(self) -> int:
+        """Values without a verdict: no clear effect, too small to matter, too few deals."""
+        return len(self.rows) - self.verdicts
 
     @property
     def verdicts(self) -> int:

@@ -34,19 +34,20 @@ class Scale:
 
 @dataclass(frozen=True)
 class Mark:
-    """One value's dot and whisker."""
+    """One value's dot and whisker, and the ring of the rest it is compared with."""
 
     x: float
     x_low: float
     x_high: float
+    rest_x: float | None = None
 
 
-def chart_scale(rates: list[Rate], reference: Rate | None = None) -> Scale:
-    """A scale that holds every interval and the reference, zoomed to whole tenths (0-100 %
-    would squeeze 30-50 % win rates into a fifth of the width), with readable ticks."""
+def chart_scale(rates: list[Rate], reference: Rate | None = None, points: list[Rate] = ()) -> Scale:
+    """A scale that holds every interval, the reference and the points (the rests' rates),
+    zoomed to whole tenths (0-100 % would squeeze 30-50 % win rates into a fifth of the width),
+    with readable ticks."""
     bounds = [b for r in rates if r.rate is not None for b in (r.low, r.high)]
-    if reference is not None and reference.rate is not None:
-        bounds.append(reference.rate)
+    bounds += [r.rate for r in [reference, *points] if r is not None and r.rate is not None]
     if not bounds:
         return _scale(0.0, 1.0)
     low = math.floor(min(bounds) * 10 + 1e-9) / 10
@@ -70,7 +71,10 @@ def _scale(low: float, high: float) -> Scale:
     return Scale(low=low, high=high, ticks=tuple(ticks), step_pct=round(step / span * 100, 4))
 
 
-def chart_mark(rate: Rate, scale: Scale) -> Mark | None:
+def chart_mark(rate: Rate, scale: Scale, rest: Rate | None = None) -> Mark | None:
     if rate.rate is None:
         return None
-    return Mark(x=scale.x(rate.rate), x_low=scale.x(rate.low), x_high=scale.x(rate.high))
+    rest_x = None if rest is None or rest.rate is None else scale.x(rest.rate)
+    return Mark(
+        x=scale.x(rate.rate), x_low=scale.x(rate.low), x_high=scale.x(rate.high), rest_x=rest_x
+    )

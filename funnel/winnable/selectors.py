@@ -165,6 +165,7 @@ def _analysis(
                 label=_value_label(r["kind"], f.value),
                 finding=f,
                 won_amount=r["amount"] or Decimal(0),
+                kind=r["kind"] or "",
             )
         )
     observed: dict[str, int] = defaultdict(int)
@@ -257,6 +258,25 @@ def department_analysis(
         min_difference,
     )
     return record, observed
+
+
+def won_amount_by_currency(
+    *, team_ids: list[int], since: dt.date | None, until: dt.date | None
+) -> list[tuple[str, Decimal]]:
+    """Won value per currency of the teams, for a company view whose teams sell in different
+    currencies: [("EUR", 120000), ("USD", 2500000)]."""
+    rows = WinnableCount.objects.filter(team_id__in=team_ids, dimension=WinnableDimension.ALL)
+    if since is not None:
+        rows = rows.filter(month__gte=since)
+    if until is not None:
+        rows = rows.filter(month__lt=until)
+    return [
+        (currency or "USD", amount or Decimal(0))
+        for currency, amount in rows.values("team__currency")
+        .annotate(amount=Sum("won_amount"))
+        .order_by("team__currency")
+        .values_list("team__currency", "amount")
+    ]
 
 
 def closed_deals_all_time(*, team_ids: list[int]) -> int:

@@ -41,6 +41,7 @@ from funnel.winnable.selectors import (
     winnable_analysis,
     winnable_months,
     winnable_teams_for_user,
+    won_amount_by_currency,
 )
 from funnel.winnable.services import characteristic_create, characteristic_set_active
 
@@ -50,15 +51,36 @@ CHARACTERISTICS = "winnable/characteristics.html"
 
 
 def _chart(analysis: WinnableAnalysis) -> dict:
+    """Each value's dot and whisker beside the ring of the rest it is compared with: the
+    verdict is about that gap, so the chart shows it (not the gap to the overall rate)."""
     rates = [r.finding.win_rate for r in analysis.rows]
-    scale = chart_scale(rates, analysis.overall)
+    scale = chart_scale(rates, None, [r.finding.rest_rate for r in analysis.rows])
     return {
         "scale": scale,
-        "reference_x": None if analysis.overall.rate is None else scale.x(analysis.overall.rate),
         "groups": [
-            (coverage, [(row, chart_mark(row.finding.win_rate, scale)) for row in rows])
+            (
+                coverage,
+                [
+                    (row, chart_mark(row.finding.win_rate, scale, row.finding.rest_rate))
+                    for row in rows
+                ],
+            )
             for coverage, rows in analysis.groups
         ],
+    }
+
+
+def _money(teams: list[Team], team: Team | None, team_ids: list[int], since, until) -> dict:
+    """How amounts are written: in the team's currency; across teams, in their one currency,
+    or per currency when they differ (amounts in different currencies are never added up)."""
+    if team is not None:
+        return {"money_for": team, "won_by_currency": []}
+    currencies = {t.currency or "USD" for t in teams}
+    if len(currencies) == 1:
+        return {"money_for": currencies.pop(), "won_by_currency": []}
+    return {
+        "money_for": None,
+        "won_by_currency": won_amount_by_currency(team_ids=team_ids, since=since, until=until),
     }
 
 
@@ -102,7 +124,7 @@ def _page(
         "period_url": request.path,
         "period_hidden": [("team", team.slug)] if team and access is None else [],
         "since": since,
-    }
+    } | _money(teams, team, team_ids, since, until)
     if template == ANALYSIS:
         analysis = winnable_analysis(
             team_ids=team_ids, since=since, until=until, min_difference=min_difference

@@ -38,8 +38,8 @@ def test_manager_sees_the_team_analysis(login, manager, analysed, name):
 def test_analysis_page_shows_figures_and_verdicts(login, manager, analysed):
     body = login(manager).get(_url("winnable_team", analysed), {"period": "all"}).content.decode()
     assert "Decision maker reached" in body and "more winnable" in body
-    assert "75.0 %" in body  # 30 of 40
-    assert "30 / 40" in body
+    assert "Deals with decision maker reached win 75 % of the time" in body  # 30 of 40
+    assert "Won 30 of 40 closed deals with this value (75.0 %)" in body
 
 
 @pytest.mark.parametrize("name", ["winnable_team", "departments_team"])
@@ -124,12 +124,12 @@ def test_query_count_does_not_grow_with_the_data(login, manager, team, name):
 
 def test_the_teams_minimum_difference_is_applied_and_stated(login, manager, analysed):
     body = login(manager).get(_url("winnable_team", analysed), {"period": "all"}).content.decode()
-    assert "a difference of at least 5 points" in body and "more winnable" in body
+    assert "a gap of at least 5 points" in body and "more winnable" in body
     # The decision maker rows differ by 50 points: below a 60-point minimum they are too small.
     analysed.winnable_min_difference = "0.60"
     analysed.save(update_fields=["winnable_min_difference"])
     body = login(manager).get(_url("winnable_team", analysed), {"period": "all"}).content.decode()
-    assert "a difference of at least 60 points" in body
+    assert "a gap of at least 60 points" in body
     assert "too small to matter</span>" in body and "more winnable</span>" not in body
 
 
