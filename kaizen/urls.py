@@ -18,3 +18,6 @@ urlpatterns = [
     path("teams/<slug:slug>/", include("kaizen.app_urls")),
     path("", include("funnel.urls")),
 ]
+
+# A refused page explains what the role may do instead, in the app's frame (also with DEBUG off).
+handler403 = "kaizen.errors.permission_denied"
