@@ -3,6 +3,7 @@ links (the user's teams, the company dashboard, team set-up)."""
 
 from functools import cached_property
 
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import HttpRequest
 
 from funnel.members.selectors import user_is_administrator
@@ -18,8 +19,8 @@ def confidence(request: HttpRequest) -> dict:
 
 class TopNav:
     """The top bar's facts about the user, read only when a page draws the top bar (an error
-    page without a user, or a fragment, costs no query): one query for a member of teams,
-    two for an executive (who sees every team)."""
+    page without a user, or a fragment, costs no query): one query,
+    the same one for an executive, who sees every team."""
 
     def __init__(self, request: HttpRequest):
         self.user = getattr(request, "user", None)
@@ -28,13 +29,11 @@ class TopNav:
     def teams(self) -> list[TeamAccess]:
         if self.user is None or not self.user.is_authenticated:
             return []
-        memberships = list(Membership.objects.filter(user=self.user).select_related("team"))
-        roles = {m.team_id: m.role for m in memberships}
-        if Role.EXECUTIVE in roles.values():
-            teams = list(Team.objects.all())
-        else:
-            teams = sorted((m.team for m in memberships), key=lambda t: t.name)
-        return [TeamAccess(team=t, role=roles.get(t.id, Role.EXECUTIVE)) for t in teams]
+        mine = Membership.objects.filter(user=self.user)
+        teams = Team.objects.annotate(
+            my_role=Subquery(mine.filter(team=OuterRef("pk")).values("role")[:1])
+        ).filter(Q(my_role__isnull=False) | Exists(mine.filter(role=Role.EXECUTIVE)))
+        return [TeamAccess(team=t, role=t.my_role or Role.EXECUTIVE) for t in teams]
 
     @cached_property
     def is_executive(self) -> bool:

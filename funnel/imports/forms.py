@@ -26,7 +26,14 @@ REPEATED_CHOICES = [
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="UTF-8 or Windows text; , or ; separated.")
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8 or Windows text; , or ; separated.",
+        error_messages={
+            "required": "Choose the CSV file to import.",
+            "empty": "That file is empty: export the deals again and upload the new file.",
+        },
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -15,7 +15,9 @@ from funnel.team_settings.services import team_settings_update
 @login_required
 def team_settings(request: HttpRequest, slug: str) -> HttpResponse:
     access = team_get_for_user(user=request.user, slug=slug, action=Action.MANAGE)
-    form = TeamSettingsForm.for_team(access.team, request.POST or None)
+    form = TeamSettingsForm.for_team(
+        access.team, request.POST if request.method == "POST" else None
+    )
     if request.method == "POST" and form.is_valid():
         team_settings_update(
             team=access.team,

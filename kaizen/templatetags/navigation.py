@@ -53,7 +53,7 @@ SECTIONS = {
     "stage_add": "settings",
     "stage_edit": "settings",
     "stage_merge": "settings",
-    "stage_targets": "settings",
+    "stage_targets": "funnel",
 }
 
 
