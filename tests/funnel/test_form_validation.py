@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from funnel.imports.service import import_job_create
 from funnel.models import Membership
 from tests.deal_history import deal_with_history
 
@@ -161,3 +162,18 @@ def test_import_upload(login, manager, team):
         url, {"file": SimpleUploadedFile("x.csv", b"", content_type="text/csv")}
     )
     field_error(response.content.decode(), "id_file", "empty")
+
+
+def test_import_mapping(login, manager, team):
+    job = import_job_create(
+        team=team,
+        uploaded_by=manager,
+        filename="deals.csv",
+        content=b"Deal,Stage,Created\nA-1,Qualified,2026-01-05\n",
+    )
+    data = {"shape": "deals", "date_format": "iso", "on_repeated_deal": "error"}
+    data |= {"col_0": "nonsense", "col_1": "stage", "col_2": "created_at"}
+    response = login(manager).post(reverse("import_validate", args=[team.slug, job.id]), data)
+    body = response.content.decode()
+    summary(body, "Choose what this column means from the list.")
+    assert 'href="#id_col_0"' in body  # the summary leads to the column's choice
