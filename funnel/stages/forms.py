@@ -83,6 +83,10 @@ class StageMergeForm(forms.Form):
         to_field_name="slug",
         label="Merge into",
         empty_label="Choose a stage",
+        error_messages={
+            "required": "Choose the stage to merge into.",
+            "invalid_choice": "Choose one of the team's stages that still take events.",
+        },
     )
 
     def __init__(self, data=None, *, stage: Stage):

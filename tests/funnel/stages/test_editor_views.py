@@ -169,5 +169,5 @@ def test_merge_needs_a_target(login, manager, team):
         .post(act(team, "stage_merge", "engaged"), {"into": ""}, **HTMX)
         .content.decode()
     )
-    assert "This field is required." in html
+    assert "Choose the stage to merge into." in html
     assert Stage.objects.get(team=team, slug="engaged").merged_into_id is None
