@@ -20,6 +20,12 @@ class StageTargetsForm(forms.Form):
         min_value=Decimal("0.1"),
         max_value=Decimal("100"),
         decimal_places=1,
+        error_messages={
+            "invalid": "Enter a percentage, like 35 or 42.5.",
+            "min_value": "A target conversion is above 0 %%.",
+            "max_value": "A target conversion is at most 100 %%.",
+            "max_decimal_places": "Give at most one decimal, like 42.5.",
+        },
     )
 
     def __init__(self, data=None, *, stage: Stage):

@@ -48,6 +48,9 @@ class TeamAccess:
 
     team: Team
     role: str
+    # An administrator on a team they are not a member of: they may set its members up, and
+    # see nothing else of it.
+    administering: bool = False
 
     def can(self, action: Action) -> bool:
         return action in ROLE_RIGHTS[self.role]
@@ -94,7 +97,9 @@ def team_access_check(*, user: User, team: Team, action: Action = Action.VIEW) -
         raise Http404("No such team.")
     access = TeamAccess(team=team, role=role)
     if not access.can(action):
-        raise PermissionDenied(f"A {access.role_label.lower()} cannot do that here.")
+        label = access.role_label.lower()
+        article = "An" if label[0] in "aeiou" else "A"
+        raise PermissionDenied(f"{article} {label} cannot do that here.")
     return access
 
 

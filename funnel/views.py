@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from funnel.forms import StageTargetsForm
 from funnel.members.selectors import user_is_administrator
-from funnel.models import Role, Stage
+from funnel.models import Role, Stage, Team
 from funnel.selectors import (
     Action,
     TeamFigures,
@@ -26,10 +26,13 @@ def home(request: HttpRequest) -> HttpResponse:
     accesses = team_accesses_for_user(user=request.user)
     figures = team_figures_for_user(user=request.user, team_ids=[a.team.id for a in accesses])
     roles = {a.role for a in accesses}
+    is_administrator = user_is_administrator(user=request.user)
     context = {
         "teams": [(a, figures[a.team.id]) for a in accesses],
         "is_executive": Role.EXECUTIVE in roles,
-        "is_administrator": user_is_administrator(user=request.user),
+        "is_administrator": is_administrator,
+        # Administrators set up every team, also those they are not on (its members page).
+        "all_teams": list(Team.objects.order_by("name")) if is_administrator else [],
         "roles": [Role(r) for r in Role.values if r in roles],
         "totals": TeamFigures(
             open_deals=sum(f.open_deals for f in figures.values()),

@@ -146,6 +146,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "funnel.context_processors.confidence",
+                "funnel.context_processors.navigation",
             ],
         },
     },

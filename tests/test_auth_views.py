@@ -35,8 +35,8 @@ def test_login_with_a_wrong_password_says_so_and_keeps_the_email(client, rep):
     response = client.post(LOGIN, {"username": rep.email, "password": "wrong"})
     assert response.status_code == 200
     body = response.content.decode()
-    assert 'class="form-error"' in body
-    assert "correct username and password" in body
+    assert 'class="error-summary"' in body
+    assert "e-mail and password do not match an account" in body
     assert f'value="{rep.email}"' in body
     assert not response.context["user"].is_authenticated
 

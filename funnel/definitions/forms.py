@@ -7,9 +7,14 @@ TEXTAREA = {"rows": 3}
 
 class DefinitionVersionForm(forms.Form):
     label_suffix = ""
-    meaning = forms.CharField(widget=forms.Textarea(attrs=TEXTAREA), max_length=2000)
+    meaning = forms.CharField(
+        widget=forms.Textarea(attrs=TEXTAREA),
+        max_length=2000,
+        error_messages={"required": "Say what the term means, as something people can observe."},
+    )
     criteria = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Write at least one observable criterion."},
         help_text="One observable criterion per line: something two people would judge alike.",
     )
     how_measured = forms.CharField(
@@ -22,6 +27,7 @@ class DefinitionVersionForm(forms.Form):
     effective_from = forms.DateField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter a valid date, like 2026-03-01."},
         help_text="Numbers from this date on are measured under the new version (default: today).",
     )
 

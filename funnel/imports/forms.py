@@ -26,7 +26,14 @@ REPEATED_CHOICES = [
 
 
 class UploadForm(forms.Form):
-    file = forms.FileField(label="CSV file", help_text="UTF-8 or Windows text; , or ; separated.")
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8 or Windows text; , or ; separated.",
+        error_messages={
+            "required": "Choose the CSV file to import.",
+            "empty": "That file is empty: export the deals again and upload the new file.",
+        },
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -76,9 +83,12 @@ class MappingForm(forms.Form):
         targets = target_choices(stages=stages, characteristics=characteristics)
         for i, name in enumerate(self.header):
             self.fields[f"col_{i}"] = forms.ChoiceField(
-                choices=targets, label=name, initial=mapping["columns"].get(name, "ignore")
+                choices=targets,
+                label=name,
+                initial=mapping["columns"].get(name, "ignore"),
+                error_messages={"invalid_choice": "Choose what this column means from the list."},
             )
-        stage_choices = [("", "— not mapped —")]
+        stage_choices = [("", "Choose a stage")]
         stage_choices += [(s.slug, s.name) for s in stages]
         stage_choices += [("won", "Won"), ("lost", "Lost")]
         for j, label in enumerate(self.stage_labels):

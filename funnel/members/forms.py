@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.utils.text import slugify
@@ -12,8 +13,30 @@ from funnel.models import Role, Team
 RESERVED_SLUGS = frozenset({"new"})
 
 
+class LoginForm(AuthenticationForm):
+    """The login form with messages that say what to type."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That e-mail and password do not match an account. Check both and try "
+        "again; your admin can send a new invitation if you have none.",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "Email"
+        self.fields["username"].error_messages["required"] = "Enter your e-mail address."
+        self.fields["password"].error_messages["required"] = "Enter your password."
+
+
+EMAIL_INVALID = "Enter a valid e-mail address, like name@company.com."
+ROLE_INVALID = "Choose rep, manager or executive."
+
+
 class TeamNewForm(forms.Form):
-    name = forms.CharField(max_length=120, label="Team name")
+    name = forms.CharField(
+        max_length=120, label="Team name", error_messages={"required": "Give the team a name."}
+    )
     slug = forms.CharField(
         max_length=50,
         required=False,
@@ -24,6 +47,7 @@ class TeamNewForm(forms.Form):
     manager_email = forms.EmailField(
         required=False,
         label="Manager's e-mail",
+        error_messages={"invalid": EMAIL_INVALID},
         help_text="Left empty, you manage the team. Otherwise this person is invited as manager.",
     )
 
@@ -52,12 +76,25 @@ class TeamNewForm(forms.Form):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="E-mail")
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.REP)
+    email = forms.EmailField(
+        label="E-mail",
+        error_messages={
+            "required": "Enter the e-mail address to invite.",
+            "invalid": EMAIL_INVALID,
+        },
+    )
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        initial=Role.REP,
+        error_messages={"required": ROLE_INVALID, "invalid_choice": ROLE_INVALID},
+    )
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(
+        choices=Role.choices,
+        error_messages={"required": ROLE_INVALID, "invalid_choice": ROLE_INVALID},
+    )
 
 
 class InvitationAcceptForm(forms.Form):

@@ -36,7 +36,7 @@ def members_access_for_user(*, user: User, slug: str) -> TeamAccess:
         role = (
             Membership.objects.filter(user=user, team=team).values_list("role", flat=True).first()
         )
-        return TeamAccess(team=team, role=role or Role.MANAGER)
+        return TeamAccess(team=team, role=role or Role.MANAGER, administering=role is None)
     return team_get_for_user(user=user, slug=slug, action=Action.MANAGE)
 
 

@@ -6,12 +6,20 @@ from django import forms
 
 from funnel.models import Stage, Station
 
+DAYS_RANGE = "Enter a whole number of days between 1 and 365."
+
 
 class StageForm(forms.Form):
     """A stage's name, station and targets; conversion entered in percent."""
 
-    name = forms.CharField(max_length=80)
-    station = forms.ChoiceField(choices=Station.choices)
+    name = forms.CharField(max_length=80, error_messages={"required": "Give the stage a name."})
+    station = forms.ChoiceField(
+        choices=Station.choices,
+        error_messages={
+            "required": "Choose the station the stage belongs to.",
+            "invalid_choice": "Choose one of the five stations.",
+        },
+    )
     target_conversion_pct = forms.DecimalField(
         label="Target conversion (%)",
         required=False,
@@ -24,7 +32,15 @@ class StageForm(forms.Form):
         },
     )
     target_days = forms.IntegerField(
-        label="Target days", required=False, min_value=1, max_value=365
+        label="Target days",
+        required=False,
+        min_value=1,
+        max_value=365,
+        error_messages={
+            "invalid": DAYS_RANGE,
+            "min_value": DAYS_RANGE,
+            "max_value": DAYS_RANGE,
+        },
     )
 
     def __init__(self, data=None, *, stage: Stage | None = None, prefix: str | None = None):
@@ -49,7 +65,13 @@ class StageForm(forms.Form):
 
 class StageAddForm(StageForm):
     slug = forms.SlugField(
-        max_length=50, help_text="Kept for good: events and the API name the stage by it."
+        max_length=50,
+        label="Short name",
+        help_text="Kept for good: events and the API name the stage by it.",
+        error_messages={
+            "required": "Give the stage a short name, like demo-booked.",
+            "invalid": "Use only lower-case letters, digits and hyphens, like demo-booked.",
+        },
     )
 
     field_order = ["name", "slug", "station", "target_conversion_pct", "target_days"]
@@ -61,6 +83,10 @@ class StageMergeForm(forms.Form):
         to_field_name="slug",
         label="Merge into",
         empty_label="Choose a stage",
+        error_messages={
+            "required": "Choose the stage to merge into.",
+            "invalid_choice": "Choose one of the team's stages that still take events.",
+        },
     )
 
     def __init__(self, data=None, *, stage: Stage):

@@ -42,7 +42,10 @@ class WinnableFilterForm(forms.Form):
 
 
 class CharacteristicForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(
+        max_length=120,
+        error_messages={"required": "Name the characteristic, like Champion identified."},
+    )
     kind = forms.ChoiceField(choices=CharacteristicKind.choices, initial=CharacteristicKind.YES_NO)
     choices = forms.CharField(
         required=False,

@@ -79,7 +79,7 @@ def test_bad_input_says_which_field_and_keeps_the_old_value(login, manager, team
     response = login(manager).post(url(team), {"target_conversion_pct": "150", "target_days": "0"})
     assert response.status_code == 200
     body = response.content.decode()
-    assert "less than or equal to 100" in body
+    assert "A target conversion is at most 100 %." in body
     assert "between 1 and 365" in body
     stage.refresh_from_db()
     assert stage.target_days == 21 and stage.target_conversion is None

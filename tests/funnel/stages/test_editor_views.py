@@ -103,8 +103,8 @@ def test_edit_errors_are_shown_and_change_nothing(login, manager, team):
         "qualified-target_days": "0",
     }
     html = login(manager).post(act(team, "stage_edit"), data, **HTMX).content.decode()
-    assert "This field is required." in html
-    assert "Select a valid choice" in html
+    assert "Give the stage a name." in html
+    assert "Choose one of the five stations." in html
     assert "at most 100 %" in html
     assert team.stages.get(slug="qualified").name == "Qualified"
 
@@ -169,5 +169,5 @@ def test_merge_needs_a_target(login, manager, team):
         .post(act(team, "stage_merge", "engaged"), {"into": ""}, **HTMX)
         .content.decode()
     )
-    assert "This field is required." in html
+    assert "Choose the stage to merge into." in html
     assert Stage.objects.get(team=team, slug="engaged").merged_into_id is None

@@ -1,0 +1,117 @@
+"""The team menu every team page carries, and the team's place in the breadcrumbs.
+
+A page shows the menu when its context has ``access`` (a TeamAccess). Each item is shown only
+to the roles whose views let them open it: the same rules as the views' checks (funnel.selectors
+ROLE_RIGHTS; the winnable analysis refuses reps, funnel.winnable.selectors), so the menu never
+offers a page that answers 403.
+"""
+
+from dataclasses import dataclass
+
+from django import template
+from django.urls import ResolverMatch, reverse
+
+from funnel.models import Role
+from funnel.selectors import TeamAccess
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    key: str
+    label: str
+    url: str
+    current: bool = False
+
+
+# Which menu item a page belongs to, by its URL name (namespaced names as "namespace:name").
+SECTIONS = {
+    "team_dashboard": "dashboard",
+    "team_overview": "funnel",
+    "deal_list": "deals",
+    "deal_detail": "deals",
+    "definitions:definition_list": "definitions",
+    "definitions:definition_detail": "definitions",
+    "definitions:definition_edit": "definitions",
+    "definitions:stale_rule": "definitions",
+    "winnable_team": "winnable",
+    "departments_team": "winnable",
+    "characteristic_list": "winnable",
+    "characteristic_new": "winnable",
+    "pipeline_5s": "pipeline_5s",
+    "import_list": "imports",
+    "import_detail": "imports",
+    "import_validate": "imports",
+    "import_start": "imports",
+    "import_owner_names": "imports",
+    "import_stages_create": "imports",
+    "team_settings": "settings",
+    "team_members": "settings",
+    "member_invite": "settings",
+    "stage_editor": "settings",
+    "stage_add": "settings",
+    "stage_edit": "settings",
+    "stage_merge": "settings",
+    "stage_targets": "funnel",
+}
+
+
+def page_section(match: ResolverMatch | None) -> str:
+    if match is None:
+        return ""
+    if match.namespace == "kaizen":
+        return "kaizen"
+    return SECTIONS.get(match.view_name, "")
+
+
+def team_menu_items(access: TeamAccess, current: str = "") -> list[MenuItem]:
+    """The pages of the team this user may open, in the order of the team's work."""
+    slug = access.team.slug
+    if access.administering:
+        # An administrator who is not on the team sets up its members and sees nothing else.
+        entries = [("settings", "Members", reverse("team_members", args=[slug]))]
+    else:
+        entries = [
+            ("dashboard", "Dashboard", reverse("team_dashboard", args=[slug])),
+            ("funnel", "Funnel", reverse("team_overview", args=[slug])),
+            ("deals", "Deals", reverse("deal_list", args=[slug])),
+            ("kaizen", "Kaizen board", reverse("kaizen:cycle_board", args=[slug])),
+            ("definitions", "Definitions", reverse("definitions:definition_list", args=[slug])),
+        ]
+        if access.role != Role.REP:
+            entries.append(("winnable", "Winnable", reverse("winnable_team", args=[slug])))
+        entries.append(("pipeline_5s", "Pipeline clean-up", reverse("pipeline_5s", args=[slug])))
+        if access.can_manage:
+            entries += [
+                ("imports", "Imports", reverse("import_list", args=[slug])),
+                ("settings", "Settings", reverse("team_settings", args=[slug])),
+            ]
+    return [MenuItem(key, label, url, current=key == current) for key, label, url in entries]
+
+
+def _page_access(context) -> TeamAccess | None:
+    access = context.get("access")
+    return access if isinstance(access, TeamAccess) else None
+
+
+@register.inclusion_tag("_nav/team_menu.html", takes_context=True)
+def team_menu(context) -> dict:
+    access = _page_access(context)
+    if access is None:
+        return {"access": None}
+    request = context.get("request")
+    current = page_section(getattr(request, "resolver_match", None))
+    items = team_menu_items(access, current)
+    here = next((item for item in items if item.current), None)
+    return {"access": access, "team": access.team, "items": items, "here": here}
+
+
+@register.inclusion_tag("_nav/team_crumb.html", takes_context=True)
+def team_crumb(context) -> dict:
+    """The team's breadcrumb (to its dashboard, or its members page for an administrator)."""
+    access = _page_access(context)
+    if access is None:
+        return {"team": None}
+    name = "team_members" if access.administering else "team_dashboard"
+    return {"team": access.team, "url": reverse(name, args=[access.team.slug])}
