@@ -150,8 +150,15 @@ def teams_sweep(*, now: dt.datetime | None = None) -> list[int]:
 def recompute_lag_seconds(*, team_id: int, now: dt.datetime | None = None) -> float | None:
     """How far the team's figures may be behind its writes: the age of the oldest request no
     run has taken yet, or of pending marks no run has drained. None when nothing is waiting."""
-    now = now or timezone.now()
     state = RecomputeState.objects.filter(team_id=team_id).first()
+    return recompute_lag_of(state, team_id=team_id, now=now)
+
+
+def recompute_lag_of(
+    state: RecomputeState | None, *, team_id: int, now: dt.datetime | None = None
+) -> float | None:
+    """recompute_lag_seconds for a state already read (the dashboard also shows its failure)."""
+    now = now or timezone.now()
     if state is None:
         return None
     waiting = state.queued and state.requested_at is not None

@@ -30,7 +30,7 @@ from funnel.models import (
 from funnel.periods import Period, horizon_from_figures
 from funnel.pipeline.as_of import team_status_for_period
 from funnel.pipeline.company import company_status_as_of
-from funnel.pipeline.request import recompute_lag_seconds
+from funnel.pipeline.request import recompute_lag_of
 from kaizen.models import Cycle, Phase
 
 CHART_WEEKS = 52
@@ -216,12 +216,9 @@ def _history_end(status: BottleneckStatus) -> dt.date | None:
 
 def team_recompute_lag(*, team) -> RecomputeLag:
     now = timezone.now()
-    seconds = recompute_lag_seconds(team_id=team.id, now=now)
-    failed_at = (
-        RecomputeState.objects.filter(team=team, failed_at__isnull=False)
-        .values_list("failed_at", flat=True)
-        .first()
-    )
+    state = RecomputeState.objects.filter(team_id=team.id).first()
+    seconds = recompute_lag_of(state, team_id=team.id, now=now)
+    failed_at = state.failed_at if state is not None else None
     if seconds is None:
         return RecomputeLag(failed_at=failed_at)
     return RecomputeLag(
