@@ -54,3 +54,14 @@ def test_no_template_uses_inline_event_handlers():
         if handlers.search(path.read_text())
     ]
     assert found == []
+
+
+def test_template_comments_are_closed_on_their_line():
+    """{# ... #} is a one-line comment in Django: one that spans lines prints on the page."""
+    open_ended = [
+        f"{path.relative_to(TEMPLATES)}:{number}"
+        for path in TEMPLATES.rglob("*.html")
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if line.count("{#") > line.count("#}")
+    ]
+    assert open_ended == []
