@@ -13,6 +13,7 @@ from funnel.metrics.intervals import wilson_interval
 from funnel.models import Verdict
 from kaizen.charts.spark import sparkline
 from kaizen.charts.xmr import XmrSvg, pct, per_week, xmr_svg
+from kaizen.dashboard.company import CompanyDashboard
 from kaizen.dashboard.panels import (
     STATION_LABELS,
     conversion_series,
@@ -22,7 +23,7 @@ from kaizen.dashboard.panels import (
     week_calendar,
     weekly_series,
 )
-from kaizen.dashboard.selectors import CHART_WEEKS, CompanyDashboard, TeamDashboard
+from kaizen.dashboard.selectors import CHART_WEEKS, TeamDashboard
 from kaizen.models import Phase
 
 VERDICT_LABELS = dict(Verdict.choices)

@@ -26,8 +26,8 @@ from funnel.models import Role
 from funnel.periods import WINDOW_CHOICES, PeriodForm
 from funnel.selectors import team_accesses_for_user, team_get_for_user
 from kaizen.dashboard import context as contexts
+from kaizen.dashboard.company import company_dashboard_get
 from kaizen.dashboard.selectors import (
-    company_dashboard_get,
     status_token,
     team_dashboard_get,
     team_horizon,

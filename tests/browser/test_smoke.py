@@ -80,7 +80,7 @@ def test_login_page_and_a_wrong_password(new_page, live_server, rep, screenshots
     page.screenshot(path=screenshots_dir / "login.png", full_page=True)
 
     log_in(page, live_server.url, rep.email, password="not the password")
-    assert page.locator(".form-error").is_visible()
+    assert page.locator(".error-summary").is_visible()
     assert page.url.endswith("/login/")
 
 

@@ -11,7 +11,7 @@ from funnel.metrics.accounting import week_start
 from funnel.periods import Period
 from funnel.pipeline.as_of import team_status_for_period
 from funnel.pipeline.company import company_recompute
-from kaizen.dashboard.selectors import company_dashboard_get
+from kaizen.dashboard.company import company_dashboard_get
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
