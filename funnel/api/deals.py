@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 
 from django.http import HttpRequest
@@ -16,6 +17,7 @@ from funnel.bounds import MAX_OFFSET, TOO_EARLY, text_problem, too_early
 router = Router(tags=["deals"])
 
 MAX_LIMIT = 500
+ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 class DealFilters(Schema):
@@ -28,6 +30,14 @@ class DealFilters(Schema):
     updated_since: dt.datetime | None = Field(
         None, description="Only deals changed at or after this time (ISO 8601 with offset)."
     )
+
+    @field_validator("updated_since", mode="before")
+    @classmethod
+    def _iso_text_only(cls, value):
+        # pydantic would also read "0.5" as a Unix time; the contract is ISO 8601 text.
+        if value is not None and not (isinstance(value, str) and ISO_TIME.match(value)):
+            raise ValueError("Give an ISO 8601 date and time with its UTC offset, as text.")
+        return value
 
     @field_validator("updated_since")
     @classmethod

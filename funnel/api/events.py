@@ -9,7 +9,13 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from funnel.api.errors import body_limited, invalid_response, schema_errors
-from funnel.api.schemas import ANY_ERRORS, ErrorOut, EventBatchIn, EventBatchOut, EventItem
+from funnel.api.schemas import (
+    ANY_ERRORS,
+    BODY_ERRORS,
+    EventBatchIn,
+    EventBatchOut,
+    EventItem,
+)
 from funnel.ingest import (
     EventError,
     EventIn,
@@ -26,7 +32,7 @@ _events_adapter = TypeAdapter(list[EventItem])
 
 @router.post(
     "/events",
-    response={200: EventBatchOut, 413: ErrorOut, 422: ErrorOut, **ANY_ERRORS},
+    response={200: EventBatchOut, **BODY_ERRORS, **ANY_ERRORS},
     summary="Record a batch of stage events",
     description=(
         "Up to 1,000 events. Idempotent per event id: an id already stored counts as a "

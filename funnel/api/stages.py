@@ -7,7 +7,7 @@ from ninja import Router
 from ninja.decorators import decorate_view
 
 from funnel.api.errors import body_limited, invalid_response
-from funnel.api.schemas import ANY_ERRORS, ErrorOut, StageIn, StageOut, StagesPutOut
+from funnel.api.schemas import ANY_ERRORS, BODY_ERRORS, ErrorOut, StageIn, StageOut, StagesPutOut
 from funnel.api.selectors import stages_for_team
 from funnel.ingest import EventError
 from funnel.stages.load import StageListError, stages_replace
@@ -28,7 +28,7 @@ def stages_list(request: HttpRequest):
 
 @router.put(
     "/stages",
-    response={200: StagesPutOut, 403: ErrorOut, 413: ErrorOut, 422: ErrorOut, **ANY_ERRORS},
+    response={200: StagesPutOut, 403: ErrorOut, **BODY_ERRORS, **ANY_ERRORS},
     summary="Replace the team's stage list",
     description=(
         "The body is the whole list in funnel order. Listed stages are added or updated (the "

@@ -217,3 +217,25 @@ def test_text_problem_names_the_first_bad_character():
     assert "unpaired surrogate (\\udc80)" in text_problem("x\udc80")
     assert storable("plain") and not storable("a\x1bb")
     assert too_early(dt.date(1969, 12, 31)) and not too_early(dt.date(1970, 1, 1))
+
+
+def test_updated_since_must_be_iso_text_not_a_number(api):
+    # pydantic alone reads "0.5" as a Unix time (found by schema fuzzing).
+    response = api.get("/deals", {"updated_since": "0.5"})
+    assert response.status_code == 422
+    assert errors_of(response) == [(None, "updated_since")]
+    ok = api.get("/deals", {"updated_since": "2026-03-02T09:00:00+00:00"})
+    assert ok.status_code == 200
+
+
+def test_a_body_that_is_not_json_is_a_documented_400(client, token):
+    response = client.post(
+        "/api/v1/events",
+        b"\x05}\xffTN",
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 400
+    schema = client.get("/api/v1/openapi.json").json()
+    assert "400" in schema["paths"]["/api/v1/events"]["post"]["responses"]
+    assert "400" in schema["paths"]["/api/v1/stages"]["put"]["responses"]
