@@ -121,6 +121,17 @@ PERMISSIONS_POLICY = (
     "accelerometer=(), gyroscope=(), magnetometer=()"
 )
 
+# The cache: the dashboards' figures and the API's rate counts. In process by default; with
+# several web workers set CACHE_URL (redis://...) so that they share one.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # API limits (funnel/api/throttle.py): requests per token, and unknown tokens per address.
 API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "1200/min")
 API_BAD_TOKEN_LIMIT = int(os.environ.get("API_BAD_TOKEN_LIMIT", "20"))
