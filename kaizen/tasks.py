@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from kaizen.services.cycles import cycles_check_due
+from kaizen.services.check_act import cycles_check_due
 
 
 @shared_task

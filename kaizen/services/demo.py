@@ -37,14 +37,8 @@ from funnel.models import (
 from kaizen.check import CheckResult, baseline_capture
 from kaizen.models import ActDecision, Cycle, CycleEvent, CycleMetric, CycleNote, StandardWork
 from kaizen.selectors import baseline_window, metric_stage, week_counts
-from kaizen.services.cycles import (
-    cycle_check_run,
-    cycle_close,
-    cycle_commit,
-    cycle_create,
-    cycle_note_add,
-    cycle_to_act,
-)
+from kaizen.services.check_act import cycle_check_run, cycle_close, cycle_note_add, cycle_to_act
+from kaizen.services.cycles import cycle_commit, cycle_create
 
 logger = logging.getLogger(__name__)
 

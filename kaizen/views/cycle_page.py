@@ -28,7 +28,8 @@ from kaizen.selectors import (
     plan_problem_sentence,
     week_counts,
 )
-from kaizen.services.cycles import cycle_check_compute, cycle_plan_missing
+from kaizen.services.check_act import cycle_check_compute
+from kaizen.services.cycles import cycle_plan_missing
 from kaizen.views.cycle_words import baseline_words, check_sentences
 
 VERDICT_EXPLANATIONS = {

@@ -24,14 +24,12 @@ from kaizen.selectors import (
     cycles_for_team,
     default_do_window,
 )
+from kaizen.services.check_act import cycle_check_run, cycle_close, cycle_note_add
 from kaizen.services.cycles import (
     PLAN_FIELDS,
     CycleError,
-    cycle_check_run,
-    cycle_close,
     cycle_commit,
     cycle_create,
-    cycle_note_add,
     cycle_plan_update,
 )
 from kaizen.views.cycle_page import cycle_page_context, plan_problem_warning

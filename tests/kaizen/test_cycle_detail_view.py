@@ -8,7 +8,8 @@ from django.urls import reverse
 from funnel.definitions.services import definition_version_create
 from funnel.models import DefinitionVersion, Stage
 from kaizen.models import CycleNote
-from kaizen.services.cycles import cycle_check_run, cycle_commit, cycle_create
+from kaizen.services.check_act import cycle_check_run
+from kaizen.services.cycles import cycle_commit, cycle_create
 from tests.kaizen.support import BASELINE_ROWS, DO_ROWS, stage_weeks, weeks_before_now
 
 

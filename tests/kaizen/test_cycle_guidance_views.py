@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from funnel.models import BottleneckStatus, Stage
 from kaizen.models import Cycle, Phase
-from kaizen.services.cycles import cycle_check_run, cycle_commit, cycle_create
+from kaizen.services.check_act import cycle_check_run
+from kaizen.services.cycles import cycle_commit, cycle_create
 from tests.kaizen.support import BASELINE_ROWS, DO_ROWS, stage_weeks, weeks_before_now
 
 # 13 weeks: 9 weeks of 1 advanced and 2 lost, then 1/3, 1/3, 1/4, 1/3.

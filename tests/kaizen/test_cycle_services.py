@@ -6,17 +6,14 @@ import pytest
 
 from funnel.models import Stage
 from kaizen.models import Cycle, CycleEvent, Phase, PlanLockedError, StandardWork
-from kaizen.services.cycles import (
-    CycleError,
+from kaizen.services.check_act import (
     cycle_check_run,
     cycle_close,
-    cycle_commit,
-    cycle_create,
     cycle_note_add,
-    cycle_plan_update,
     cycle_to_act,
     cycles_check_due,
 )
+from kaizen.services.cycles import CycleError, cycle_commit, cycle_create, cycle_plan_update
 from tests.kaizen.support import BASELINE_ROWS, DO_ROWS, TODAY, stage_weeks, weeks_ago
 
 DO_START = weeks_ago(4)  # four complete Do weeks before TODAY's week
