@@ -38,6 +38,7 @@ from funnel.models import (
     StageFlow,
     Team,
 )
+from funnel.pipeline.stage_flow import FlowKey, stage_flow_apply
 from funnel.pipeline.stale import stale_cut_of, team_stale_cut
 from funnel.positions import events_in_log_order
 
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 
 NO_DAYS = -1  # entries, and stages a deal skipped, have no days in stage
 MAX_DAYS = 32767
-FlowKey = tuple[int, dt.date, str, int]  # stage id, week, kind, days
 
 
 def _zone() -> dt.tzinfo:
@@ -221,67 +221,6 @@ PASSAGE_FIELDS = ("team_id", "deal_id", "stage_id", "entered_at", "left_at", "re
 
 def _passage_row(team_id: int, deal_id: int, stage_id: int, p: StagePassage) -> tuple:
     return (team_id, deal_id, stage_id, p.entered_at, p.left_at, p.result, p.skipped)
-
-
-def stage_flow_apply(*, team_id: int, delta: Counter) -> None:
-    """Add a delta to the StageFlow counts (concurrency-safe upsert); drop cells that reach 0."""
-    changes = [(key, n) for key, n in delta.items() if n]
-    if not changes:
-        return
-    # Lock order by key keeps two concurrent writers from deadlocking on the same cells.
-    changes.sort()
-    if connection.vendor == "postgresql":
-        _stage_flow_upsert(team_id, changes)
-    else:
-        _stage_flow_apply_orm(team_id, changes)
-
-
-def _stage_flow_upsert(team_id: int, changes: list[tuple[FlowKey, int]]) -> None:
-    """One upsert adding the counts, then a delete of the cells it brought to 0."""
-    table = StageFlow._meta.db_table
-    rows = [(team_id, stage_id, week, kind, days, n) for (stage_id, week, kind, days), n in changes]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
-            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::date[], %s::varchar[], "
-            "%s::smallint[], %s::int[]) "
-            "ON CONFLICT (team_id, stage_id, week, kind, days) "
-            "DO UPDATE SET count = funnel_stageflow.count + EXCLUDED.count "
-            "RETURNING id, count",
-            [list(col) for col in zip(*rows, strict=True)],
-        )
-        # Only the cells just changed can have reached 0.
-        emptied = [cell_id for cell_id, count in cursor.fetchall() if count == 0]
-        if emptied:
-            cursor.execute(f"DELETE FROM {table} WHERE id = ANY(%s)", [emptied])
-
-
-def _stage_flow_apply_orm(team_id: int, changes: list[tuple[FlowKey, int]]) -> None:
-    """The same through the ORM: read the cells, add, write back. SQLite holds its write lock
-    from the transaction's start (transaction_mode IMMEDIATE), so no writer comes between."""
-    stored = {
-        (cell.stage_id, cell.week, cell.kind, cell.days): cell
-        for cell in StageFlow.objects.filter(
-            team_id=team_id,
-            stage_id__in={key[0] for key, _ in changes},
-            week__in={key[1] for key, _ in changes},
-        )
-    }
-    new, changed, emptied = [], [], []
-    for (stage_id, week, kind, days), n in changes:
-        cell = stored.get((stage_id, week, kind, days))
-        if cell is None:
-            new.append(
-                StageFlow(
-                    team_id=team_id, stage_id=stage_id, week=week, kind=kind, days=days, count=n
-                )
-            )
-            continue
-        cell.count += n
-        (changed if cell.count else emptied).append(cell)
-    StageFlow.objects.bulk_create(new)
-    StageFlow.objects.bulk_update(changed, ["count"])
-    StageFlow.objects.filter(id__in=[cell.id for cell in emptied]).delete()
 
 
 def team_lock(team: Team) -> RecomputeState:

@@ -19,7 +19,7 @@ from funnel import bulk
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.ingest.writes import EVENT_FIELDS
 from funnel.models import Characteristic, Deal, DealStatus, FlowKind, StageEvent, StageFlow
-from funnel.pipeline import as_of, passages, run
+from funnel.pipeline import as_of, passages, run, stage_flow
 from funnel.pipeline.passages import team_pending_drain
 from funnel.winnable import services as winnable
 from tests.funnel.winnable.conftest import deal_closed
@@ -77,7 +77,7 @@ def test_stage_flow_delta(drained):
     changes = sorted((key, n) for key, n in delta.items() if n)
     results = [
         rolled_back(lambda a=apply: a(drained.id, changes), lambda: flow(drained))
-        for apply in (passages._stage_flow_upsert, passages._stage_flow_apply_orm)
+        for apply in (stage_flow._stage_flow_upsert, stage_flow._stage_flow_apply_orm)
     ]
     assert results[0] == results[1] == stored + delta  # + keeps the positive counts only
     assert cells[1] not in results[0]  # a cell brought to 0 is deleted
