@@ -8,8 +8,10 @@ from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
+from ninja.decorators import decorate_view
 from pydantic import field_validator
 
+from funnel.api.errors import query_only
 from funnel.api.schemas import ANY_ERRORS, DealDetailOut, DealPageOut, ErrorOut
 from funnel.api.selectors import deal_event_history, deal_get_for_team, deals_for_team
 from funnel.bounds import MAX_OFFSET, TOO_EARLY, text_problem, too_early
@@ -61,6 +63,7 @@ class DealFilters(Schema):
     response={200: DealPageOut, 422: ErrorOut, **ANY_ERRORS},
     summary="The team's deals",
 )
+@decorate_view(query_only(DealFilters))
 def deals_list(request: HttpRequest, filters: Query[DealFilters]):
     deals = deals_for_team(
         team=request.auth.team,
@@ -77,9 +80,10 @@ def deals_list(request: HttpRequest, filters: Query[DealFilters]):
 
 @router.get(
     "/deals/{external_id}",
-    response={200: DealDetailOut, 404: ErrorOut, **ANY_ERRORS},
+    response={200: DealDetailOut, 404: ErrorOut, 422: ErrorOut, **ANY_ERRORS},
     summary="One deal with its event history",
 )
+@decorate_view(query_only())
 def deal_detail(request: HttpRequest, external_id: str):
     deal = deal_get_for_team(team=request.auth.team, external_id=external_id)
     deal.event_history = deal_event_history(deal=deal)

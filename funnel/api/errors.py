@@ -107,6 +107,33 @@ def body_limited(run: Callable) -> Callable:
     return checked
 
 
+def query_only(*schemas: type) -> Callable[[Callable], Callable]:
+    """Wraps an operation so a query parameter it does not take gets 422 naming it.
+
+    A silently ignored parameter is a client's bug hidden: `?stauts=open` would list every
+    deal, and `?page=2` would loop on the first page for ever."""
+    known = frozenset(name for schema in schemas for name in schema.model_fields)
+
+    def decorator(run: Callable) -> Callable:
+        @wraps(run)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            unknown = sorted(set(request.GET) - known)
+            if unknown:
+                takes = ", ".join(sorted(known)) if known else "no query parameters"
+                return invalid_response(
+                    [
+                        EventError(None, name, f"Unknown query parameter; this takes {takes}.")
+                        for name in unknown
+                    ],
+                    detail="The request has query parameters this operation does not take.",
+                )
+            return run(request, *args, **kwargs)
+
+        return checked
+
+    return decorator
+
+
 def add_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:

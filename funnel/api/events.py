@@ -8,7 +8,7 @@ from ninja.decorators import decorate_view
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from funnel.api.errors import body_limited, invalid_response, schema_errors
+from funnel.api.errors import body_limited, invalid_response, query_only, schema_errors
 from funnel.api.schemas import (
     ANY_ERRORS,
     BODY_ERRORS,
@@ -41,7 +41,7 @@ _events_adapter = TypeAdapter(list[EventItem])
         "Bodies over the documented size limit get 413."
     ),
 )
-@decorate_view(body_limited)
+@decorate_view(body_limited, query_only())
 def events_post(request: HttpRequest, payload: EventBatchIn):
     team = request.auth.team
     items, errors = _events_parse(payload.events)

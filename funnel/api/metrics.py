@@ -15,8 +15,10 @@ import re
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from ninja.decorators import decorate_view
 from pydantic import field_validator
 
+from funnel.api.errors import query_only
 from funnel.api.schemas import ANY_ERRORS, ErrorOut
 from funnel.bounds import TOO_EARLY, too_early
 from funnel.metrics.accounting import week_start
@@ -177,6 +179,7 @@ def _period(team, query: TeamQuery, window: int) -> tuple[Period, object]:
     "For a past as_of, each stage's WIP comes from the weekly counts and aged_wip is null "
     "(how long each open deal had waited then is not kept).",
 )
+@decorate_view(query_only(BottleneckQuery))
 def bottleneck_get(request: HttpRequest, query: Query[BottleneckQuery]):
     team = _team(request, query.team)
     period, latest = _period(team, query, query.window)
@@ -213,6 +216,7 @@ def bottleneck_get(request: HttpRequest, query: Query[BottleneckQuery]):
     description="The `weeks` complete weeks before the week of as_of (default: the team's "
     "data horizon), oldest first.",
 )
+@decorate_view(query_only(FunnelQuery))
 def funnel_get(request: HttpRequest, query: Query[FunnelQuery]):
     team = _team(request, query.team)
     count = query.window or query.weeks

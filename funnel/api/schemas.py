@@ -19,12 +19,28 @@ class DealIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(description="The CRM's id of the deal.", examples=["HS-4711"])
-    owner: str | None = Field(None, description="Owner's email: a rep or manager of the team.")
-    account: str | None = Field(None, examples=["Acme Corp"])
-    department: str | None = Field(None, description="The prospect's department.")
-    source: str | None = Field(None, description="Lead-generation tactic.")
-    amount: Decimal | None = Field(None, description="Deal value, 0 to 999,999,999,999.")
+    id: str = Field(
+        json_schema_extra={"minLength": 1, "maxLength": 100},
+        description="The CRM's id of the deal.",
+        examples=["HS-4711"],
+    )
+    owner: str | None = Field(
+        None,
+        json_schema_extra={"maxLength": 254},
+        description="Owner's email: a rep or manager of the team.",
+    )
+    account: str | None = Field(None, json_schema_extra={"maxLength": 200}, examples=["Acme Corp"])
+    department: str | None = Field(
+        None, json_schema_extra={"maxLength": 120}, description="The prospect's department."
+    )
+    source: str | None = Field(
+        None, json_schema_extra={"maxLength": 120}, description="Lead-generation tactic."
+    )
+    amount: Decimal | None = Field(
+        None,
+        json_schema_extra={"minimum": 0, "maximum": 999_999_999_999},
+        description="Deal value, 0 to 999,999,999,999.",
+    )
 
 
 class EventItem(BaseModel):
@@ -32,11 +48,16 @@ class EventItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(description="Your id of the event; a repeated id is counted once.")
+    id: str = Field(
+        json_schema_extra={"minLength": 1, "maxLength": 120},
+        description="Your id of the event; a repeated id is counted once.",
+    )
     deal: DealIn
     stage: str | None = Field(None, description="Stage slug (see GET /stages); or give outcome.")
     outcome: Literal["won", "lost"] | None = None
-    lost_reason: str | None = Field(None, description="Only with outcome lost.")
+    lost_reason: str | None = Field(
+        None, json_schema_extra={"maxLength": 200}, description="Only with outcome lost."
+    )
     occurred_at: dt.datetime = Field(
         description="ISO 8601 with its UTC offset, e.g. 2026-03-02T09:00:00+01:00.",
         examples=["2026-03-02T09:00:00+01:00"],

@@ -6,7 +6,7 @@ from django.http import HttpRequest, JsonResponse
 from ninja import Router
 from ninja.decorators import decorate_view
 
-from funnel.api.errors import body_limited, invalid_response
+from funnel.api.errors import body_limited, invalid_response, query_only
 from funnel.api.schemas import ANY_ERRORS, BODY_ERRORS, ErrorOut, StageIn, StageOut, StagesPutOut
 from funnel.api.selectors import stages_for_team
 from funnel.ingest import EventError
@@ -17,11 +17,12 @@ router = Router(tags=["stages"])
 
 @router.get(
     "/stages",
-    response={200: list[StageOut], **ANY_ERRORS},
+    response={200: list[StageOut], 422: ErrorOut, **ANY_ERRORS},
     summary="The team's stages in funnel order",
     description="The stages that take events (retired and merged ones are left out), in the "
     "order and format PUT /stages takes: sending this answer back changes nothing.",
 )
+@decorate_view(query_only())
 def stages_list(request: HttpRequest):
     return list(stages_for_team(team=request.auth.team))
 
@@ -41,7 +42,7 @@ def stages_list(request: HttpRequest):
         "A change rebuilds the team's figures from its event log in the background."
     ),
 )
-@decorate_view(body_limited)
+@decorate_view(body_limited, query_only())
 def stages_put(request: HttpRequest, payload: list[StageIn]):
     token = request.auth
     if not token.can_manage:

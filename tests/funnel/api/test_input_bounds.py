@@ -239,3 +239,24 @@ def test_a_body_that_is_not_json_is_a_documented_400(client, token):
     schema = client.get("/api/v1/openapi.json").json()
     assert "400" in schema["paths"]["/api/v1/events"]["post"]["responses"]
     assert "400" in schema["paths"]["/api/v1/stages"]["put"]["responses"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/deals?stauts=open", "/deals/D-1?x=1", "/stages?page=2", "/funnel?weekz=4"]
+)
+def test_a_query_parameter_the_operation_does_not_take_is_named(api, path):
+    response = api.get(path)
+
+    assert response.status_code == 422
+    name = path.split("?")[1].split("=")[0]
+    [error] = response.json()["errors"]
+    assert error["field"] == name
+    assert "Unknown query parameter" in error["message"]
+
+
+def test_a_batch_with_a_query_parameter_writes_nothing(api):
+    response = api.post("/events?dry_run=1", {"events": [event("E-1")]})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "dry_run"
+    assert not StageEvent.objects.exists()
