@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
-from ninja import Router
+from ninja import Router, Status
 from ninja.decorators import decorate_view
 
 from funnel.api.errors import body_limited, invalid_response, query_only
@@ -46,10 +46,13 @@ def stages_list(request: HttpRequest):
 def stages_put(request: HttpRequest, payload: list[StageIn]):
     token = request.auth
     if not token.can_manage:
-        return 403, {
-            "detail": "This token may read but not manage the team; create one with "
-            "`manage.py create_api_token --team SLUG NAME --manage`."
-        }
+        return Status(
+            403,
+            {
+                "detail": "This token may read but not manage the team; create one with "
+                "`manage.py create_api_token --team SLUG NAME --manage`."
+            },
+        )
     data = [item.model_dump(exclude={"position"}) for item in payload]
     try:
         result = stages_replace(team=token.team, data=data, by=None)
