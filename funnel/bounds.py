@@ -19,6 +19,9 @@ EARLIEST_DATE = EARLIEST.date()
 # Offsets run to ±14:00 (Kiribati), so a date one day inside the end of the calendar stays
 # readable in every zone.
 LATEST_DATE = dt.date(9999, 12, 30)
+# Dates typed into forms (definitions' effective dates, a cycle's Do window, an import's default
+# date) run from the first date the figures can hold to a horizon far past any plan.
+LATEST_PLANNED = dt.date(2100, 12, 31)
 # Pagination offsets and limits beyond this are refused: bigger ones overflow PostgreSQL's bigint.
 MAX_OFFSET = 1_000_000_000
 

@@ -2,7 +2,27 @@ from decimal import Decimal
 
 from django import forms
 
+from funnel.bounds import EARLIEST_DATE, LATEST_PLANNED
 from funnel.models import Stage
+
+
+class CalendarDateField(forms.DateField):
+    """A date typed into a form, refused outside 1 Jan 1970 to 31 Dec 2100 with a plain message
+    (a date near the end of the calendar would overflow the week arithmetic downstream)."""
+
+    widget = forms.DateInput(attrs={"type": "date", "min": "1970-01-01", "max": "2100-12-31"})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"].setdefault("invalid", "Enter a valid date, like 2026-03-01.")
+        super().__init__(**kwargs)
+
+    def validate(self, value) -> None:
+        super().validate(value)
+        if value is not None and not EARLIEST_DATE <= value <= LATEST_PLANNED:
+            raise forms.ValidationError(
+                "Give a date between 1 Jan 1970 and 31 Dec 2100.", code="out_of_range"
+            )
 
 
 class StageTargetsForm(forms.Form):

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from funnel.forms import CalendarDateField
 from funnel.models import Stage, Team
 from kaizen.models import ActDecision, CycleMetric, Direction, Phase
 
@@ -34,8 +35,8 @@ class CyclePlanForm(forms.Form):
         help_text="Percentage points of conversion, or new deals a week for arrivals.",
     )
     countermeasure = forms.CharField(widget=forms.Textarea(attrs=TEXTAREA), required=False)
-    do_start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    do_end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    do_start = CalendarDateField(required=False)
+    do_end = CalendarDateField(required=False)
     comparison_team = forms.ModelChoiceField(
         queryset=Team.objects.none(),
         required=False,

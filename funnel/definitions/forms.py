@@ -2,6 +2,8 @@
 
 from django import forms
 
+from funnel.forms import CalendarDateField
+
 TEXTAREA = {"rows": 3}
 
 
@@ -24,10 +26,8 @@ class DefinitionVersionForm(forms.Form):
     non_examples = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Non-examples"
     )
-    effective_from = forms.DateField(
+    effective_from = CalendarDateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Enter a valid date, like 2026-03-01."},
         help_text="Numbers from this date on are measured under the new version (default: today).",
     )
 
@@ -70,9 +70,8 @@ class StaleRuleForm(forms.Form):
             "max_value": "Give at most 3650 days (ten years).",
         },
     )
-    effective_from = forms.DateField(
+    effective_from = CalendarDateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
         help_text="When the team adopts the rule (default: today).",
     )
     note = forms.CharField(max_length=300, required=False, label="Why (optional)")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from django import forms
 
+from funnel.forms import CalendarDateField
 from funnel.imports.mapping import CharacteristicRef, StageRef, target_choices
 from funnel.imports.service import ImportRefused, import_size_check
 from funnel.models import ReopenChoice
@@ -49,11 +50,10 @@ class MappingForm(forms.Form):
 
     shape = forms.ChoiceField(choices=SHAPE_CHOICES, label="Each row is")
     date_format = forms.ChoiceField(choices=DATE_FORMAT_CHOICES, label="Dates are written")
-    default_date = forms.DateField(
+    default_date = CalendarDateField(
         required=False,
         label="Date for rows without any date",
         help_text="Optional. Open deals in some exports carry no date at all.",
-        widget=forms.DateInput(attrs={"type": "date"}),
     )
     create_missing_owners = forms.BooleanField(
         required=False, label="Add owners who are not in the team yet, as reps"

@@ -123,6 +123,19 @@ def test_definition_edit(login, manager, team):
     summary(body, "Say what the term means")
 
 
+@pytest.mark.parametrize("typed", ["0001-01-01", "9999-12-31", "1969-12-31"])
+def test_definition_effective_date_at_the_edge_of_the_calendar(login, manager, team, typed):
+    definition = team.stages.order_by("position").first().definition
+    before = definition.versions.count()
+    response = login(manager).post(
+        reverse("definitions:definition_edit", args=[team.slug, definition.slug]),
+        {"meaning": "A new meaning", "criteria": "One criterion", "effective_from": typed},
+    )
+    body = response.content.decode()
+    field_error(body, "id_effective_from", "Give a date between 1 Jan 1970 and 31 Dec 2100.")
+    assert definition.versions.count() == before
+
+
 def test_stale_rule(login, manager, team):
     response = login(manager).post(
         reverse("definitions:stale_rule", args=[team.slug]),

@@ -216,3 +216,15 @@ def test_the_phase_only_act_url_is_gone(login, manager, team, proposal):
     client.post(url("cycle_new", team), plan_data(proposal))
     cycle = Cycle.objects.get()
     assert client.post(f"{url('cycle_detail', team, cycle)}act/").status_code == 404
+
+
+@pytest.mark.parametrize("field", ["do_start", "do_end"])
+@pytest.mark.parametrize("typed", ["0001-01-01", "9999-12-31", "1969-12-31"])
+def test_a_do_window_at_the_edge_of_the_calendar_is_refused(
+    login, manager, team, proposal, field, typed
+):
+    response = login(manager).post(url("cycle_new", team), plan_data(proposal, **{field: typed}))
+
+    assert response.status_code == 200
+    assert "Give a date between 1 Jan 1970 and 31 Dec 2100." in response.content.decode()
+    assert not Cycle.objects.exists()
