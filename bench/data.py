@@ -164,7 +164,7 @@ def funnel_copy(
         _copy(
             cursor,
             StageEvent._meta.db_table,
-            EVENT_FIELDS[:-1],  # all but recorded_by_id
+            EVENT_FIELDS[:-2],  # all but recorded_by_id and api_token_id
             _blocks(n_events, event_lines),
         )
 

@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from funnel.models.team import Stage, Team
 from funnel.models.audit import audited
+from funnel.models.team import Stage, Team
 
 
 class DealStatus(models.TextChoices):
@@ -151,6 +151,7 @@ EVENT_FIELDS_FIXED = [
     "recorded_at",
     "event_id",
     "origin",
+    "api_token",
 ]
 
 
@@ -206,6 +207,18 @@ class StageEvent(AppendOnly):
         null=True,
         blank=True,
         related_name="recorded_stage_events",
+        db_index=False,
+        db_constraint=False,
+    )
+
+    # The API token that sent it (origin "api"). Kept when the token is deleted, as its id: the
+    # log is never rewritten, and the token's audit history still names it.
+    api_token = models.ForeignKey(
+        "funnel.ApiToken",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
         db_index=False,
         db_constraint=False,
     )

@@ -3,8 +3,8 @@
 from django.conf import settings
 from django.db import models
 
-from funnel.models.team import Team
 from funnel.models.audit import audited
+from funnel.models.team import Team
 
 
 @audited("DefinitionHistory", exclude=["created_at"])

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from funnel.models.team import Team
 from funnel.models.audit import audited
+from funnel.models.team import Team
 
 TOKEN_PREFIX = "kz"
 

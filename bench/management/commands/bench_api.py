@@ -249,6 +249,7 @@ def _deals_preload(team, stages, owners, count, rng) -> dict[str, int]:
                             f"pre-{ext}-{step}",
                             Origin.SEED,
                             None,
+                            None,
                         )
                     )
                 entered = opened + dt.timedelta(days=7 * (level - 1))
