@@ -25,7 +25,7 @@ from django.db import connection
 from django.db.models import Model
 from django.db.models.expressions import RawSQL
 
-from funnel.history.context import history_context_set
+from funnel.audit.context import history_context_set
 
 
 def _json_value(value):

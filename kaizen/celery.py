@@ -12,4 +12,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(lambda: ["funnel.pipeline", "funnel.imports", "kaizen"])
 
 # Every task's writes name the task in the audit history.
-import funnel.history.tasks  # noqa: E402, F401
+import funnel.audit.tasks  # noqa: E402, F401

@@ -93,7 +93,7 @@ MIDDLEWARE = [
     "kaizen.headers.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Who made a browser write, for the audit history (PostgreSQL only).
-    "funnel.history.middleware.HistoryMiddleware",
+    "funnel.audit.middleware.HistoryMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

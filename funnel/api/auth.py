@@ -11,7 +11,7 @@ from ninja.security import HttpBearer
 
 from funnel.api.selectors import api_token_get_active
 from funnel.api.throttle import bad_token_count, bad_tokens_check
-from funnel.history.context import history_note
+from funnel.audit.context import history_note
 from funnel.models import ApiToken
 
 # Recording every use would turn each read into a write; a minute is precise enough to see

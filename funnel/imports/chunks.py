@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from django.db import connection, connections, transaction
 from django.db.models import F
 
-from funnel.history.context import import_history_context
+from funnel.audit.context import import_history_context
 from funnel.imports.plan import PlanRow
 from funnel.imports.writes import observations_record
 from funnel.ingest import IngestResult, stage_events_ingest

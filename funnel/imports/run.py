@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.utils import timezone
 
-from funnel.history.context import import_history_context
+from funnel.audit.context import import_history_context
 from funnel.imports.batches import rows_converted, rows_converted_kept_closed
 from funnel.imports.chunks import (
     ParallelWriters,

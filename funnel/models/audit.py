@@ -2,7 +2,7 @@
 
 django-pghistory installs a row trigger per tracked model that copies the row into its
 `<Model>History` table on insert, update and delete, with the context of the write (who, through
-what: see funnel.history.context). Being triggers, they see every path alike: the ORM, bulk
+what: see funnel.audit.context). Being triggers, they see every path alike: the ORM, bulk
 updates, raw SQL and COPY. On SQLite (the embedded default) there are no triggers and no history.
 """
 

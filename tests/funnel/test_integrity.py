@@ -43,6 +43,7 @@ def log_guard_lifted(db):
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE funnel_stageevent DISABLE TRIGGER USER")
 
+
 MISSING = 987_654_321  # an id no row has
 START = timezone.now() - dt.timedelta(days=30)
 

@@ -8,7 +8,7 @@ import threading
 
 from celery.signals import task_postrun, task_prerun
 
-from funnel.history.context import history_context, history_context_active
+from funnel.audit.context import history_context, history_context_active
 
 _running = threading.local()
 
