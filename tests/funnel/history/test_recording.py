@@ -2,8 +2,11 @@
 wrote it (browser, admin, API batch, COPY import, Celery task); the event log takes no update or
 delete but the team's deletion."""
 
+from decimal import Decimal
+
 import pgtrigger
 import pytest
+from celery import shared_task
 from django.db import connection, transaction
 from django.db.models import Q
 from django.db.utils import ProgrammingError
@@ -25,7 +28,7 @@ from funnel.models import (
     StageEvent,
     Team,
 )
-from funnel.services import membership_set, team_delete
+from funnel.services import membership_set, team_delete, team_update
 from funnel.stages.services import stage_targets_set
 from tests.funnel.api.conftest import ApiClient
 from tests.funnel.history.conftest import pg_only
@@ -108,9 +111,9 @@ def test_an_api_batch_overwriting_amount_and_account_records_the_token(client, t
     assert (entry.who, entry.via) == ("API token HubSpot sync", "API")
 
 
-def test_an_import_by_copy_records_its_job_on_every_deal(team, manager):
+def _validated_job(team, manager, *, rows: int):
     content = "Deal ID,Stage,Created,Amount\r\n" + "".join(
-        f"C{i:04d},Prospecting,2026-01-{1 + i % 28:02d},{100 + i}\r\n" for i in range(300)
+        f"C{i:04d},Prospecting,2026-01-{1 + i % 28:02d},{100 + i}\r\n" for i in range(rows)
     )
     job = import_job_create(
         team=team, uploaded_by=manager, filename="crm.csv", content=content.encode()
@@ -127,6 +130,11 @@ def test_an_import_by_copy_records_its_job_on_every_deal(team, manager):
     }
     assert import_job_validate(job=job, mapping=mapping).errors == []
     job.refresh_from_db()
+    return job
+
+
+def test_an_import_by_copy_records_its_job_on_every_deal(team, manager):
+    job = _validated_job(team, manager, rows=300)
     copies = []
 
     def spy(execute, sql, params, many, ctx):
@@ -143,6 +151,17 @@ def test_an_import_by_copy_records_its_job_on_every_deal(team, manager):
     assert {context(row).get("import_filename") for row in inserted} == {"crm.csv"}
     assert {context(row).get("user") for row in inserted} == {manager.pk}
     assert not any('INSERT INTO "funnel_deal"' in str(sql) for sql in copies)
+
+
+def test_the_two_writers_of_a_large_import_record_its_job(transactional_db, team, manager):
+    """Outside a transaction (as in the Celery task) the rows are written by two threads, each
+    on its own connection: each carries the job's context."""
+    job = _validated_job(team, manager, rows=300)
+    job = import_job_run(job=job, chunk_rows=100)
+    assert "writers_events" in job.summary["seconds"]["inside"]
+    inserted = rows(Deal, team_id=team.id, pgh_label="insert")
+    assert len(inserted) == 300
+    assert {context(row).get("import_job") for row in inserted} == {job.id}
 
 
 def test_set_up_changes_are_recorded(team, manager, rep):
@@ -215,3 +234,16 @@ def test_deleting_the_team_deletes_its_log_and_is_recorded(team, deal):
     assert not StageEvent.objects.filter(deal_id=deal.pk).exists()
     assert not Deal.objects.filter(pk=deal.pk).exists()
     assert rows(Deal, pgh_obj_id=deal.pk)[-1].pgh_label == "delete"
+
+
+@shared_task(name="tests.history.team_rename")
+def team_rename_task(team_id: int) -> None:
+    team = Team.objects.get(pk=team_id)
+    team_update(team=team, name="Renamed by a job", winnable_min_difference=Decimal("0.05"))
+
+
+def test_a_celery_task_write_names_the_task(team):
+    team_rename_task.apply(args=[team.pk])
+    update = rows(Team, pgh_obj_id=team.pk)[-1]
+    assert update.name == "Renamed by a job"
+    assert context(update) == {"via": "task", "task": "tests.history.team_rename"}
