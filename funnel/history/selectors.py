@@ -151,7 +151,7 @@ def _entries(event_model, events: Iterable, *, currency: str) -> Iterator[Histor
             for f in fields:
                 if f.is_relation:
                     names.want(f.related_model, getattr(event, f.attname))
-            context = event.pgh_context.metadata if event.pgh_context_id else {}
+            context = event.pgh_context or {}
             if context.get("user"):
                 names.want(user_model, context["user"])
         names.fill()
@@ -195,7 +195,7 @@ def _entry(event, fields, by_name, tracked_label, kind, names, previous, currenc
                 new=value_text(f, new, **as_text),
             )
         )
-    context = event.pgh_context.metadata if event.pgh_context_id else {}
+    context = event.pgh_context or {}
     who, via = _who(context, names)
     return HistoryEntry(
         at=event.pgh_created_at,
@@ -211,11 +211,7 @@ def _entry(event, fields, by_name, tracked_label, kind, names, previous, currenc
 
 
 def _rows(event_model, condition: Q):
-    return (
-        event_model.objects.filter(condition)
-        .select_related("pgh_context")
-        .order_by("pgh_obj_id", "pgh_id")
-    )
+    return event_model.objects.filter(condition).order_by("pgh_obj_id", "pgh_id")
 
 
 def history_for_objects(
