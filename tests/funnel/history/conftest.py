@@ -12,6 +12,9 @@ from funnel.models import Deal
 pg_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="history triggers exist on PostgreSQL only"
 )
+sqlite_only = pytest.mark.skipif(
+    connection.vendor == "postgresql", reason="shows what SQLite, with no history, says"
+)
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 

@@ -12,7 +12,7 @@ from funnel.deals.services import deal_details_update
 from funnel.models import OperationalDefinition, Stage
 from funnel.services import team_update
 from funnel.stages.services import stage_targets_set
-from tests.funnel.history.conftest import pg_only
+from tests.funnel.history.conftest import pg_only, sqlite_only
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def test_the_team_settings_history_is_403_for_a_rep(login, team, rep):
     assert login(rep).get(reverse("team_history", args=[team.slug])).status_code == 403
 
 
-@pytest.mark.skipif("not __import__('django').db.connection.vendor == 'sqlite'")
+@sqlite_only
 def test_on_sqlite_the_page_says_history_needs_postgresql(login, team, manager):
     response = login(manager).get(reverse("team_history", args=[team.slug]))
     assert "History is recorded on PostgreSQL" in response.content.decode()
