@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pgtrigger
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -164,7 +165,7 @@ def funnel_copy(
         _copy(
             cursor,
             StageEvent._meta.db_table,
-            EVENT_FIELDS[:-1],  # all but recorded_by_id
+            EVENT_FIELDS[:-2],  # all but recorded_by_id and api_token_id
             _blocks(n_events, event_lines),
         )
 
@@ -265,11 +266,17 @@ class BatchMaker:
         return events
 
 
+# The event log is append-only in PostgreSQL (a trigger); clearing a benchmark's data deletes
+# from it as deleting a team does.
+def event_log_deletes():
+    return pgtrigger.ignore("funnel.StageEvent:stage_event_no_delete")
+
+
 def team_bench_delete(team: Team) -> None:
     """Remove a benchmark team with set-based deletes (the logs are append-only in the ORM and
     stages are protected by the events that name them)."""
     users = list(team.memberships.values_list("user_id", flat=True))
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), event_log_deletes(), connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {Observation._meta.db_table} WHERE deal_id IN "
             f"(SELECT id FROM {Deal._meta.db_table} WHERE team_id = %s)",
@@ -301,7 +308,7 @@ def deals_delete(where: str, params: list, *, analyze: bool = False) -> None:
         for field in model._meta.concrete_fields
         if field.is_relation and field.related_model is Deal
     ]
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), event_log_deletes(), connection.cursor() as cursor:
         for table, column in referring:
             cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({deals})", params)
         cursor.execute(f"DELETE FROM {deal_table} WHERE {where}", params)
@@ -317,5 +324,6 @@ __all__ = [
     "deals_delete",
     "funnel_copy",
     "tables_analyze",
+    "event_log_deletes",
     "team_bench_delete",
 ]

@@ -28,6 +28,7 @@ from funnel.services import (
     membership_remove,
     membership_set,
     team_create,
+    team_delete,
     team_update,
 )
 from funnel.stages.services import MAX_TARGET_DAYS, stage_targets_set
@@ -137,6 +138,14 @@ class TeamAdmin(admin.ModelAdmin):
         team = team_create(slug=obj.slug, name=obj.name, author=request.user)
         obj.pk, obj.created_at = team.pk, team.created_at
         obj._state.adding = False
+
+    # Through team_delete: the only path that may delete from the append-only event log.
+    def delete_model(self, request, obj: Team) -> None:
+        team_delete(team=obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for team in queryset:
+            team_delete(team=team)
 
     def save_formset(self, request, form, formset, change: bool) -> None:
         if formset.model is Membership:

@@ -25,6 +25,8 @@ from django.db import connection
 from django.db.models import Model
 from django.db.models.expressions import RawSQL
 
+from funnel.audit.context import history_context_set
+
 
 def _json_value(value):
     if isinstance(value, dt.date | dt.time):  # datetimes too; keeps their UTC offset
@@ -311,11 +313,15 @@ def rows_copy(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence
     with (
         connection.wrap_database_errors,
         psycopg.Cursor(connection.connection) as cursor,
-        cursor.copy(f"COPY {model._meta.db_table} ({names}) FROM STDIN (FORMAT BINARY)") as copy,
     ):
-        copy.set_types(types)
-        for row in rows:
-            copy.write_row(row)
+        # The audit history's triggers read who is writing from the transaction's settings.
+        history_context_set(cursor)
+        with cursor.copy(
+            f"COPY {model._meta.db_table} ({names}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
 
 
 def _whole_as_int(row: Sequence, columns: list[int]) -> Sequence:

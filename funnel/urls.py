@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("funnel.winnable.urls")),
     path("", include("funnel.glossary.urls")),
     path("", include("funnel.team_settings.urls")),
+    path("", include("funnel.history.urls")),
     path("teams/<slug:slug>/deals/", include("funnel.deals.urls")),
     path("teams/<slug:slug>/definitions/", include("funnel.definitions.urls")),
     path("teams/<slug:slug>/pipeline-5s/", include("funnel.pipeline_5s.urls")),

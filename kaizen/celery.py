@@ -10,3 +10,6 @@ app = Celery("kaizen")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # Task modules live beside what they run (the pipeline, the imports, the kaizen loop).
 app.autodiscover_tasks(lambda: ["funnel.pipeline", "funnel.imports", "kaizen"])
+
+# Every task's writes name the task in the audit history.
+import funnel.audit.tasks  # noqa: E402, F401

@@ -11,6 +11,7 @@ from ninja.security import HttpBearer
 
 from funnel.api.selectors import api_token_get_active
 from funnel.api.throttle import bad_token_count, bad_tokens_check
+from funnel.audit.context import history_note
 from funnel.models import ApiToken
 
 # Recording every use would turn each read into a write; a minute is precise enough to see
@@ -28,6 +29,8 @@ class ApiTokenAuth(HttpBearer):
             bad_token_count(request)
             return None
         api_token_mark_used(api_token=api_token)
+        # The request's writes name the token in the audit history (its secret is never there).
+        history_note(via="api", api_token=api_token.id, api_token_name=api_token.name)
         return api_token
 
 

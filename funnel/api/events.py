@@ -53,7 +53,12 @@ def events_post(request: HttpRequest, payload: EventBatchIn):
         errors += [EventError(indexed[e.index][0], e.field, e.message) for e in domain]
         return invalid_response(errors)
     try:
-        result = stage_events_ingest(team=team, events=list(items.values()), origin=Origin.API)
+        result = stage_events_ingest(
+            team=team,
+            events=list(items.values()),
+            origin=Origin.API,
+            api_token_id=request.auth.id,
+        )
     except IngestRejected as rejected:
         return invalid_response(rejected.errors)
     return {

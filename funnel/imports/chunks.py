@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from django.db import connection, connections, transaction
 from django.db.models import F
 
+from funnel.audit.context import import_history_context
 from funnel.imports.plan import PlanRow
 from funnel.imports.writes import observations_record
 from funnel.ingest import IngestResult, stage_events_ingest
@@ -132,15 +133,17 @@ class ParallelWriters:
 
     def _work(self, k: int) -> None:
         job, ids, totals = self.job, self.characteristic_ids, self.results[k]
+        # Each writer's thread has its own connection, so its own audit context: the job's.
         try:
-            self._attempt(connection.ensure_connection)  # while the first rows are converted
-            while (chunk := self.queues[k].get()) is not None:
-                if self.failed.is_set():
-                    continue  # drain the queue so submit never blocks
-                written = self._attempt(_chunk_write, job, chunk, ids, totals)
-                if written and self.on_chunk is not None:
-                    with self.progress:
-                        self.on_chunk()
+            with import_history_context(job):
+                self._attempt(connection.ensure_connection)  # while the first rows are converted
+                while (chunk := self.queues[k].get()) is not None:
+                    if self.failed.is_set():
+                        continue  # drain the queue so submit never blocks
+                    written = self._attempt(_chunk_write, job, chunk, ids, totals)
+                    if written and self.on_chunk is not None:
+                        with self.progress:
+                            self.on_chunk()
         finally:
             connections.close_all()  # this thread's connection
 

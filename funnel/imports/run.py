@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from django.db import transaction
 from django.utils import timezone
 
+from funnel.audit.context import import_history_context
 from funnel.imports.batches import rows_converted, rows_converted_kept_closed
 from funnel.imports.chunks import (
     ParallelWriters,
@@ -88,7 +89,7 @@ def import_job_run(
     progress bar moves; event ids make a re-run after a crash add only what is missing."""
     started = time.perf_counter()
     try:
-        with _garbage_collection_paused():
+        with _garbage_collection_paused(), import_history_context(job):
             job = _job_run(
                 job=job, chunk_rows=chunk_rows, slice_rows=slice_rows, on_progress=on_progress
             )

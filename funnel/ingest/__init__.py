@@ -50,6 +50,7 @@ def stage_events_ingest(
     events: Sequence[EventIn],
     origin: str,
     by: AbstractBaseUser | None = None,
+    api_token_id: int | None = None,
     now: dt.datetime | None = None,
     schedule_recompute: bool = True,
     max_batch: int = MAX_BATCH,
@@ -86,6 +87,7 @@ def stage_events_ingest(
                 context=context,
                 origin=origin,
                 by=by,
+                api_token_id=api_token_id,
                 schedule_recompute=schedule_recompute,
                 copy=copy,
             )
@@ -119,13 +121,13 @@ def stage_events_ingest(
 
 
 def _batch_write(
-    *, team, events, context, origin, by, schedule_recompute: bool, copy: bool
+    *, team, events, context, origin, by, api_token_id, schedule_recompute: bool, copy: bool
 ) -> IngestResult:
     result = IngestResult()
     with transaction.atomic():
         writer = BatchWriter(team=team, events=events, context=context, copy=copy)
         writer.deals_lock_upsert()
-        inserted = writer.events_insert(origin=origin, by=by)
+        inserted = writer.events_insert(origin=origin, by=by, api_token_id=api_token_id)
         result.deals_created = len(writer.created)
         result.created_deals = {
             ext: deal["id"] for ext, deal in writer.deals.items() if deal["id"] in writer.created

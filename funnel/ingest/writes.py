@@ -57,6 +57,7 @@ EVENT_FIELDS = (
     "event_id",
     "origin",
     "recorded_by_id",
+    "api_token_id",
 )
 
 
@@ -219,7 +220,9 @@ class BatchWriter:
 
     # -- events --------------------------------------------------------------------------------
 
-    def events_insert(self, *, origin: str, by: AbstractBaseUser | None) -> list[tuple[int, str]]:
+    def events_insert(
+        self, *, origin: str, by: AbstractBaseUser | None, api_token_id: int | None = None
+    ) -> list[tuple[int, str]]:
         """Insert the batch, skipping stored event ids; the (deal id, event id) pairs inserted.
 
         INSERT .. ON CONFLICT DO NOTHING RETURNING tells exactly which rows this transaction
@@ -250,6 +253,7 @@ class BatchWriter:
                     event_id,
                     origin,
                     by_id,
+                    api_token_id,
                 )
             )
         inserted: list[tuple[int, str]] = []

@@ -1,9 +1,14 @@
 """Deals, the append-only stage-event log, characteristics and observations."""
 
+import operator
+from functools import reduce
+
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from funnel.models.audit import audited
 from funnel.models.team import Stage, Team
 
 
@@ -13,6 +18,12 @@ class DealStatus(models.TextChoices):
     LOST = "lost", "Lost"
 
 
+# Only what people and the CRM enter: the rest is derived from the event log, which is its own
+# record (and would add a history row for every event of every batch).
+@audited(
+    "DealHistory",
+    fields=["team", "external_id", "owner", "account", "department", "source", "amount"],
+)
 class Deal(models.Model):
     # No single-column indexes on team and owner: (team, external_id) and (owner, status) lead
     # with them, and each index costs every position update of every ingested batch. No
@@ -128,6 +139,22 @@ class AppendOnly(models.Model):
         raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
 
 
+# Every column of a stage event but recorded_by, which a user's deletion clears.
+EVENT_FIELDS_FIXED = [
+    "id",
+    "team",
+    "deal",
+    "stage",
+    "outcome",
+    "lost_reason",
+    "occurred_at",
+    "recorded_at",
+    "event_id",
+    "origin",
+    "api_token",
+]
+
+
 class StageEvent(AppendOnly):
     """A deal entered a stage, or was won or lost. Append-only.
 
@@ -184,6 +211,18 @@ class StageEvent(AppendOnly):
         db_constraint=False,
     )
 
+    # The API token that sent it (origin "api"). Kept when the token is deleted, as its id: the
+    # log is never rewritten, and the token's audit history still names it.
+    api_token = models.ForeignKey(
+        "funnel.ApiToken",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
     class Meta:
         ordering = ["occurred_at", "id"]
         constraints = [
@@ -207,6 +246,24 @@ class StageEvent(AppendOnly):
             models.Index(fields=["deal", "occurred_at", "id"], name="stage_event_deal_time"),
             models.Index(fields=["team", "id"], name="stage_event_team_arrival"),
         ]
+        # Append-only in the database too, whatever the path (raw SQL, the admin, a bulk
+        # update): only deleting the team removes events (team_delete ignores these triggers),
+        # and deleting a user may still clear recorded_by, as its SET_NULL asks.
+        triggers = [
+            pgtrigger.Protect(
+                name="stage_event_no_update",
+                operation=pgtrigger.Update,
+                condition=reduce(
+                    operator.or_,
+                    (
+                        pgtrigger.Q(**{f"old__{name}__df": pgtrigger.F(f"new__{name}")})
+                        for name in EVENT_FIELDS_FIXED
+                    ),
+                    pgtrigger.Q(new__recorded_by__isnull=False),
+                ),
+            ),
+            pgtrigger.Protect(name="stage_event_no_delete", operation=pgtrigger.Delete),
+        ]
 
     def __str__(self) -> str:
         what = self.stage.name if self.stage_id else self.get_outcome_display()
@@ -219,6 +276,7 @@ class CharacteristicKind(models.TextChoices):
     NUMBER = "number", "Number"
 
 
+@audited("CharacteristicHistory")
 class Characteristic(models.Model):
     """An observable property of a deal, e.g. "decision maker engaged"."""
 
@@ -254,6 +312,7 @@ class Characteristic(models.Model):
         return self.name
 
 
+@audited("ObservationHistory", exclude=["recorded_at"])
 class Observation(AppendOnly):
     """What someone observed on a deal, with evidence. Append-only: a new value is a new row.
 

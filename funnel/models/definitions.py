@@ -3,9 +3,11 @@
 from django.conf import settings
 from django.db import models
 
+from funnel.models.audit import audited
 from funnel.models.team import Team
 
 
+@audited("DefinitionHistory", exclude=["created_at"])
 class OperationalDefinition(models.Model):
     """A term ("qualified lead") whose meaning is written down as an observable test."""
 
@@ -28,6 +30,7 @@ class OperationalDefinition(models.Model):
         return self.versions.order_by("-number").first()
 
 
+@audited("DefinitionVersionHistory", exclude=["created_at"])
 class DefinitionVersion(models.Model):
     """One version of a definition. Versions are never edited: an edit is a new version."""
 
@@ -76,6 +79,7 @@ class Agreement(models.Model):
         return f"{self.user} agreed to {self.version}"
 
 
+@audited("StaleRuleHistory", exclude=["created_at"])
 class StaleRule(models.Model):
     """One version of a team's stale-deal rule: "an open deal with no event for `days` days
     counts as lost (stale)", or off (`days` empty). Versions are never edited: a change is a new

@@ -7,11 +7,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from funnel.models.audit import audited
 from funnel.models.team import Team
 
 TOKEN_PREFIX = "kz"
 
 
+# Never the token's hash, and not each use (last_used_at changes on every request).
+@audited("ApiTokenHistory", exclude=["token_hash", "last_used_at", "created_at"])
 class ApiToken(models.Model):
     """A team-scoped API token. Only its SHA-256 is stored; the token is shown once."""
 

@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 
+from funnel.models.audit import audited
+
 
 class Role(models.TextChoices):
     REP = "rep", "Rep"
@@ -24,6 +26,7 @@ class Station(models.TextChoices):
     SERVICING = "servicing", "Servicing"
 
 
+@audited("TeamHistory", exclude=["created_at"])
 class Team(models.Model):
     slug = models.SlugField(max_length=50, unique=True)
     name = models.CharField(max_length=120)
@@ -50,6 +53,7 @@ class Team(models.Model):
         return self.name
 
 
+@audited("MembershipHistory", exclude=["created_at"])
 class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -78,6 +82,7 @@ class StageQuerySet(models.QuerySet):
         return self.filter(merged_into__isnull=True, retired_at__isnull=True)
 
 
+@audited("StageHistory")
 class Stage(models.Model):
     """A stage a deal waits in. Won and lost are outcomes, not stages.
 

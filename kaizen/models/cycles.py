@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from funnel.models.audit import audited
+
 
 class Phase(models.TextChoices):
     PLAN = "plan", "Plan"
@@ -47,6 +49,9 @@ BASELINE_FIELDS = (
 )
 
 
+# Its own CycleEvent journal says what each action meant; this records every write of the row,
+# whatever path made it.
+@audited("CycleHistory", exclude=["updated_at", "phase_changed_at", "created_at"])
 class Cycle(models.Model):
     team = models.ForeignKey("funnel.Team", on_delete=models.CASCADE, related_name="cycles")
     owner = models.ForeignKey(

@@ -3,6 +3,7 @@
 import datetime as dt
 from collections import Counter
 
+import pgtrigger
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,6 +42,13 @@ def flow(team):
             for row in StageFlow.objects.filter(team=team).select_related("stage")
         }
     )
+
+
+def deals_clear(team):
+    """Between examples: the team's deals and their logs go, as with the team's deletion (the
+    one deletion the event log's append-only guard lets through)."""
+    with pgtrigger.ignore("funnel.StageEvent:stage_event_no_delete"):
+        Deal.objects.filter(team=team).delete()
 
 
 def test_hand_worked_example(team):
@@ -104,7 +112,7 @@ specs = st.lists(
 )
 @given(specs=specs, data=st.data())
 def test_incremental_counts_equal_a_rebuild_from_the_log(team, specs, data):
-    Deal.objects.filter(team=team).delete()
+    deals_clear(team)
     StageFlow.objects.filter(team=team).delete()
     events = [
         ev(f"e{i}", f"D{deal}", day, **({"outcome": s} if s in ("won", "lost") else {"stage": s}))

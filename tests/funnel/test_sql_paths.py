@@ -123,7 +123,7 @@ def test_rows_insert_skips_stored_keys_and_returns_what_it_inserted(team):
     stage = team.stages.order_by("position").first()
 
     def row(event_id):
-        return (team.id, deal.id, stage.id, "", "", at, NOW, event_id, "api", None)
+        return (team.id, deal.id, stage.id, "", "", at, NOW, event_id, "api", None, None)
 
     stage_events_ingest(team=team, origin="api", events=[EventIn("e1", "A", at, stage.slug)])
     rows = [row(event_id) for event_id in ("e1", "e2", "e3", "e2")]  # e1 stored, e2 twice

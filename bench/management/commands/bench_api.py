@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from bench.data import deals_delete
+from bench.data import deals_delete, event_log_deletes
 from funnel.bulk import rows_insert, rows_update
 from funnel.ingest import DEAL_INSERT_FIELDS
 from funnel.ingest.writes import EVENT_FIELDS
@@ -249,6 +249,7 @@ def _deals_preload(team, stages, owners, count, rng) -> dict[str, int]:
                             f"pre-{ext}-{step}",
                             Origin.SEED,
                             None,
+                            None,
                         )
                     )
                 entered = opened + dt.timedelta(days=7 * (level - 1))
@@ -329,6 +330,6 @@ def _team_delete(team: Team) -> None:
     analyzed), the team, and the users only it had."""
     users = list(team.memberships.values_list("user_id", flat=True))
     deals_delete("team_id = %s", [team.id], analyze=True)
-    with transaction.atomic():
+    with transaction.atomic(), event_log_deletes():
         team.delete()
         get_user_model().objects.filter(id__in=users, memberships__isnull=True).delete()

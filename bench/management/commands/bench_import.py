@@ -283,6 +283,7 @@ class Command(BaseCommand):
                             f"pre-{deal_id}",
                             "seed",
                             None,
+                            None,
                         )
                         for (deal_id,) in created
                     ],

@@ -19,6 +19,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.urls import reverse
 
+from bench.data import event_log_deletes
 from funnel.models import (
     Characteristic,
     CharacteristicKind,
@@ -83,7 +84,7 @@ class Command(BaseCommand):
         old = Team.objects.filter(slug=SLUG).first()
         if old is not None:
             # Set-based: the ORM would load every observation to cascade the delete.
-            with connection.cursor() as cursor:
+            with event_log_deletes(), connection.cursor() as cursor:
                 cursor.execute(
                     f"DELETE FROM {Observation._meta.db_table} WHERE deal_id IN "
                     f"(SELECT id FROM {Deal._meta.db_table} WHERE team_id = %s)",
@@ -93,7 +94,7 @@ class Command(BaseCommand):
                     f"DELETE FROM {WinnableCount._meta.db_table} WHERE team_id = %s", [old.id]
                 )
                 cursor.execute(f"DELETE FROM {Deal._meta.db_table} WHERE team_id = %s", [old.id])
-            old.delete()
+                old.delete()
         team = team_create(slug=SLUG, name="Benchmark (winnable)")
         existing = list(Characteristic.objects.filter(team=team).order_by("position"))
         for c in existing[count:]:
