@@ -3,7 +3,8 @@
 The file is converted a slice at a time; on PostgreSQL two writers write the slices already
 converted while the next is converted (funnel.imports.chunks), each chunk one transaction that
 commits with the job's progress, so the progress bar moves. Event ids make a re-run after a crash
-add only what is missing.
+add only what is missing; the job's `written` counts make its summary count what an earlier
+attempt wrote once (funnel.imports.faults).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from funnel.imports.batches import rows_converted, rows_converted_kept_closed
 from funnel.imports.chunks import (
     ParallelWriters,
     WriterTotals,
+    chunk_committed,
     chunk_write,
     commit_without_waiting_for_disk,
     writers_usable,
 )
 from funnel.imports.facts import team_facts
+from funnel.imports.faults import WRITTEN_COUNTS, attempt_begin
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable
 from funnel.imports.plan import ImportPlan, PlanRow, TeamFacts
@@ -158,7 +161,8 @@ def _job_run(
     on_progress: Callable[[ImportJob], None] | None,
 ) -> ImportJob:
     laps = _Laps()
-    _job_update(job, status=ImportStatus.RUNNING, started_at=timezone.now(), processed_rows=0)
+    if job.status != ImportStatus.RUNNING:  # not claimed by the task: the command, a test
+        job.save(update_fields=attempt_begin(job, now=timezone.now()))
     laps.lap("start")
     table = import_table(job=job)
     laps.lap("read")
@@ -195,7 +199,7 @@ def _job_run(
         _job_update(
             job,
             status=ImportStatus.FAILED,
-            summary={**job.summary, "failure": str(error)[:500]},
+            summary={**job.summary, "failure": str(error)[:500], "retryable": True},
             finished_at=timezone.now(),
         )
         raise
@@ -349,6 +353,20 @@ def _run_slices(
     }
     if reopened:
         out["reopened"] = {**reopened, "choice": job.on_reopen}
+    if resume := (job.summary or {}).get("resume"):
+        out = _resumed_totals(job, out, resume)
+    return out
+
+
+def _resumed_totals(job: ImportJob, out: dict, resume: dict) -> dict:
+    """A resumed run's counts as one clean run would give them: what every attempt committed
+    (the job's `written`), and as already stored only the events that were there before the
+    first attempt (this attempt found the earlier attempts' events stored too)."""
+    written = ImportJob.objects.values_list("written", flat=True).get(id=job.id) or {}
+    for name in WRITTEN_COUNTS:
+        out[name] = written.get(name, 0)
+    out["duplicates"] = max(0, out["duplicates"] - resume["earlier"]["events_accepted"])
+    out["resumed"] = {"attempts": job.attempts, "rows_written_before": resume["rows_written"]}
     return out
 
 
@@ -390,7 +408,12 @@ def _slices_write(
                 job=job, chunk=rows, characteristic_ids=prepared.characteristic_ids, lap=laps.lap
             )
             # Rows up to the slice's last, counting rows skipped as repeats.
-            _job_update(job, processed_rows=bisect_right(numbers, rows[-1][0]))
+            job.processed_rows = chunk_committed(
+                job=job,
+                result=result,
+                observations=added,
+                position=bisect_right(numbers, rows[-1][0]),
+            )
             laps.lap("progress")
         laps.lap("commit")
         totals.count(result, added)
