@@ -120,15 +120,12 @@ def import_jobs_sweep(*, now: dt.datetime | None = None) -> list[int]:
                 )
             else:
                 logger.warning(
-                    "import job=%s team=%s queued since %s without a worker taking it; "
-                    "sent again",
+                    "import job=%s team=%s queued since %s without a worker taking it; sent again",
                     job.id,
                     job.team.slug,
                     job.heartbeat_at,
                 )
-            ImportJob.objects.filter(id=job.id).update(
-                status=ImportStatus.QUEUED, heartbeat_at=now
-            )
+            ImportJob.objects.filter(id=job.id).update(status=ImportStatus.QUEUED, heartbeat_at=now)
             transaction.on_commit(lambda job_id=job.id: _enqueue(job_id))
             queued.append(job.id)
     return queued

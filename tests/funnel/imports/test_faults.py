@@ -132,9 +132,7 @@ def test_a_job_whose_worker_keeps_dying_fails_with_how_far_it_got_then_retries(
     assert job.status == ImportStatus.DONE
 
 
-def test_retry_is_for_managers_of_the_team_and_only_by_post(
-    team, manager, rep, outsider, login
-):
+def test_retry_is_for_managers_of_the_team_and_only_by_post(team, manager, rep, outsider, login):
     job = queued_job(team, manager, rep)
     ImportJob.objects.filter(id=job.id).update(
         status=ImportStatus.FAILED, summary={"failure": "x", "retryable": True}
@@ -153,9 +151,10 @@ def test_a_failure_on_its_rows_offers_no_retry(team, manager, rep, login):
         status=ImportStatus.FAILED, summary={"failure": "The team changed after the file..."}
     )
     client = login(manager)
-    assert "Retry the import" not in client.get(
-        reverse("import_detail", args=[team.slug, job.id])
-    ).content.decode()
+    assert (
+        "Retry the import"
+        not in client.get(reverse("import_detail", args=[team.slug, job.id])).content.decode()
+    )
     client.post(reverse("import_retry", args=[team.slug, job.id]))
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
