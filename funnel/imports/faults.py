@@ -69,7 +69,7 @@ def import_job_claim(*, job_id: int) -> ImportJob | None:
     the same job at once."""
     with transaction.atomic():
         job = (
-            ImportJob.objects.select_for_update()
+            ImportJob.objects.select_for_update(of=("self",))
             .select_related("team", "uploaded_by")
             .filter(id=job_id, status=ImportStatus.QUEUED)
             .first()
@@ -97,7 +97,7 @@ def import_jobs_sweep(*, now: dt.datetime | None = None) -> list[int]:
     ):
         with transaction.atomic():
             job = (
-                ImportJob.objects.select_for_update()
+                ImportJob.objects.select_for_update(of=("self",))
                 .filter(stale_running | stale_queued, id=job_id)
                 .select_related("team")
                 .first()
