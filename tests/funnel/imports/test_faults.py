@@ -10,6 +10,7 @@ from django.utils import timezone
 from funnel.imports.faults import import_job_claim, import_jobs_sweep
 from funnel.imports.run import import_job_run
 from funnel.imports.service import import_job_queue
+from funnel.imports.tasks import import_jobs_sweep_task
 from funnel.models import Deal, ImportJob, ImportStatus, Observation, Role, StageEvent
 from funnel.services import membership_add, team_create
 from tests.funnel.imports.test_large_file import FULL_MAPPING, _validated_big_job
@@ -194,3 +195,16 @@ def test_the_progress_bar_tells_the_truth_after_a_restart(
     body = progress()
     assert "Import finished" in body
     assert "stopped after 100 rows and the import resumed (2 attempts)" in body
+
+
+def test_the_sweep_runs_every_minute_with_beat(
+    settings, team, manager, rep, django_capture_on_commit_callbacks
+):
+    entry = settings.CELERY_BEAT_SCHEDULE["imports-sweep"]
+    assert (entry["task"], entry["schedule"]) == (import_jobs_sweep_task.name, 60.0)
+    job = queued_job(team, manager, rep)
+    ImportJob.objects.filter(id=job.id).update(heartbeat_at=later(-301))
+    with django_capture_on_commit_callbacks(execute=True):
+        import_jobs_sweep_task.delay()  # eager here: the task body, as beat would run it
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE
