@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -61,6 +64,39 @@ def attempt_begin(job: ImportJob, *, now: dt.datetime) -> list[str]:
     job.summary = summary
     job.written = {**{name: written.get(name, 0) for name in WRITTEN_COUNTS}, "pass_rows": 0}
     return ["attempts", "status", "heartbeat_at", "started_at", "summary", "written"]
+
+
+@contextmanager
+def job_heartbeat(*, job_id: int) -> Iterator[None]:
+    """While the run lasts, a thread moves the job's heartbeat four times per stale period, so a
+    worker that is alive but slow (a long conversion, a lock wait) is never taken for dead and
+    its job never runs twice; a killed worker's thread dies with it. On PostgreSQL outside a
+    transaction only (as in the Celery task): the thread needs its own connection, which must
+    see the job's row."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    stop = threading.Event()
+    interval = max(1.0, stale_after().total_seconds() / 4)
+
+    def beat() -> None:
+        try:
+            while not stop.wait(interval):
+                ImportJob.objects.filter(id=job_id, status=ImportStatus.RUNNING).update(
+                    heartbeat_at=timezone.now()
+                )
+        except Exception:  # the chunks' heartbeats remain
+            logger.exception("import job=%s: the heartbeat thread stopped", job_id)
+        finally:
+            connections.close_all()  # this thread's connection
+
+    thread = threading.Thread(target=beat, name=f"import-heartbeat-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def import_job_claim(*, job_id: int) -> ImportJob | None:

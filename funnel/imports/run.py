@@ -29,7 +29,7 @@ from funnel.imports.chunks import (
     writers_usable,
 )
 from funnel.imports.facts import team_facts
-from funnel.imports.faults import WRITTEN_COUNTS, attempt_begin
+from funnel.imports.faults import WRITTEN_COUNTS, attempt_begin, job_heartbeat
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable
 from funnel.imports.plan import ImportPlan, PlanRow, TeamFacts
@@ -91,7 +91,7 @@ def import_job_run(
     progress bar moves; event ids make a re-run after a crash add only what is missing."""
     started = time.perf_counter()
     try:
-        with _garbage_collection_paused():
+        with _garbage_collection_paused(), job_heartbeat(job_id=job.id):
             job = _job_run(
                 job=job, chunk_rows=chunk_rows, slice_rows=slice_rows, on_progress=on_progress
             )

@@ -2,18 +2,20 @@
 failure after the attempts run out, the Retry button and the progress shown meanwhile."""
 
 import datetime as dt
+import threading
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from funnel.imports.faults import import_job_claim, import_jobs_sweep
+from funnel.imports.faults import import_job_claim, import_jobs_sweep, job_heartbeat
 from funnel.imports.run import import_job_run
 from funnel.imports.service import import_job_queue
 from funnel.imports.tasks import import_jobs_sweep_task
 from funnel.models import Deal, ImportJob, ImportStatus, Observation, Role, StageEvent
 from funnel.services import membership_add, team_create
 from tests.funnel.imports.test_large_file import FULL_MAPPING, _validated_big_job
+from tests.integration_support import wait_for
 
 ROWS = 200
 COUNTS = ("rows", "events_accepted", "duplicates", "deals_created", "deals_updated", "observations")
@@ -208,3 +210,25 @@ def test_the_sweep_runs_every_minute_with_beat(
         import_jobs_sweep_task.delay()  # eager here: the task body, as beat would run it
     job.refresh_from_db()
     assert job.status == ImportStatus.DONE
+
+
+@pytest.mark.integration
+def test_a_slow_but_living_run_keeps_its_heartbeat_fresh(transactional_db, settings, team):
+    """Outside a transaction on PostgreSQL (as in the worker) a thread beats while the run
+    lasts, however long a chunk takes; it ends with the run."""
+    settings.IMPORT_STALE_SECONDS = 4  # a beat every second
+    old = timezone.now() - dt.timedelta(hours=1)
+    job = ImportJob.objects.create(
+        team=team, filename="f.csv", content=b"", size=0, status=ImportStatus.RUNNING
+    )
+    ImportJob.objects.filter(id=job.id).update(heartbeat_at=old)
+    before = threading.active_count()
+    with job_heartbeat(job_id=job.id):
+        assert threading.active_count() == before + 1
+        wait_for(
+            lambda: ImportJob.objects.get(id=job.id).heartbeat_at > old,
+            timeout=30,
+            what="a heartbeat from the thread",
+        )
+        assert import_jobs_sweep(now=timezone.now() + dt.timedelta(seconds=1)) == []
+    assert threading.active_count() == before
