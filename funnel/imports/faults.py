@@ -211,3 +211,15 @@ def import_job_retry(*, job: ImportJob) -> bool:
         locked.total_rows,
     )
     return True
+
+
+def resumed_totals(*, job: ImportJob, out: dict, resume: dict) -> dict:
+    """A resumed run's counts as one clean run would give them: what every attempt committed
+    (the job's `written`), and as already stored only the events that were there before the
+    first attempt (this attempt found the earlier attempts' events stored too)."""
+    written = ImportJob.objects.values_list("written", flat=True).get(id=job.id) or {}
+    for name in WRITTEN_COUNTS:
+        out[name] = written.get(name, 0)
+    out["duplicates"] = max(0, out["duplicates"] - resume["earlier"]["events_accepted"])
+    out["resumed"] = {"attempts": job.attempts, "rows_written_before": resume["rows_written"]}
+    return out

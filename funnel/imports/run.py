@@ -29,7 +29,8 @@ from funnel.imports.chunks import (
     writers_usable,
 )
 from funnel.imports.facts import team_facts
-from funnel.imports.faults import WRITTEN_COUNTS, attempt_begin, job_heartbeat
+from funnel.imports.faults import attempt_begin, job_heartbeat, resumed_totals
+from funnel.imports.laps import Laps
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable
 from funnel.imports.plan import ImportPlan, PlanRow, TeamFacts
@@ -50,28 +51,6 @@ CHUNK_ROWS = 5000
 # median of 24,844 rows/s converting the whole file first, 22,822 in slices of 5,000 after a
 # first one of 1,000 (which let the writers start early); 28,057 against 26,953 at 30,000 rows.
 SLICE_ROWS = 50_000
-
-
-class _Laps:
-    """Seconds by part of a run: each lap charges the time since the previous one to a part,
-    so the parts add up to the whole."""
-
-    def __init__(self) -> None:
-        self.started = self.last = time.perf_counter()
-        self.seconds: dict[str, float] = {}
-        self.notes: dict[str, float] = {}  # inside a part, reported apart (not summed)
-
-    def lap(self, part: str) -> None:
-        now = time.perf_counter()
-        self.seconds[part] = self.seconds.get(part, 0.0) + now - self.last
-        self.last = now
-
-    def summary(self) -> dict[str, float]:
-        out = {name: round(value, 3) for name, value in self.seconds.items()}
-        out["total"] = round(self.last - self.started, 3)
-        if self.notes:
-            out["inside"] = {name: round(value, 3) for name, value in self.notes.items()}
-        return out
 
 
 def _job_update(job: ImportJob, **values) -> None:
@@ -160,7 +139,7 @@ def _job_run(
     slice_rows: int,
     on_progress: Callable[[ImportJob], None] | None,
 ) -> ImportJob:
-    laps = _Laps()
+    laps = Laps()
     if job.status != ImportStatus.RUNNING:  # not claimed by the task: the command, a test
         job.save(update_fields=attempt_begin(job, now=timezone.now()))
     laps.lap("start")
@@ -275,7 +254,7 @@ def _run_slices(
     chunk_rows: int,
     slice_rows: int,
     on_progress,
-    laps: _Laps,
+    laps: Laps,
 ) -> dict:
     """Convert the file a slice at a time and write each slice's rows while converting the next.
 
@@ -354,19 +333,7 @@ def _run_slices(
     if reopened:
         out["reopened"] = {**reopened, "choice": job.on_reopen}
     if resume := (job.summary or {}).get("resume"):
-        out = _resumed_totals(job, out, resume)
-    return out
-
-
-def _resumed_totals(job: ImportJob, out: dict, resume: dict) -> dict:
-    """A resumed run's counts as one clean run would give them: what every attempt committed
-    (the job's `written`), and as already stored only the events that were there before the
-    first attempt (this attempt found the earlier attempts' events stored too)."""
-    written = ImportJob.objects.values_list("written", flat=True).get(id=job.id) or {}
-    for name in WRITTEN_COUNTS:
-        out[name] = written.get(name, 0)
-    out["duplicates"] = max(0, out["duplicates"] - resume["earlier"]["events_accepted"])
-    out["resumed"] = {"attempts": job.attempts, "rows_written_before": resume["rows_written"]}
+        out = resumed_totals(job=job, out=out, resume=resume)
     return out
 
 
@@ -385,7 +352,7 @@ def _slices_write(
     batches: Iterator[list[PlanRow]],
     writers: ParallelWriters | None,
     on_progress,
-    laps: _Laps,
+    laps: Laps,
 ) -> WriterTotals:
     """Hand each batch of converted rows to the writers, or write it here as one chunk.
     Returns what was written here (the writers count their own)."""
