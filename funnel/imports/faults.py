@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -186,6 +186,23 @@ def _job_stalled(job: ImportJob, *, now: dt.datetime) -> None:
         summary={**(job.summary or {}), "failure": failure, "retryable": True},
     )
     logger.error("import job=%s team=%s failed: %s", job.id, job.team.slug, failure)
+
+
+def unexpected_failure(*, job: ImportJob, error: Exception) -> dict:
+    """The summary of a run stopped by an error in the code or the database: plain words for
+    the page; the error itself for the log and the operator (error_detail). It may be retried."""
+    try:  # the writers' threads moved it, not this object
+        processed = ImportJob.objects.values_list("processed_rows", flat=True).get(id=job.id)
+    except DatabaseError:
+        processed = job.processed_rows
+    return {
+        "failure": (
+            f"Stopped after {processed:,} of {job.total_rows:,} rows on an unexpected error; "
+            "it has been logged."
+        ),
+        "error_detail": f"{type(error).__name__}: {error}"[:500],
+        "retryable": True,
+    }
 
 
 def import_job_retryable(job: ImportJob) -> bool:

@@ -29,7 +29,12 @@ from funnel.imports.chunks import (
     writers_usable,
 )
 from funnel.imports.facts import team_facts
-from funnel.imports.faults import attempt_begin, job_heartbeat, resumed_totals
+from funnel.imports.faults import (
+    attempt_begin,
+    job_heartbeat,
+    resumed_totals,
+    unexpected_failure,
+)
 from funnel.imports.laps import Laps
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable
@@ -178,7 +183,7 @@ def _job_run(
         _job_update(
             job,
             status=ImportStatus.FAILED,
-            summary={**job.summary, "failure": str(error)[:500], "retryable": True},
+            summary={**job.summary, **unexpected_failure(job=job, error=error)},
             finished_at=timezone.now(),
         )
         raise

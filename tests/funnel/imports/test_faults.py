@@ -232,3 +232,32 @@ def test_a_slow_but_living_run_keeps_its_heartbeat_fresh(transactional_db, setti
         )
         assert import_jobs_sweep(now=timezone.now() + dt.timedelta(seconds=1)) == []
     assert threading.active_count() == before
+
+
+def test_an_unexpected_error_is_said_plainly_and_can_be_retried(
+    team, manager, rep, login, django_capture_on_commit_callbacks
+):
+    job = queued_job(team, manager, rep)
+
+    def broken(job):
+        raise RuntimeError('invalid byte sequence for encoding "UTF8": 0x00')
+
+    with pytest.raises(RuntimeError):
+        import_job_run(job=job, chunk_rows=50, on_progress=broken)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED
+    assert job.summary["failure"] == (
+        "Stopped after 50 of 200 rows on an unexpected error; it has been logged."
+    )
+    client = login(manager)
+    page = client.get(reverse("import_detail", args=[team.slug, job.id])).content.decode()
+    assert "Stopped after 50 of 200 rows" in page and "Retry the import" in page
+    assert "0x00" not in page  # the database's words stay in the log
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("import_retry", args=[team.slug, job.id]))
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows, job.summary["deals_created"]) == (
+        ImportStatus.DONE,
+        ROWS,
+        ROWS,
+    )
