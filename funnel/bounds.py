@@ -57,3 +57,13 @@ def too_early(value: dt.datetime | dt.date) -> bool:
 
 
 TOO_EARLY = "Must be on or after 1 Jan 1970."
+
+# Real UTC offsets run from -12:00 to +14:00; PostgreSQL refuses anything past ±15:59, which
+# a date parser would otherwise let through as a 500.
+MAX_OFFSET_HOURS = 14
+BAD_OFFSET = "The UTC offset must lie between -14:00 and +14:00."
+
+
+def offset_out_of_range(value: dt.datetime) -> bool:
+    offset = value.utcoffset()
+    return offset is not None and abs(offset) > dt.timedelta(hours=MAX_OFFSET_HOURS)

@@ -289,9 +289,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LI
 # The winnable analysis scans every closed deal (seconds at a million): a recompute refreshes it
 # at most this often, and the sweeper catches up on what a throttled run left stale.
 WINNABLE_REFRESH_SECONDS = int(os.environ.get("WINNABLE_REFRESH_SECONDS", 0 if TESTING else 300))
+# An import whose heartbeat (its start, each committed chunk) is older than this lost its worker:
+# the sweeper queues it again, up to IMPORT_MAX_ATTEMPTS runs, then marks it failed with a Retry.
+IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", "120"))
+# A queued import no worker took in this long: its message is sent again (a duplicate is harmless).
+IMPORT_QUEUED_STALE_SECONDS = int(os.environ.get("IMPORT_QUEUED_STALE_SECONDS", "300"))
+IMPORT_MAX_ATTEMPTS = int(os.environ.get("IMPORT_MAX_ATTEMPTS", "3"))
 CELERY_BEAT_SCHEDULE = {
     # Broker messages are hints; the database is the truth: re-enqueue stale teams.
     "teams-sweep": {"task": "funnel.pipeline.teams_sweep", "schedule": 60.0},
+    # An import whose worker died is queued again (or failed after its attempts).
+    "imports-sweep": {"task": "funnel.imports.import_jobs_sweep", "schedule": 60.0},
     # Nightly repair of any drift between the event log and the derived counts.
     "teams-full-rebuild": {
         "task": "funnel.pipeline.teams_rebuild",

@@ -14,7 +14,14 @@ from pydantic import field_validator
 from funnel.api.errors import query_only
 from funnel.api.schemas import ANY_ERRORS, DealDetailOut, DealPageOut, ErrorOut
 from funnel.api.selectors import deal_event_history, deal_get_for_team, deals_for_team
-from funnel.bounds import MAX_OFFSET, TOO_EARLY, text_problem, too_early
+from funnel.bounds import (
+    BAD_OFFSET,
+    MAX_OFFSET,
+    TOO_EARLY,
+    offset_out_of_range,
+    text_problem,
+    too_early,
+)
 
 router = Router(tags=["deals"])
 
@@ -46,6 +53,8 @@ class DealFilters(Schema):
     def _readable(cls, value: dt.datetime | None) -> dt.datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("Give the time with its UTC offset, e.g. +00:00.")
+        if value is not None and offset_out_of_range(value):
+            raise ValueError(BAD_OFFSET)
         if value is not None and too_early(value):
             raise ValueError(TOO_EARLY)
         return value

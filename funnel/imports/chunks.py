@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection, connections, transaction
-from django.db.models import F
+from django.utils import timezone
 
 from funnel.audit.context import import_history_context
 from funnel.imports.plan import PlanRow
@@ -203,8 +203,37 @@ def _chunk_write(
         result, observations = chunk_write(
             job=job, chunk=chunk, characteristic_ids=characteristic_ids, lap=lap
         )
+        # Last in the transaction: the two writers wait on the job's row only for a commit.
+        chunk_committed(job=job, result=result, observations=observations, rows=len(chunk))
+        lap("progress")
     lap("commit")
-    # Progress after the commit, as an increment: the two writers never wait on the job's row.
-    ImportJob.objects.filter(id=job.id).update(processed_rows=F("processed_rows") + len(chunk))
-    lap("progress")
     into.count(result, observations)
+
+
+def chunk_committed(
+    *,
+    job: ImportJob,
+    result: IngestResult,
+    observations: int,
+    rows: int = 0,
+    position: int | None = None,
+) -> int:
+    """In the chunk's transaction: add what it wrote to the job's `written` counts, move its
+    progress (`rows` more, or up to the file `position`) and its heartbeat. Progress never goes
+    back: a resumed run shows the rows an earlier attempt wrote until it passes them. Returns
+    the job's processed rows."""
+    locked = ImportJob.objects.select_for_update().only("processed_rows", "written").get(id=job.id)
+    written = dict(locked.written or {})
+    for name, value in (
+        ("events_accepted", result.accepted),
+        ("deals_created", result.deals_created),
+        ("deals_updated", result.deals_updated),
+        ("observations", observations),
+    ):
+        written[name] = written.get(name, 0) + value
+    written["pass_rows"] = position if position is not None else written.get("pass_rows", 0) + rows
+    processed = max(locked.processed_rows, written["pass_rows"])
+    ImportJob.objects.filter(id=job.id).update(
+        written=written, processed_rows=processed, heartbeat_at=timezone.now()
+    )
+    return processed

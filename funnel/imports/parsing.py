@@ -34,8 +34,21 @@ class CsvTable:
     overlong: list[tuple[int, int]]
 
 
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
 def csv_decode(content: bytes) -> str:
-    """Text of the file: UTF-8 (with or without a byte-order mark), else Windows-1252."""
+    """Text of the file: UTF-16 when it starts with its byte-order mark (Excel's "Unicode
+    text"), else UTF-8 (with or without a byte-order mark), else Windows-1252 (Excel's "CSV" on
+    a Western Windows), which reads any byte."""
+    if content.startswith(UTF16_BOMS):
+        try:
+            return content.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise CsvUnreadable(
+                f"This UTF-16 file is damaged at byte {error.start:,}; save it again as CSV "
+                "(UTF-8) and upload that."
+            ) from error
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -43,8 +56,10 @@ def csv_decode(content: bytes) -> str:
 
 
 def csv_delimiter(first_line: str) -> str:
-    """`;` when the header has more semicolons than commas (continental Excel), else `,`."""
-    return ";" if first_line.count(";") > first_line.count(",") else ","
+    """The header's most frequent separator: `,`, `;` (continental Excel) or a tab (Excel's
+    "Unicode text"); `,` on a tie."""
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: (counts[d], d == ","))
 
 
 def csv_parse(content: bytes, *, max_rows: int | None = None) -> CsvTable:

@@ -3,7 +3,8 @@
 The file is converted a slice at a time; on PostgreSQL two writers write the slices already
 converted while the next is converted (funnel.imports.chunks), each chunk one transaction that
 commits with the job's progress, so the progress bar moves. Event ids make a re-run after a crash
-add only what is missing.
+add only what is missing; the job's `written` counts make its summary count what an earlier
+attempt wrote once (funnel.imports.faults).
 """
 
 from __future__ import annotations
@@ -23,11 +24,19 @@ from funnel.imports.batches import rows_converted, rows_converted_kept_closed
 from funnel.imports.chunks import (
     ParallelWriters,
     WriterTotals,
+    chunk_committed,
     chunk_write,
     commit_without_waiting_for_disk,
     writers_usable,
 )
 from funnel.imports.facts import team_facts
+from funnel.imports.faults import (
+    attempt_begin,
+    job_heartbeat,
+    resumed_totals,
+    unexpected_failure,
+)
+from funnel.imports.laps import Laps
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable
 from funnel.imports.plan import ImportPlan, PlanRow, TeamFacts
@@ -50,28 +59,6 @@ CHUNK_ROWS = 5000
 SLICE_ROWS = 50_000
 
 
-class _Laps:
-    """Seconds by part of a run: each lap charges the time since the previous one to a part,
-    so the parts add up to the whole."""
-
-    def __init__(self) -> None:
-        self.started = self.last = time.perf_counter()
-        self.seconds: dict[str, float] = {}
-        self.notes: dict[str, float] = {}  # inside a part, reported apart (not summed)
-
-    def lap(self, part: str) -> None:
-        now = time.perf_counter()
-        self.seconds[part] = self.seconds.get(part, 0.0) + now - self.last
-        self.last = now
-
-    def summary(self) -> dict[str, float]:
-        out = {name: round(value, 3) for name, value in self.seconds.items()}
-        out["total"] = round(self.last - self.started, 3)
-        if self.notes:
-            out["inside"] = {name: round(value, 3) for name, value in self.notes.items()}
-        return out
-
-
 def _job_update(job: ImportJob, **values) -> None:
     for name, value in values.items():
         setattr(job, name, value)
@@ -89,7 +76,11 @@ def import_job_run(
     progress bar moves; event ids make a re-run after a crash add only what is missing."""
     started = time.perf_counter()
     try:
-        with _garbage_collection_paused(), import_history_context(job):
+        with (
+            _garbage_collection_paused(),
+            import_history_context(job),
+            job_heartbeat(job_id=job.id),
+        ):
             job = _job_run(
                 job=job, chunk_rows=chunk_rows, slice_rows=slice_rows, on_progress=on_progress
             )
@@ -158,8 +149,9 @@ def _job_run(
     slice_rows: int,
     on_progress: Callable[[ImportJob], None] | None,
 ) -> ImportJob:
-    laps = _Laps()
-    _job_update(job, status=ImportStatus.RUNNING, started_at=timezone.now(), processed_rows=0)
+    laps = Laps()
+    if job.status != ImportStatus.RUNNING:  # not claimed by the task: the command, a test
+        job.save(update_fields=attempt_begin(job, now=timezone.now()))
     laps.lap("start")
     table = import_table(job=job)
     laps.lap("read")
@@ -196,7 +188,7 @@ def _job_run(
         _job_update(
             job,
             status=ImportStatus.FAILED,
-            summary={**job.summary, "failure": str(error)[:500]},
+            summary={**job.summary, **unexpected_failure(job=job, error=error)},
             finished_at=timezone.now(),
         )
         raise
@@ -272,7 +264,7 @@ def _run_slices(
     chunk_rows: int,
     slice_rows: int,
     on_progress,
-    laps: _Laps,
+    laps: Laps,
 ) -> dict:
     """Convert the file a slice at a time and write each slice's rows while converting the next.
 
@@ -350,6 +342,8 @@ def _run_slices(
     }
     if reopened:
         out["reopened"] = {**reopened, "choice": job.on_reopen}
+    if resume := (job.summary or {}).get("resume"):
+        out = resumed_totals(job=job, out=out, resume=resume)
     return out
 
 
@@ -368,7 +362,7 @@ def _slices_write(
     batches: Iterator[list[PlanRow]],
     writers: ParallelWriters | None,
     on_progress,
-    laps: _Laps,
+    laps: Laps,
 ) -> WriterTotals:
     """Hand each batch of converted rows to the writers, or write it here as one chunk.
     Returns what was written here (the writers count their own)."""
@@ -391,7 +385,12 @@ def _slices_write(
                 job=job, chunk=rows, characteristic_ids=prepared.characteristic_ids, lap=laps.lap
             )
             # Rows up to the slice's last, counting rows skipped as repeats.
-            _job_update(job, processed_rows=bisect_right(numbers, rows[-1][0]))
+            job.processed_rows = chunk_committed(
+                job=job,
+                result=result,
+                observations=added,
+                position=bisect_right(numbers, rows[-1][0]),
+            )
             laps.lap("progress")
         laps.lap("commit")
         totals.count(result, added)

@@ -11,6 +11,7 @@ import time
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from funnel.bounds import text_problem
 from funnel.imports.facts import mapping_for_table, stage_values_fill, team_facts
@@ -210,7 +211,20 @@ def import_job_queue(
     job.status = ImportStatus.QUEUED
     job.processed_rows = 0
     job.skip_bad_rows = bool(skip_bad_rows and skippable)
-    job.save(update_fields=["status", "processed_rows", "skip_bad_rows"])
+    # The sweeper sends the message again if no worker takes the job (funnel.imports.faults).
+    job.heartbeat_at = timezone.now()
+    job.attempts = 0
+    job.written = {}
+    job.save(
+        update_fields=[
+            "status",
+            "processed_rows",
+            "skip_bad_rows",
+            "heartbeat_at",
+            "attempts",
+            "written",
+        ]
+    )
     job_id = job.id
     transaction.on_commit(lambda: task_enqueue(IMPORT_JOB_RUN, job_id))
     logger.info(

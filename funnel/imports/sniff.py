@@ -4,6 +4,9 @@ so that a gzip file is not read as 19,183 rows of garbage. Pure functions, no OR
 from __future__ import annotations
 
 SNIFF_BYTES = 64 * 1024
+# A NUL or two in a text file is a damaged cell or header, refused later with its row and
+# column; a binary file has many.
+STRAY_NULS = 4
 # Share of a Windows-1252 reading's characters that may be control characters: a real export
 # has none but tabs and line ends; a binary file has many.
 MAX_CONTROL_SHARE = 0.01
@@ -45,20 +48,40 @@ def file_refusal(content: bytes) -> str | None:
         if head.startswith(magic):
             return message
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "This file is written in UTF-16; save it as CSV (UTF-8) and upload that."
-    if b"\x00" in head:
-        return "This is a binary file, not a text CSV file."
-    try:
-        text = head.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        if error.start >= len(head) - 3:  # a character cut by the sniffing window
-            text = head[: error.start].decode("utf-8-sig")
-        else:
-            text = head.decode("cp1252", errors="replace")
+        # Excel's "Unicode text": read as UTF-16 (a character cut by the window is dropped).
+        text = head[: len(head) // 2 * 2].decode("utf-16", errors="replace").rstrip("\ufffd")
+    elif b"\x00" in head and _utf16_without_bom(head):
+        return (
+            "This file is written in UTF-16 without a byte-order mark; save it as CSV "
+            "(UTF-8) and upload that."
+        )
+    else:
+        try:
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            if error.start >= len(head) - 3:  # a character cut by the sniffing window
+                text = head[: error.start].decode("utf-8-sig")
+            else:
+                text = head.decode("cp1252", errors="replace")
     controls = sum(1 for ch in text if (ord(ch) < 32 and ch not in "\t\r\n") or ch == "\ufffd")
     if controls > MAX_CONTROL_SHARE * len(text):
+        nuls = head.count(0)
+        if nuls > STRAY_NULS:
+            return "This is a binary file, not a text CSV file."
+        if controls - nuls <= MAX_CONTROL_SHARE * len(text):
+            return None
         return (
             "This file does not read as text (it is binary, or in an encoding other than UTF-8 "
             "or Windows-1252); export it from your CRM as CSV and upload that."
         )
     return None
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """Western text in UTF-16: every other byte is NUL (the high byte of each character)."""
+    sample = head[:4096]
+    for start in (0, 1):
+        zeros = sample[start::2].count(0)
+        if zeros > 0.9 * len(sample[start::2]) and not sample[1 - start :: 2].count(0):
+            return True
+    return False

@@ -1,13 +1,19 @@
-"""The CSV import's Celery task: a one-line wrapper around the import run."""
+"""The CSV import's Celery tasks: thin wrappers around the import run and the sweeper."""
 
 from celery import shared_task
 
+from funnel.imports.faults import import_job_claim, import_jobs_sweep
 from funnel.imports.run import import_job_run
-from funnel.models import ImportJob
 
 
 @shared_task(name="funnel.imports.import_job_run")
 def import_job_run_task(job_id: int) -> None:
-    job = ImportJob.objects.select_related("team", "uploaded_by").filter(id=job_id).first()
+    # Claimed first: a duplicate message, or one for a job another worker runs, does nothing.
+    job = import_job_claim(job_id=job_id)
     if job is not None:
         import_job_run(job=job)
+
+
+@shared_task(name="funnel.imports.import_jobs_sweep")
+def import_jobs_sweep_task() -> None:
+    import_jobs_sweep()

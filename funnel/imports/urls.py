@@ -11,6 +11,7 @@ urlpatterns = [
         name="import_validate",
     ),
     path("teams/<slug:slug>/imports/<int:job_id>/run/", views.import_start, name="import_start"),
+    path("teams/<slug:slug>/imports/<int:job_id>/retry/", views.import_retry, name="import_retry"),
     path(
         "teams/<slug:slug>/imports/<int:job_id>/skipped.csv",
         views.import_skipped_csv,

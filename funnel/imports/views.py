@@ -18,6 +18,7 @@ from funnel.imports.assist import (
     stages_to_create,
 )
 from funnel.imports.facts import characteristic_refs, team_facts
+from funnel.imports.faults import import_job_retry, import_job_retryable
 from funnel.imports.forms import MappingForm, OwnerFileForm, StartForm, UploadForm
 from funnel.imports.links import import_result_links
 from funnel.imports.parsing import csv_parse
@@ -103,7 +104,13 @@ def _detail(
     status=200,
 ) -> HttpResponse:
     template = "imports/detail.html"
-    context = {"access": access, "team": access.team, "job": job, "reopened": _reopened(job)}
+    context = {
+        "access": access,
+        "team": access.team,
+        "job": job,
+        "reopened": _reopened(job),
+        "retryable": import_job_retryable(job),
+    }
     if request.htmx:
         template += "#progress"
     elif job.status in EDITABLE:
@@ -183,6 +190,18 @@ def import_start(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
         on_reopen=form.cleaned_data["on_reopen"],
         skip_bad_rows=form.cleaned_data.get("skip_bad_rows", False),
     )
+    return redirect("import_detail", slug=slug, job_id=job.id)
+
+
+@require_POST
+@login_required
+def import_retry(request: HttpRequest, slug: str, job_id: int) -> HttpResponse:
+    """Retry an import that stopped: it resumes after the rows already written."""
+    job, _ = import_job_get_for_user(user=request.user, slug=slug, job_id=job_id)
+    if import_job_retry(job=job):
+        messages.success(request, "The import is queued again; it resumes where it stopped.")
+    else:
+        messages.info(request, "This import cannot be retried.")
     return redirect("import_detail", slug=slug, job_id=job.id)
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from funnel.bounds import TOO_EARLY, text_problem, too_early
+from funnel.bounds import BAD_OFFSET, TOO_EARLY, offset_out_of_range, text_problem, too_early
 from funnel.models import Membership, Outcome, Role, Stage, Team
 
 MAX_BATCH = 1000
@@ -169,6 +169,8 @@ def _validate(events: Sequence[EventIn], context: _Context, now: dt.datetime) ->
             errors.append(
                 EventError(i, "occurred_at", "Give the time with its UTC offset, e.g. +00:00.")
             )
+        elif offset_out_of_range(e.occurred_at):
+            errors.append(EventError(i, "occurred_at", BAD_OFFSET))
         elif too_early(e.occurred_at):
             errors.append(EventError(i, "occurred_at", f"{TOO_EARLY[:-1]} (UTC)."))
         elif e.occurred_at > latest_allowed:

@@ -115,6 +115,21 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the job was queued, started or last committed a chunk: the sweeper "
+        "takes a running job whose heartbeat is old as one whose worker died.",
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Runs started since the job was queued (or retried)."
+    )
+    written = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the committed chunks wrote, over every attempt: the counts a resumed "
+        "run's summary starts from.",
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -5,9 +5,10 @@ JSON in the `--mapping` format, and writes nothing: save it, correct it, pass it
 
 The same service as the browser import: the file is checked whole first (every bad row is
 printed, nothing is written), then imported in chunks with progress. Re-running it with the same
-file adds nothing. With --skip-bad-rows the valid rows are imported and the bad ones written next
-to the file as `<name>.skipped.csv`, each with its row number and reasons (as the browser's
-"Download the skipped rows").
+file adds nothing. With --skip-bad-rows the valid rows are imported and the bad ones written to
+--skipped-rows PATH (default `<name>.skipped.csv` in the current directory, never beside the
+input, which may be a read-only export folder), each with its row number and reasons (as the
+browser's "Download the skipped rows").
 """
 
 import json
@@ -56,8 +57,14 @@ class Command(BaseCommand):
             "--skip-bad-rows",
             action="store_true",
             help="Import the valid rows and skip the rows with a problem; the skipped rows are "
-            "written next to the file as <name>.skipped.csv with the reason per row. Not when "
-            "the mapping itself is wrong.",
+            "written to --skipped-rows with the reason per row. Not when the mapping itself is "
+            "wrong.",
+        )
+        parser.add_argument(
+            "--skipped-rows",
+            metavar="PATH",
+            help="Where --skip-bad-rows writes the skipped rows (CSV). Default: "
+            "<name>.skipped.csv in the current directory.",
         )
         parser.add_argument(
             "--on-reopen",
@@ -79,6 +86,7 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from error
             self.stdout.write(json.dumps(proposed, indent=2, ensure_ascii=False))
             return
+        skipped_path = self._skipped_path(path, options)
         by = None
         if options.get("by"):
             by = get_user_model().objects.filter(email__iexact=options["by"]).first()
@@ -142,9 +150,26 @@ class Command(BaseCommand):
         job = import_job_run(job=job, on_progress=self._progress)
         self._report(job)
         if skipped := job.summary.get("skipped_bad"):
-            out = Path(path).with_name(f"{Path(path).stem}.skipped.csv")
-            out.write_text(skipped_rows_csv(import_table(job=job), skipped["groups"]), "utf-8")
-            self.stdout.write(f"  Skipped {skipped['rows']:,} row(s) with a problem: see {out}")
+            body = skipped_rows_csv(import_table(job=job), skipped["groups"])
+            try:
+                skipped_path.write_text(body, "utf-8")
+            except OSError as error:
+                raise CommandError(
+                    f"Imported, but the skipped rows could not be written to {skipped_path}: "
+                    f"{error}. Download them from the import's page (job {job.id})."
+                ) from error
+            self.stdout.write(
+                f"  Skipped {skipped['rows']:,} row(s) with a problem: see {skipped_path}"
+            )
+
+    def _skipped_path(self, path: str, options: dict) -> Path:
+        """Checked before anything is written: a typo must not surface after the import."""
+        out = Path(options.get("skipped_rows") or f"{Path(path).stem}.skipped.csv")
+        if out.resolve() == Path(path).resolve():
+            raise CommandError("--skipped-rows must not be the file being imported.")
+        if options["skip_bad_rows"] and not out.resolve().parent.is_dir():
+            raise CommandError(f"--skipped-rows: no directory {out.parent}.")
+        return out
 
     def _reopenings(self, job: ImportJob) -> None:
         reopened = job.summary.get("reopened")

@@ -184,7 +184,8 @@ def test_a_nul_in_a_cell_is_found_at_validation_with_row_and_column(team, manage
 
 
 def test_a_nul_in_the_header_is_refused_at_upload(team, manager):
-    with pytest.raises(ImportRefused, match="binary file"):
+    # A stray NUL is named where it is, not taken for a binary file.
+    with pytest.raises(ImportRefused, match=r"column 2 \('sta\\x00ge'\): Contains a NUL"):
         import_job_create(
             team=team,
             uploaded_by=manager,
@@ -260,3 +261,36 @@ def test_a_batch_with_a_query_parameter_writes_nothing(api):
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "dry_run"
     assert not StageEvent.objects.exists()
+
+
+@pytest.mark.parametrize("stamp", ["2026-03-02T09:00:00-21:23", "2026-03-02T09:00:00+15:00"])
+def test_an_event_with_an_offset_no_zone_has_is_refused(api, stamp):
+    response = api.post("/events", {"events": [event("E-1", when=stamp)]})
+
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert (error["index"], error["field"]) == (0, "occurred_at")
+    assert "between -14:00 and +14:00" in error["message"]
+    assert not StageEvent.objects.exists()
+
+
+def test_updated_since_with_an_offset_no_zone_has_is_refused(api):
+    response = api.get("/deals?updated_since=2026-03-02T09:00:00-21:23")
+
+    assert response.status_code == 422
+    assert "between -14:00 and +14:00" in response.json()["errors"][0]["message"]
+
+
+def test_the_furthest_real_offsets_are_taken(api):
+    response = api.post(
+        "/events",
+        {
+            "events": [
+                event("E-1", when="2026-03-02T09:00:00+14:00"),
+                event("E-2", deal="D-2", when="2026-03-02T09:00:00-12:00"),
+            ]
+        },
+    )
+
+    assert response.status_code == 200, response.json()
+    assert StageEvent.objects.count() == 2

@@ -255,8 +255,11 @@ def test_owner_names_roles_and_method(login, opps, manager, rep, outsider):
 # import_csv --skip-bad-rows ----------------------------------------------------------------
 
 
-def test_command_skip_bad_rows(team, tmp_path, csv_bytes):
-    path = tmp_path / "events.csv"
+def test_command_skip_bad_rows(team, tmp_path, csv_bytes, monkeypatch):
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    path = tmp_path / "exports" / "events.csv"
     path.write_bytes(csv_bytes("event_log_bad_rows.csv"))
     mapping = tmp_path / "m.json"
     out = io.StringIO()
@@ -280,12 +283,35 @@ def test_command_skip_bad_rows(team, tmp_path, csv_bytes):
     assert StageEvent.objects.count() == 5
     assert sorted(Deal.objects.values_list("external_id", flat=True)) == ["A1", "A2", "A3", "A4"]
     assert "'O_CANCELLED' has no stage: 3 rows, first rows 3, 5, 8" in err.getvalue()
-    skipped = tmp_path / "events.skipped.csv"
-    assert f"Skipped 4 row(s) with a problem: see {skipped}" in out.getvalue()
-    rows = list(csv.reader(io.StringIO(skipped.read_text())))
+    # In the current directory, never beside the input.
+    assert "Skipped 4 row(s) with a problem: see events.skipped.csv" in out.getvalue()
+    assert list((tmp_path / "exports").iterdir()) == [path]
+    rows = list(csv.reader(io.StringIO((tmp_path / "work" / "events.skipped.csv").read_text())))
     assert rows[0] == ["Row", "Problem", "case_id", "activity", "timestamp"]
     assert [r[0] for r in rows[1:]] == ["3", "5", "8", "10"]
     assert ImportJob.objects.filter(status=ImportStatus.DONE).count() == 1
+
+
+def test_command_skipped_rows_go_where_asked(team, tmp_path, csv_bytes):
+    path = tmp_path / "events.csv"
+    path.write_bytes(csv_bytes("event_log_bad_rows.csv"))
+    mapping = tmp_path / "m.json"
+    out = io.StringIO()
+    call_command("import_csv", str(path), "--team", team.slug, "--guess", stdout=out)
+    mapping.write_text(out.getvalue())
+    args = ["import_csv", str(path), "--team", team.slug, "--mapping", str(mapping)]
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
+    with pytest.raises(CommandError, match="no directory"):
+        call_command(*args, "--skip-bad-rows", "--skipped-rows", str(tmp_path / "no" / "x.csv"))
+    with pytest.raises(CommandError, match="must not be the file being imported"):
+        call_command(*args, "--skip-bad-rows", "--skipped-rows", str(path), **quiet)
+    assert not StageEvent.objects.exists()  # refused before anything was written
+    target = tmp_path / "report.csv"
+    call_command(*args, "--skip-bad-rows", "--skipped-rows", str(target), **quiet)
+    assert [r[0] for r in csv.reader(io.StringIO(target.read_text()))] == [
+        "Row", "3", "5", "8", "10"
+    ]  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.csv", "m.json", "report.csv"]
 
 
 def test_command_skip_bad_rows_not_for_a_wrong_mapping(team, tmp_path, csv_bytes):

@@ -166,7 +166,10 @@ def test_an_error_while_converting_ends_the_writers(
     assert threading.active_count() == before
     job.refresh_from_db()
     assert job.status == ImportStatus.FAILED
-    assert "conversion broke" in job.summary["failure"]
+    assert job.summary["failure"].endswith(
+        "of 3,000 rows on an unexpected error; it has been logged."
+    )
+    assert job.summary["error_detail"] == "RuntimeError: conversion broke"
     assert calls == [1000, 1000, 1000]  # slices of slice_rows; the third one broke
 
 
