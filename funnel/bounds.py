@@ -19,6 +19,9 @@ EARLIEST_DATE = EARLIEST.date()
 # Offsets run to ±14:00 (Kiribati), so a date one day inside the end of the calendar stays
 # readable in every zone.
 LATEST_DATE = dt.date(9999, 12, 30)
+# What a stored time may be, in the database: a row outside was written around the boundaries.
+STORED_EARLIEST = EARLIEST
+STORED_LATEST = dt.datetime.combine(LATEST_DATE, dt.time.max, tzinfo=dt.UTC)
 # Pagination offsets and limits beyond this are refused: bigger ones overflow PostgreSQL's bigint.
 MAX_OFFSET = 1_000_000_000
 

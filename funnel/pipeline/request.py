@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from funnel.models import CompanyRecomputeState, PendingDeal, RecomputeState, StageEvent, Team
-from funnel.pipeline.queue import COMPANY_RECOMPUTE, TEAM_RECOMPUTE, task_enqueue
+from funnel.pipeline.queue import COMPANY_RECOMPUTE, TEAM_REBUILD, TEAM_RECOMPUTE, task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,19 @@ def _request_after_commit(team_id: int) -> None:
         team_recompute_request(team_id=team_id)
     except Exception:
         logger.exception("recompute request for team %s not sent; the sweeper will retry", team_id)
+
+
+def team_rebuild_on_commit(*, team_id: int) -> None:
+    """After a write that removes history (the derived counts cannot be updated by delta),
+    rebuild the team from its log. A broker that is down leaves it to the nightly rebuild."""
+
+    def send() -> None:
+        try:
+            task_enqueue(TEAM_REBUILD, team_id)
+        except Exception:
+            logger.exception("rebuild request for team %s not sent; the nightly one will do", team_id)
+
+    transaction.on_commit(send)
 
 
 def team_recompute_request(*, team_id: int) -> bool:
