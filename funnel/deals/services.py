@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.bulk import among
+from funnel.deals.selectors import deal_dates_out_of_range
 from funnel.ingest import MAX_AMOUNT
 from funnel.models import (
     Characteristic,
@@ -31,7 +32,6 @@ from funnel.models import (
     StageEvent,
     Team,
 )
-from funnel.deals.selectors import deal_dates_out_of_range
 from funnel.pipeline.request import team_rebuild_on_commit, team_recompute_on_commit
 
 logger = logging.getLogger(__name__)

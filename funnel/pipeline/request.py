@@ -59,7 +59,7 @@ def team_rebuild_on_commit(*, team_id: int) -> None:
         try:
             task_enqueue(TEAM_REBUILD, team_id)
         except Exception:
-            logger.exception("rebuild request for team %s not sent; the nightly one will do", team_id)
+            logger.exception("rebuild for team %s not sent; the nightly one does it", team_id)
 
     transaction.on_commit(send)
 

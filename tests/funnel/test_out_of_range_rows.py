@@ -53,7 +53,9 @@ def _plant(deal: Deal, when: str) -> None:
     """The deal's first event and every date of the deal moved to `when`, by raw SQL."""
     event = StageEvent.objects.filter(deal=deal).order_by("id").first()
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE funnel_stageevent SET occurred_at = %s WHERE id = %s", [when, event.id])
+        cursor.execute(
+            "UPDATE funnel_stageevent SET occurred_at = %s WHERE id = %s", [when, event.id]
+        )
         cursor.execute(
             "UPDATE funnel_deal SET stage_entered_at = %s, opened_at = %s, last_event_at = %s "
             "WHERE id = %s",
