@@ -247,7 +247,10 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     state.started_at = now
     state.finished_at = timezone.now()
     state.runs += 1
-    state.save(update_fields=["watermark", "started_at", "finished_at", "runs"])
+    # The winnable counts lag the verdict until the run's last step says otherwise: a worker
+    # killed in between leaves the mark, and the sweeper runs the team again.
+    state.winnable_stale = True
+    state.save(update_fields=["watermark", "started_at", "finished_at", "runs", "winnable_stale"])
     return status
 
 
