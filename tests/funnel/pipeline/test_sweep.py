@@ -5,10 +5,11 @@ message was dropped), after STALE_REQUEST when messages wait (the worker is only
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.models import RecomputeState
-from funnel.pipeline import request
+from funnel.pipeline import request, run
 from funnel.pipeline.queue import queue_length
 from funnel.pipeline.request import LOST_AFTER, STALE_REQUEST, team_recompute_request, teams_sweep
 from funnel.pipeline.run import team_recompute
@@ -76,3 +77,27 @@ def test_a_team_that_is_up_to_date_is_left_alone(team, sent, requested):
 
 def test_the_queue_length_is_unknown_when_tasks_run_in_process():
     assert queue_length() is None
+
+
+def test_a_run_killed_after_its_verdict_leaves_the_winnable_counts_to_the_sweeper(team, sent):
+    """The verdict commits before the winnable counts: a worker killed in between must not
+    leave the team looking up to date."""
+    stage_events_ingest(
+        team=team,
+        origin="api",
+        schedule_recompute=False,
+        events=[
+            EventIn(
+                event_id="e1",
+                deal_external_id="D-1",
+                occurred_at=dt.datetime(2026, 3, 2, tzinfo=dt.UTC),
+                stage="inquiry",
+            )
+        ],
+    )
+    run.team_recompute_started(team_id=team.id)
+    run.team_pending_drain(team=team)
+    watermark = run.team_last_event_id(team_id=team.id)
+    run._team_snapshots_recompute(team=team, now=timezone.now(), watermark=watermark)
+    # ...and the worker dies here, before the winnable step.
+    assert teams_sweep(waiting=0) == [team.id]
