@@ -7,7 +7,12 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from funnel.api.services import api_tokens_revoke
-from funnel.deals.services import deal_details_update, deal_details_validate
+from funnel.deals.selectors import deal_dates_out_of_range
+from funnel.deals.services import (
+    deal_delete_out_of_range,
+    deal_details_update,
+    deal_details_validate,
+)
 from funnel.models import (
     Agreement,
     ApiToken,
@@ -239,7 +244,10 @@ class DealAdminForm(forms.ModelForm):
 class DealAdmin(admin.ModelAdmin):
     """Deals come into being with their first event (API, CSV, browser) and leave with their
     log, so they are neither added nor deleted here; their team, CRM id and position (derived
-    from the events) are shown, and the details the CRM sends go through deal_details_update."""
+    from the events) are shown, and the details the CRM sends go through deal_details_update.
+
+    The exception: a deal whose dates no boundary would let in (a row written around them) can
+    be deleted with its log, one at a time, so bad data never stays stuck in a team."""
 
     form = DealAdminForm
     list_display = ["external_id", "team", "account", "owner", "status", "current_stage", "amount"]
@@ -267,7 +275,15 @@ class DealAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        return obj is not None and deal_dates_out_of_range(deal=obj)
+
+    def get_deleted_objects(self, objs, request):
+        # The log goes with the deal although events are never deleted on their own here.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request, obj: Deal) -> None:
+        deal_delete_out_of_range(deal=obj, by=request.user)
 
     def save_model(self, request, obj: Deal, form, change: bool) -> None:
         deal_details_update(

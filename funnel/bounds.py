@@ -22,6 +22,9 @@ LATEST_DATE = dt.date(9999, 12, 30)
 # Dates typed into forms (definitions' effective dates, a cycle's Do window, an import's default
 # date) run from the first date the figures can hold to a horizon far past any plan.
 LATEST_PLANNED = dt.date(2100, 12, 31)
+# What a stored time may be, in the database: a row outside was written around the boundaries.
+STORED_EARLIEST = EARLIEST
+STORED_LATEST = dt.datetime.combine(LATEST_DATE, dt.time.max, tzinfo=dt.UTC)
 # Pagination offsets and limits beyond this are refused: bigger ones overflow PostgreSQL's bigint.
 MAX_OFFSET = 1_000_000_000
 

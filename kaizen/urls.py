@@ -22,3 +22,6 @@ urlpatterns = [
 
 # A refused page explains what the role may do instead, in the app's frame (also with DEBUG off).
 handler403 = "kaizen.errors.permission_denied"
+# A database that cannot be reached answers 503 with Retry-After (kaizen.unavailable), also when
+# the error came from a middleware; anything else gets the 500 page.
+handler500 = "kaizen.unavailable.server_error"

@@ -7,17 +7,21 @@ problem: {"index": event position or null, "field": "deal.amount", "message": ".
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable, Iterable
 from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, Throttled, ValidationError
 
 from funnel.api.throttle import retry_after
 from funnel.ingest import EventError
+
+logger = logging.getLogger(__name__)
 
 
 def error_location(loc: Iterable) -> tuple[int | None, str]:
@@ -134,6 +138,26 @@ def query_only(*schemas: type) -> Callable[[Callable], Callable]:
     return decorator
 
 
+# The database cannot be reached (restarting, failing over) or gave up on the statement (a lock
+# or statement timeout): the transaction was rolled back (unless the connection broke during
+# its commit), and the same request may succeed in a moment.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+UNAVAILABLE_RETRY_AFTER = 5  # seconds: about what a PostgreSQL restart takes
+
+
+def unavailable_response() -> JsonResponse:
+    response = JsonResponse(
+        {
+            "detail": "The database is unavailable for a moment; the request may not have been "
+            f"applied. Send the same request again in {UNAVAILABLE_RETRY_AFTER} s (event ids "
+            "make a repeat safe: events already stored count as duplicates)."
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
+
+
 def add_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
@@ -165,6 +189,14 @@ def add_error_handlers(api: NinjaAPI) -> None:
         if wait:
             response["Retry-After"] = wait
         return response
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+        # Logged, and the broken connection dropped, by Django's request_finished handling
+        # (CONN_HEALTH_CHECKS checks a kept connection before the next request uses it).
+        logger.warning("API %s %s: database unavailable: %s", request.method, request.path, exc)
+        return unavailable_response()
 
     @api.exception_handler(RequestDataTooBig)
     def request_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:

@@ -104,8 +104,9 @@ class ErrorOut(Schema):
 
 
 # What any operation may answer besides its own: no or a bad token (401), over a rate limit
-# (429, with Retry-After). Merged into every operation's responses, so the schema lists them.
-ANY_ERRORS = {401: ErrorOut, 429: ErrorOut}
+# (429, with Retry-After), the database unavailable for a moment (503, with Retry-After).
+# Merged into every operation's responses, so the schema lists them.
+ANY_ERRORS = {401: ErrorOut, 429: ErrorOut, 503: ErrorOut}
 # Operations that take a JSON body also answer 400 when the body is not JSON at all.
 BODY_ERRORS = {400: ErrorOut, 413: ErrorOut, 422: ErrorOut}
 

@@ -10,6 +10,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
+from funnel.bounds import STORED_EARLIEST, STORED_LATEST
 from funnel.models import (
     Characteristic,
     Deal,
@@ -252,3 +253,17 @@ def deal_can_record(*, access: TeamAccess, deal: Deal, user: AbstractBaseUser) -
     if not access.can_record:
         return False
     return access.role != Role.REP or deal.owner_id == user.pk
+
+
+def deal_dates_out_of_range(*, deal: Deal) -> bool:
+    """Whether the deal or its log holds a time no boundary would let in (before 1970 or past
+    the end of the calendar): a row written around the boundaries, which the admin may delete.
+    Compared in the database, where such a value is still exact."""
+    low, high = STORED_EARLIEST, STORED_LATEST
+    outside = Q()
+    for name in ("stage_entered_at", "opened_at", "closed_at", "last_event_at"):
+        outside |= Q(**{f"{name}__lt": low}) | Q(**{f"{name}__gt": high})
+    if Deal.objects.filter(outside, id=deal.id).exists():
+        return True
+    events = StageEvent.objects.filter(team_id=deal.team_id, deal_id=deal.id)
+    return events.filter(Q(occurred_at__lt=low) | Q(occurred_at__gt=high)).exists()

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.bulk import among
+from funnel.deals.selectors import deal_dates_out_of_range
 from funnel.ingest import MAX_AMOUNT
 from funnel.models import (
     Characteristic,
@@ -28,9 +29,10 @@ from funnel.models import (
     Observation,
     Origin,
     Role,
+    StageEvent,
     Team,
 )
-from funnel.pipeline.request import team_recompute_on_commit
+from funnel.pipeline.request import team_rebuild_on_commit, team_recompute_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -282,3 +284,25 @@ def deal_details_update(
         (time.perf_counter() - started) * 1000,
     )
     return stored
+
+
+@transaction.atomic
+def deal_delete_out_of_range(*, deal: Deal, by: AbstractBaseUser) -> None:
+    """Delete a deal whose dates no boundary would let in, with its log and observations: the
+    way out for rows written around the boundaries. Any other deal leaves only with its team
+    (its log is the record). The team is then rebuilt from what is left of its log."""
+    if not deal_dates_out_of_range(deal=deal):
+        raise ValidationError("Only a deal with dates outside 1970 to 9999 can be deleted.")
+    team_id, external_id = deal.team_id, deal.external_id
+    # Queryset deletes: the append-only models refuse row by row, not a deliberate purge.
+    Observation.objects.filter(deal=deal).delete()
+    events, _ = StageEvent.objects.filter(team_id=team_id, deal=deal).delete()
+    Deal.objects.filter(id=deal.id).delete()
+    team_rebuild_on_commit(team_id=team_id)
+    logger.warning(
+        "deal with out-of-range dates deleted team=%s deal=%s events=%d by user=%s",
+        team_id,
+        external_id,
+        events,
+        by.pk,
+    )

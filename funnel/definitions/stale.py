@@ -29,7 +29,7 @@ from funnel.models import (
     StaleRule,
     Team,
 )
-from funnel.pipeline.queue import TEAM_REBUILD, task_enqueue
+from funnel.pipeline.request import team_rebuild_on_commit
 from funnel.pipeline.stale import stale_rule_in_force
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ def stale_rule_set(
         proposed=proposed,
         author=by,
     )
-    transaction.on_commit(lambda: task_enqueue(TEAM_REBUILD, team.id))
+    team_rebuild_on_commit(team_id=team.id)
     logger.info(
         "stale rule team=%s version=%d days=%s (was %s) effective_from=%s by=%s",
         team.slug,

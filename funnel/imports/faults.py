@@ -162,16 +162,20 @@ def import_jobs_sweep(*, now: dt.datetime | None = None) -> list[int]:
                     job.heartbeat_at,
                 )
             ImportJob.objects.filter(id=job.id).update(status=ImportStatus.QUEUED, heartbeat_at=now)
-            transaction.on_commit(lambda job_id=job.id: _enqueue(job_id))
+            transaction.on_commit(lambda job_id=job.id: import_job_enqueue(job_id))
             queued.append(job.id)
     return queued
 
 
-def _enqueue(job_id: int) -> None:
+def import_job_enqueue(job_id: int) -> None:
+    """Send a queued job to the workers, after its commit. A broker that is down must not turn
+    the manager's saved start into an error: the job stays queued without a heartbeat, which
+    the next sweep (a minute at most) takes as a message to send again."""
     try:
         task_enqueue(IMPORT_JOB_RUN, job_id)
-    except Exception:  # the next sweep sends it again
-        logger.exception("import job=%s: the broker refused the run", job_id)
+    except Exception:
+        logger.exception("import job=%s: the broker refused the run; the sweep resends it", job_id)
+        ImportJob.objects.filter(id=job_id, status=ImportStatus.QUEUED).update(heartbeat_at=None)
 
 
 def _job_stalled(job: ImportJob, *, now: dt.datetime) -> None:
@@ -219,7 +223,7 @@ def import_job_retry(*, job: ImportJob) -> bool:
         ImportJob.objects.filter(id=job.id).update(
             status=ImportStatus.QUEUED, attempts=0, heartbeat_at=timezone.now(), finished_at=None
         )
-        transaction.on_commit(lambda: _enqueue(job.id))
+        transaction.on_commit(lambda: import_job_enqueue(job.id))
     logger.info(
         "import job=%s team=%s retried after %d of %d rows",
         job.id,

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from funnel.bounds import text_problem
 from funnel.imports.facts import mapping_for_table, stage_values_fill, team_facts
+from funnel.imports.faults import import_job_enqueue
 from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable, CsvUnreadable, csv_parse
 from funnel.imports.plan import ImportPlan, TeamFacts
@@ -24,7 +25,6 @@ from funnel.imports.rows import import_plan
 from funnel.imports.selectors import deals_closed_among
 from funnel.imports.sniff import file_refusal
 from funnel.models import ImportJob, ImportStatus, ReopenChoice, Team
-from funnel.pipeline.queue import IMPORT_JOB_RUN, task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def import_job_queue(
         ]
     )
     job_id = job.id
-    transaction.on_commit(lambda: task_enqueue(IMPORT_JOB_RUN, job_id))
+    transaction.on_commit(lambda: import_job_enqueue(job_id))
     logger.info(
         "import job=%s team=%s queued rows=%d on_reopen=%s",
         job.id,

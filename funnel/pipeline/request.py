@@ -19,11 +19,20 @@ from django.db.models import F
 from django.utils import timezone
 
 from funnel.models import CompanyRecomputeState, PendingDeal, RecomputeState, StageEvent, Team
-from funnel.pipeline.queue import COMPANY_RECOMPUTE, TEAM_RECOMPUTE, task_enqueue
+from funnel.pipeline.queue import (
+    COMPANY_RECOMPUTE,
+    TEAM_REBUILD,
+    TEAM_RECOMPUTE,
+    task_enqueue,
+)
 
 logger = logging.getLogger(__name__)
 
-# A message that has waited this long without a run starting is taken as lost.
+# When is a waiting request lost (see teams_sweep)? With no message left in the queue, once
+# it is this old: time enough for a worker to take a message it was just sent.
+LOST_AFTER = dt.timedelta(seconds=5)
+# Behind a queue of messages (a busy worker, a burst), or when the queue cannot be read: only
+# once it has waited this long without its run starting.
 STALE_REQUEST = dt.timedelta(minutes=2)
 # Team runs finishing within this window share one company roll-up.
 COMPANY_DEBOUNCE_SECONDS = 5
@@ -49,6 +58,19 @@ def _request_after_commit(team_id: int) -> None:
         team_recompute_request(team_id=team_id)
     except Exception:
         logger.exception("recompute request for team %s not sent; the sweeper will retry", team_id)
+
+
+def team_rebuild_on_commit(*, team_id: int) -> None:
+    """After a write that removes history (the derived counts cannot be updated by delta),
+    rebuild the team from its log. A broker that is down leaves it to the nightly rebuild."""
+
+    def send() -> None:
+        try:
+            task_enqueue(TEAM_REBUILD, team_id)
+        except Exception:
+            logger.exception("rebuild for team %s not sent; the nightly one does it", team_id)
+
+    transaction.on_commit(send)
 
 
 def team_recompute_request(*, team_id: int) -> bool:
@@ -112,10 +134,24 @@ def winnable_due(state: RecomputeState, now: dt.datetime) -> bool:
     return state.winnable_at is None or now - state.winnable_at >= every
 
 
-def teams_sweep(*, now: dt.datetime | None = None) -> list[int]:
+def teams_sweep(*, now: dt.datetime | None = None, waiting: int | None = None) -> list[int]:
     """Re-enqueue teams that are behind (events newer than their watermark, deals pending, or
     winnable counts a throttled run left stale) and that no live request covers. The database
-    is the truth; a lost broker message only delays a run until here."""
+    is the truth; a lost broker message only delays a run until here, the next sweep (beat
+    sends one every minute).
+
+    A team flagged as queued is covered by its request unless that request is lost:
+    - no run is waiting (the flag is clear: a run took it, then died with the worker; or the
+      broker refused the message): behind means lost, at once;
+    - the request is older than LOST_AFTER (seconds) and no message waits in the queue
+      (`waiting`, which the beat's task reads from the broker, queue.queue_length): it was
+      never delivered, or a flushed or restarted Redis dropped it, since a worker takes a
+      delivered message within seconds;
+    - messages wait in the queue, or its length is unknown: the worker may just be behind, so
+      only after STALE_REQUEST.
+    A request wrongly taken as lost (its message held by a busy worker that had already taken
+    it) costs one duplicate run: runs are idempotent and serialized per team (`team_lock`).
+    """
     now = now or timezone.now()
     enqueued = []
     for team_id in Team.objects.values_list("id", flat=True):
@@ -125,12 +161,7 @@ def teams_sweep(*, now: dt.datetime | None = None) -> list[int]:
             or PendingDeal.objects.filter(team_id=team_id).exists()
             or (state.winnable_stale and winnable_due(state, now))
         )
-        if not behind:
-            continue
-        fresh_request = (
-            state.queued and state.requested_at and now - state.requested_at < (STALE_REQUEST)
-        )
-        if fresh_request:
+        if not behind or _request_covers(state, now=now, waiting=waiting):
             continue
         RecomputeState.objects.filter(team_id=team_id).update(queued=True, requested_at=now)
         try:
@@ -142,9 +173,22 @@ def teams_sweep(*, now: dt.datetime | None = None) -> list[int]:
         enqueued.append(team_id)
     if enqueued:
         logger.info(
-            "sweep: re-enqueued %d team(s) behind their watermark: %s", len(enqueued), enqueued
+            "sweep: re-enqueued %d team(s) behind their watermark: %s (queue length %s)",
+            len(enqueued),
+            enqueued,
+            waiting,
         )
     return enqueued
+
+
+def _request_covers(state: RecomputeState, *, now: dt.datetime, waiting: int | None) -> bool:
+    """Whether the team's waiting request still stands for a run to come (teams_sweep)."""
+    if not state.queued or state.requested_at is None:
+        return False
+    age = now - state.requested_at
+    if waiting == 0:
+        return age < LOST_AFTER
+    return age < STALE_REQUEST
 
 
 def recompute_lag_seconds(*, team_id: int, now: dt.datetime | None = None) -> float | None:

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from funnel.bounds import STORED_EARLIEST, STORED_LATEST
 from funnel.metrics.edges import data_horizon
 from funnel.metrics.flow import days_in_stage_counts
 from funnel.metrics.intervals import wilson_interval
@@ -29,6 +30,7 @@ from funnel.models import (
     DealStatus,
     RecomputeState,
     Stage,
+    StageEvent,
     StageMetric,
     Team,
 )
@@ -180,6 +182,7 @@ def team_rebuild(*, team: Team) -> BottleneckStatus:
     the winnable counts: the nightly drift repair, `manage.py recompute --rebuild`, and what
     bench_recompute measures."""
     started = time.perf_counter()
+    _refuse_out_of_range_events(team)
     deals = team_flow_rebuild(team=team)
     status = team_recompute(team=team, winnable=True)
     logger.info(
@@ -189,6 +192,29 @@ def team_rebuild(*, team: Team) -> BottleneckStatus:
         (time.perf_counter() - started) * 1000,
     )
     return status
+
+
+class OutOfRangeEvents(Exception):
+    """The team's log holds events no boundary would let in; its rebuild would count them."""
+
+
+def _refuse_out_of_range_events(team: Team) -> None:
+    """A rebuild reads the whole log anyway: one more pass finds events dated outside
+    1970..9999 (planted around the boundaries), which would be read clamped to the edge of the
+    calendar and counted as passages there. The team is marked with the deals to delete in the
+    admin instead, and keeps its last good figures."""
+    bad = (
+        StageEvent.objects.filter(team=team)
+        .exclude(occurred_at__gte=STORED_EARLIEST, occurred_at__lte=STORED_LATEST)
+        .values_list("deal__external_id", flat=True)
+        .distinct()
+    )
+    deals = sorted(bad[:5])
+    if deals:
+        raise OutOfRangeEvents(
+            f"events dated outside 1970 to 9999 on deal(s) {', '.join(deals)}: "
+            "delete them in the admin (Deals), then rebuild"
+        )
 
 
 @transaction.atomic
@@ -221,7 +247,10 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     state.started_at = now
     state.finished_at = timezone.now()
     state.runs += 1
-    state.save(update_fields=["watermark", "started_at", "finished_at", "runs"])
+    # The winnable counts lag the verdict until the run's last step says otherwise: a worker
+    # killed in between leaves the mark, and the sweeper runs the team again.
+    state.winnable_stale = True
+    state.save(update_fields=["watermark", "started_at", "finished_at", "runs", "winnable_stale"])
     return status
 
 

@@ -7,6 +7,7 @@ from celery import shared_task
 
 from funnel.integrity import integrity_check
 from funnel.pipeline.company import company_recompute_queued
+from funnel.pipeline.queue import queue_length
 from funnel.pipeline.request import teams_sweep
 from funnel.pipeline.run import team_rebuild_by_id, team_recompute_queued, teams_rebuild_enqueue
 from funnel.positions import deal_refresh_position_by_id
@@ -24,7 +25,8 @@ def company_recompute_task() -> None:
 
 @shared_task(name="funnel.pipeline.teams_sweep")
 def teams_sweep_task() -> list[int]:
-    return teams_sweep()
+    # How many messages wait tells a lost request from a busy worker (see teams_sweep).
+    return teams_sweep(waiting=queue_length())
 
 
 @shared_task(name="funnel.pipeline.team_rebuild")

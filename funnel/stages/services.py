@@ -18,8 +18,7 @@ from django.db import transaction
 from django.db.models import F, Max
 
 from funnel.models import OperationalDefinition, Outcome, Stage, Station, Team
-from funnel.pipeline.queue import TEAM_REBUILD, task_enqueue
-from funnel.pipeline.request import team_recompute_on_commit
+from funnel.pipeline.request import team_rebuild_on_commit, team_recompute_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -105,8 +104,9 @@ def _quantized(value: Decimal | float | None) -> Decimal | None:
 
 def rebuild_on_commit(*, team_id: int) -> None:
     """A change to which stages the events count in: the team's passages are re-derived from
-    the log once it commits (the rebuild recomputes the figures too)."""
-    transaction.on_commit(lambda: task_enqueue(TEAM_REBUILD, team_id))
+    the log once it commits (the rebuild recomputes the figures too). A broker that is down
+    never fails the committed change: the nightly rebuild does it then."""
+    team_rebuild_on_commit(team_id=team_id)
 
 
 @transaction.atomic

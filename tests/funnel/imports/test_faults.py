@@ -7,7 +7,9 @@ import threading
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerDown
 
+from funnel.imports import faults
 from funnel.imports.faults import import_job_claim, import_jobs_sweep, job_heartbeat
 from funnel.imports.run import import_job_run
 from funnel.imports.service import import_job_queue
@@ -261,3 +263,23 @@ def test_an_unexpected_error_is_said_plainly_and_can_be_retried(
         ROWS,
         ROWS,
     )
+
+
+def test_a_start_while_the_broker_is_down_is_saved_and_sent_by_the_next_sweep(
+    team, manager, rep, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    job, _ = _validated_big_job(team, manager, rep, ROWS, FULL_MAPPING)
+    monkeypatch.setattr(faults, "task_enqueue", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_queue(job=job)  # no exception: the start is saved
+    job.refresh_from_db()
+    assert (job.status, job.heartbeat_at) == (ImportStatus.QUEUED, None)
+
+    monkeypatch.undo()  # the broker is back
+    with django_capture_on_commit_callbacks(execute=True):
+        assert import_jobs_sweep(now=later(1)) == [job.id]
+    job.refresh_from_db()
+    assert (job.status, job.processed_rows) == (ImportStatus.DONE, ROWS)

@@ -106,3 +106,16 @@ def test_recompute_command_goes_on_after_a_failing_team_and_says_so(team, other_
 def test_the_request_names_the_task_the_worker_registers(db):
     app.loader.import_default_modules()
     assert TEAM_RECOMPUTE in app.tasks and COMPANY_RECOMPUTE in app.tasks
+
+
+def test_a_rebuild_asked_for_while_the_broker_is_down_never_fails_the_write(
+    team, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    def broker_down(name, *args, countdown=None):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(request, "task_enqueue", broker_down)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        request.team_rebuild_on_commit(team_id=team.id)
+    assert len(callbacks) == 1
+    assert f"rebuild for team {team.id} not sent; the nightly one does it" in caplog.text
