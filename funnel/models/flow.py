@@ -134,6 +134,8 @@ class RecomputeState(models.Model):
     # last good run, and the pages and the admin say so and why.
     failed_at = models.DateTimeField(null=True, blank=True)
     failure = models.CharField(max_length=500, blank=True)
+    # A write asked for a rebuild while the broker was down: the next sweep sends it.
+    rebuild_wanted = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"team {self.team_id} recompute through event {self.watermark}"

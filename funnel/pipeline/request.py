@@ -15,7 +15,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from funnel.models import CompanyRecomputeState, PendingDeal, RecomputeState, StageEvent, Team
@@ -62,15 +62,31 @@ def _request_after_commit(team_id: int) -> None:
 
 def team_rebuild_on_commit(*, team_id: int) -> None:
     """After a write that removes history (the derived counts cannot be updated by delta),
-    rebuild the team from its log. A broker that is down leaves it to the nightly rebuild."""
+    rebuild the team from its log. A broker that is down marks the team, and the next sweep
+    (a minute at most) sends the rebuild."""
 
     def send() -> None:
         try:
             task_enqueue(TEAM_REBUILD, team_id)
         except Exception:
-            logger.exception("rebuild for team %s not sent; the nightly one does it", team_id)
+            logger.exception("rebuild for team %s not sent; the next sweep sends it", team_id)
+            RecomputeState.objects.update_or_create(
+                team_id=team_id, defaults={"rebuild_wanted": True}
+            )
 
     transaction.on_commit(send)
+
+
+def _rebuild_send(team_id: int) -> bool:
+    """The sweep's half of team_rebuild_on_commit: send a rebuild the broker refused earlier."""
+    try:
+        task_enqueue(TEAM_REBUILD, team_id)
+    except Exception:
+        logger.exception("sweep: team %s wants a rebuild but the broker refused it", team_id)
+        return False
+    RecomputeState.objects.filter(team_id=team_id).update(rebuild_wanted=False)
+    logger.info("sweep: sent the rebuild team %s asked for while the broker was down", team_id)
+    return True
 
 
 def team_recompute_request(*, team_id: int) -> bool:
@@ -105,9 +121,14 @@ def team_recompute_started(*, team_id: int) -> None:
 
 
 def company_recompute_request() -> bool:
-    """Ask for the company roll-up after a team run; one queued roll-up covers them all."""
+    """Ask for the company roll-up after a team run; one queued roll-up covers them all.
+
+    A request that has waited past STALE_REQUEST is taken as lost (a flushed or restarted
+    broker): the next team run, or the sweep, asks again. A broker that refuses the message
+    clears the flag, so the next ask sends it; the team run that asked is not failed for it."""
     now = timezone.now()
-    claimed = CompanyRecomputeState.objects.filter(id=1, queued=False).update(
+    lost = Q(queued=True, requested_at__lt=now - STALE_REQUEST)
+    claimed = CompanyRecomputeState.objects.filter(Q(queued=False) | lost, id=1).update(
         queued=True, requested_at=now
     )
     if not claimed:
@@ -115,8 +136,22 @@ def company_recompute_request() -> bool:
             id=1, defaults={"queued": True, "requested_at": now}
         )
     if claimed:
-        task_enqueue(COMPANY_RECOMPUTE, countdown=COMPANY_DEBOUNCE_SECONDS)
+        try:
+            task_enqueue(COMPANY_RECOMPUTE, countdown=COMPANY_DEBOUNCE_SECONDS)
+        except Exception:
+            logger.exception("company roll-up not sent; the next team run or sweep asks again")
+            CompanyRecomputeState.objects.filter(id=1).update(queued=False)
+            return False
     return bool(claimed)
+
+
+def company_behind() -> bool:
+    """Whether a team run finished after the last company roll-up."""
+    state = CompanyRecomputeState.objects.filter(id=1).first()
+    last_team_run = RecomputeState.objects.aggregate(last=Max("finished_at"))["last"]
+    if last_team_run is None:
+        return False
+    return state is None or state.finished_at is None or state.finished_at < last_team_run
 
 
 def company_recompute_started() -> None:
@@ -156,6 +191,9 @@ def teams_sweep(*, now: dt.datetime | None = None, waiting: int | None = None) -
     enqueued = []
     for team_id in Team.objects.values_list("id", flat=True):
         state, _ = RecomputeState.objects.get_or_create(team_id=team_id)
+        if state.rebuild_wanted and _rebuild_send(team_id):
+            enqueued.append(team_id)  # the rebuild recomputes the team from its whole log
+            continue
         behind = (
             team_last_event_id(team_id=team_id) > state.watermark
             or PendingDeal.objects.filter(team_id=team_id).exists()
@@ -171,6 +209,8 @@ def teams_sweep(*, now: dt.datetime | None = None, waiting: int | None = None) -
             RecomputeState.objects.filter(team_id=team_id).update(queued=False)
             continue
         enqueued.append(team_id)
+    if company_behind():
+        company_recompute_request()  # does nothing while a live request waits
     if enqueued:
         logger.info(
             "sweep: re-enqueued %d team(s) behind their watermark: %s (queue length %s)",

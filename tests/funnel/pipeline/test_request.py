@@ -118,4 +118,4 @@ def test_a_rebuild_asked_for_while_the_broker_is_down_never_fails_the_write(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         request.team_rebuild_on_commit(team_id=team.id)
     assert len(callbacks) == 1
-    assert f"rebuild for team {team.id} not sent; the nightly one does it" in caplog.text
+    assert f"rebuild for team {team.id} not sent; the next sweep sends it" in caplog.text

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from funnel.ingest import EventIn, stage_events_ingest
-from funnel.models import RecomputeState
+from funnel.models import CompanyRecomputeState, RecomputeState
 from funnel.pipeline import request, run
-from funnel.pipeline.queue import queue_length
+from funnel.pipeline.queue import COMPANY_RECOMPUTE, TEAM_REBUILD, queue_length
 from funnel.pipeline.request import LOST_AFTER, STALE_REQUEST, team_recompute_request, teams_sweep
 from funnel.pipeline.run import team_recompute
 
@@ -101,3 +101,70 @@ def test_a_run_killed_after_its_verdict_leaves_the_winnable_counts_to_the_sweepe
     run._team_snapshots_recompute(team=team, now=timezone.now(), watermark=watermark)
     # ...and the worker dies here, before the winnable step.
     assert teams_sweep(waiting=0) == [team.id]
+
+
+class BrokerDown(Exception):
+    pass
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """Every message handed to the broker, by task name; `down` makes the broker refuse."""
+    log = {"sent": [], "down": False}
+
+    def enqueue(name, *args, **kw):
+        if log["down"]:
+            raise BrokerDown("Connection refused")
+        log["sent"].append((name, *args))
+
+    monkeypatch.setattr(request, "task_enqueue", enqueue)
+    return log
+
+
+def test_a_rebuild_the_broker_refused_is_sent_by_the_next_sweep(
+    team, messages, django_capture_on_commit_callbacks
+):
+    messages["down"] = True
+    with django_capture_on_commit_callbacks(execute=True):
+        request.team_rebuild_on_commit(team_id=team.id)  # a stage change, say: no exception
+    assert RecomputeState.objects.get(team=team).rebuild_wanted is True
+
+    messages["down"] = False
+    assert teams_sweep(waiting=0) == [team.id]
+    assert (TEAM_REBUILD, team.id) in messages["sent"]
+    assert RecomputeState.objects.get(team=team).rebuild_wanted is False
+    messages["sent"].clear()
+    teams_sweep(waiting=0)
+    assert (TEAM_REBUILD, team.id) not in messages["sent"]  # sent once
+
+
+def test_a_company_roll_up_the_broker_refused_is_asked_again(team, messages):
+    messages["down"] = True
+    assert request.company_recompute_request() is False  # the team run that asked goes on
+    assert CompanyRecomputeState.objects.get(id=1).queued is False
+
+    messages["down"] = False
+    assert request.company_recompute_request() is True
+    assert messages["sent"] == [(COMPANY_RECOMPUTE,)]
+
+
+def test_a_lost_company_roll_up_is_asked_again_after_the_stale_time(team, messages, monkeypatch):
+    assert request.company_recompute_request() is True
+    assert request.company_recompute_request() is False  # a live request covers it
+    CompanyRecomputeState.objects.filter(id=1).update(
+        requested_at=timezone.now() - STALE_REQUEST - SECOND
+    )  # its message was dropped (Redis flushed): no run ever took it
+    assert request.company_recompute_request() is True
+    assert messages["sent"] == [(COMPANY_RECOMPUTE,), (COMPANY_RECOMPUTE,)]
+
+
+def test_the_sweep_asks_for_the_company_roll_up_when_a_team_ran_after_it(team, messages):
+    RecomputeState.objects.update_or_create(team=team, defaults={"finished_at": timezone.now()})
+    teams_sweep(waiting=0)
+    assert (COMPANY_RECOMPUTE,) in messages["sent"]
+
+    request.company_recompute_started()
+    request.company_recompute_finished()
+    messages["sent"].clear()
+    teams_sweep(waiting=0)
+    assert (COMPANY_RECOMPUTE,) not in messages["sent"]
