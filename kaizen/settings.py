@@ -112,9 +112,9 @@ PGHISTORY_LEVEL = pgtrigger.Statement
 PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
 
 # Login throttling (django-axes), on the app's login and the admin's: after
-# LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address, that account or
-# address is locked for LOGIN_COOLOFF_MINUTES; each lockout is logged. A successful login
-# resets the account's count.
+# LOGIN_FAILURE_LIMIT wrong passwords for one account, or LOGIN_ADDRESS_FAILURE_LIMIT from one
+# address (an office shares one), that account or address is locked for LOGIN_COOLOFF_MINUTES;
+# each lockout is logged. A successful login resets the account's count.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -155,6 +155,8 @@ API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "1200/min")
 API_BAD_TOKEN_LIMIT = int(os.environ.get("API_BAD_TOKEN_LIMIT", "20"))
 API_BAD_TOKEN_WINDOW = int(os.environ.get("API_BAD_TOKEN_WINDOW", "300"))
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "30"))
+AXES_HANDLER = "funnel.members.lockout.AccountOrAddressHandler"
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
