@@ -14,6 +14,7 @@ IMMEDIATE in the settings), so writers take turns and a look-up before an insert
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections import defaultdict
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.expressions import RawSQL
 
@@ -97,7 +98,12 @@ def _document_execute(sql: str, document: str, *, fetch: bool) -> list[tuple]:
     transaction sends it apart; errors are Django's as with any other cursor.
     """
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    # The audit history's triggers read who is writing from the transaction's settings, which
+    # Django's cursors set before each statement and this plain cursor must set itself, in the
+    # same transaction as the statement.
+    block = contextlib.nullcontext() if connection.in_atomic_block else transaction.atomic()
+    with block, connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        history_context_set(cursor)
         cursor.execute(sql, [document])
         return cursor.fetchall() if fetch else []
 

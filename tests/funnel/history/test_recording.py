@@ -106,6 +106,29 @@ def test_an_api_batch_overwriting_amount_and_account_records_the_token(client, t
     assert (entry.who, entry.via) == ("API token HubSpot sync", "API")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_api_batch_records_the_token_with_real_transaction_boundaries(client, team):
+    """As under gunicorn: the request is not inside a test's transaction, so the context must
+    be set inside the ingest's own transaction, before the set-based writes (a plain psycopg
+    cursor that Django's statement wrapper does not see)."""
+    api_token, secret = api_token_create(team=team, name="CRM sync")
+    batch = [
+        {"id": "t1", "deal": {"id": "N-1", "account": "Oakridge Partners", "amount": 25000}},
+        {"id": "t2", "deal": {"id": "N-1", "account": "Overwritten Inc", "amount": 1}},
+    ]
+    for event, day in zip(batch, ("02", "03"), strict=True):
+        event.update(stage="inquiry", occurred_at=f"2026-03-{day}T09:00:00Z")
+        response = ApiClient(client, secret).post("/events", {"events": [event]})
+        assert response.status_code == 200, response.content
+
+    deal = Deal.objects.get(team=team, external_id="N-1")
+    created, changed = rows(Deal, pgh_obj_id=deal.pk)
+    assert (created.pgh_label, changed.pgh_label) == ("insert", "update")
+    assert (changed.account, changed.amount) == ("Overwritten Inc", 1)
+    for row in (created, changed):
+        assert (context(row)["via"], context(row)["api_token"]) == ("api", api_token.pk)
+
+
 def _validated_job(team, manager, *, rows: int):
     content = "Deal ID,Stage,Created,Amount\r\n" + "".join(
         f"C{i:04d},Prospecting,2026-01-{1 + i % 28:02d},{100 + i}\r\n" for i in range(rows)
