@@ -25,3 +25,32 @@ class TouchResponseForm(forms.Form):
 
     def value(self) -> bool | None:
         return self.RESPONSES[self.cleaned_data["responded"]]
+
+
+class TacticsPeriodForm(forms.Form):
+    """The tactics page's period: months back from the team's latest touch. Bad values fall
+    back to the default."""
+
+    PERIODS = {"3": 3, "6": 6, "12": 12, "all": None}
+    DEFAULT = "12"
+    period = forms.ChoiceField(
+        required=False,
+        label="Period",
+        choices=[
+            ("3", "Last 3 months"),
+            ("6", "Last 6 months"),
+            ("12", "Last 12 months"),
+            ("all", "All touches"),
+        ],
+    )
+
+    def months(self) -> int | None:
+        if self.is_bound and self.is_valid() and self.cleaned_data["period"]:
+            return self.PERIODS[self.cleaned_data["period"]]
+        return self.PERIODS[self.DEFAULT]
+
+    @property
+    def selected(self) -> str:
+        if self.is_bound and self.is_valid() and self.cleaned_data["period"]:
+            return self.cleaned_data["period"]
+        return self.DEFAULT

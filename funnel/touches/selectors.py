@@ -141,3 +141,8 @@ def touch_panel_for_deal(*, deal: Deal) -> dict:
         "touch_total": totals["total"],
         "touch_answered": totals["answered"],
     }
+
+
+def touches_horizon(*, team: Team) -> dt.datetime | None:
+    """The team's latest touch: periods end there (an imported history stopped long ago)."""
+    return Touch.objects.filter(team=team).aggregate(last=Max("occurred_at"))["last"]

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from funnel.deals.selectors import deal_can_record, deal_get_for_user_by_slug
 from funnel.models import Deal
-from funnel.selectors import Action, TeamAccess
-from funnel.touches.forms import TouchForm, TouchResponseForm
-from funnel.touches.selectors import touch_get_for_deal, touch_panel_for_deal
+from funnel.selectors import Action, TeamAccess, team_get_for_user
+from funnel.touches.analysis import tactics_analysis
+from funnel.touches.forms import TacticsPeriodForm, TouchForm, TouchResponseForm
+from funnel.touches.selectors import (
+    touch_counts_for_team,
+    touch_get_for_deal,
+    touch_panel_for_deal,
+    touches_horizon,
+)
 from funnel.touches.services import touch_record, touch_response_set
 
 PANEL = "deals/_touches.html"
@@ -84,5 +92,34 @@ def _panel(
         **touch_panel_for_deal(deal=deal),
     }
     response = render(request, PANEL, context, status=status)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@login_required
+def tactics_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Which tactics earn an answer: every member of the team may read it (reps choose their
+    tactics every day); outsiders get 404."""
+    access = team_get_for_user(user=request.user, slug=slug)
+    form = TacticsPeriodForm(request.GET or None)
+    months = form.months()
+    horizon = touches_horizon(team=access.team)
+    since = (
+        None
+        if months is None or horizon is None
+        else horizon - dt.timedelta(days=round(months * 365.25 / 12))
+    )
+    counts = touch_counts_for_team(team=access.team, since=since)
+    context = {
+        "access": access,
+        "team": access.team,
+        "form": form,
+        "since": since,
+        "horizon": horizon,
+        "analysis": tactics_analysis(counts) if counts.tactics else None,
+    }
+    template = "touches/tactics.html" + ("#results" if request.htmx else "")
+    response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
