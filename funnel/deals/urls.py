@@ -1,7 +1,6 @@
 from django.urls import path
 
-from funnel.deals import views
-from funnel.touches import views as touch_views
+from funnel.deals import touch_views, views
 
 urlpatterns = [
     path("", views.deal_list, name="deal_list"),
