@@ -52,10 +52,14 @@ class TacticRow:
     @property
     def sentence(self) -> str:
         f, name = self.finding, self.tactic.name
+        rest = (
+            f"the team's other touches {pct(f.rest.rate)}"
+            if f.rest.n
+            else "no other tactic to compare with"
+        )
         said = (
             f"{name}: {f.rate.successes:,} of {f.rate.n:,} touches answered ({pct(f.rate.rate)}, "
-            f"likely between {pct(f.rate.low)} and {pct(f.rate.high)}); the team's other touches "
-            f"{pct(f.rest.rate)}."
+            f"likely between {pct(f.rate.low)} and {pct(f.rate.high)}); {rest}."
         )
         if f.verdict is TacticVerdict.VALUE:
             return f"{said} Prospects answer it more often than the rest: worth the effort."
@@ -69,6 +73,12 @@ class BucketRow:
     label: str
     rate: Rate
     mark: Mark | None
+
+    @property
+    def words(self) -> str:
+        if self.label == "1":
+            return "1 touch"
+        return "5 or more touches" if self.label == "5+" else f"{self.label} touches"
 
 
 @dataclass(frozen=True)
