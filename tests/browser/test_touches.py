@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from funnel.models import Origin, Tactic, Touch
-from tests.browser.test_rep_flow import DESKTOP, PHONE, log_in, new_page, screenshot  # noqa: F401
+from tests.browser.test_rep_flow import DESKTOP, PHONE, log_in, screenshot
 from tests.deal_history import deal_with_history
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop.
@@ -18,6 +18,20 @@ os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 T0 = dt.datetime(2026, 6, 1, 9, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def new_page(browser, live_server, plain_http_cookies):
+    contexts = []
+
+    def _new_page(viewport, javascript=True):
+        context = browser.new_context(viewport=viewport, java_script_enabled=javascript)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _new_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
