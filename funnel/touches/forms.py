@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from funnel.models import Tactic
+from funnel.models import Channel, Tactic
 
 
 class TouchForm(forms.Form):
@@ -54,3 +54,30 @@ class TacticsPeriodForm(forms.Form):
         if self.is_bound and self.is_valid() and self.cleaned_data["period"]:
             return self.cleaned_data["period"]
         return self.DEFAULT
+
+
+class TacticForm(forms.Form):
+    """A manager's settings of one tactic. A changed window becomes a new rule version."""
+
+    name = forms.CharField(max_length=120)
+    channel = forms.ChoiceField(choices=Channel.choices)
+    cost_per_touch = forms.DecimalField(
+        required=False,
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        label="Cost of one touch",
+        help_text="In the team's currency; leave empty if not known. Gives the cost per answer.",
+    )
+    window_days = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=365,
+        label="Also count a stage move within (days)",
+        help_text="When nobody recorded whether the prospect answered, a deal that enters a "
+        "stage or is won within this many days after the touch counts as an answer. Empty: "
+        "only recorded answers count.",
+    )
+    is_active = forms.BooleanField(
+        required=False, label="In use", help_text="Shown as a button on the deal page."
+    )

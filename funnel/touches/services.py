@@ -137,3 +137,25 @@ def touch_response_set(*, touch: Touch, responded: bool | None) -> Touch:
     touch.save(update_fields=["responded", "responded_at"])
     logger.info("touch response team=%s touch=%s responded=%s", touch.team_id, touch.pk, responded)
     return touch
+
+
+@transaction.atomic
+def tactic_update(
+    *,
+    tactic: Tactic,
+    name: str,
+    channel: str,
+    cost_per_touch,
+    window_days: int | None,
+    is_active: bool,
+    by: AbstractBaseUser,
+) -> Tactic:
+    """Change a tactic's settings; a changed window is a new version of its response rule."""
+    tactic.name, tactic.channel = name, channel
+    tactic.cost_per_touch, tactic.is_active = cost_per_touch, is_active
+    tactic.save(update_fields=["name", "channel", "cost_per_touch", "is_active"])
+    current = tactic.response_rules.order_by("-number").first()
+    if current is None or current.window_days != window_days:
+        response_rule_set(tactic=tactic, window_days=window_days, by=by)
+    logger.info("tactic updated team=%s tactic=%s", tactic.team_id, tactic.slug)
+    return tactic

@@ -40,6 +40,7 @@ SECTIONS = {
     "characteristic_list": "winnable",
     "characteristic_new": "winnable",
     "tactics_team": "tactics",
+    "tactic_edit": "tactics",
     "pipeline_5s": "pipeline_5s",
     "import_list": "imports",
     "import_detail": "imports",
