@@ -17,9 +17,12 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
 )
 
 from funnel.models import Deal, DealStatus, Outcome, ResponseRule, StageEvent, Tactic, Team, Touch
+
+RECENT_TOUCHES = 8
 
 
 def tactics_for_team(*, team: Team, active_only: bool = True) -> list[Tactic]:
@@ -38,14 +41,6 @@ def tactics_for_team(*, team: Team, active_only: bool = True) -> list[Tactic]:
     for t in tactics:
         t.rule = t.rules_latest_first[0] if t.rules_latest_first else None
     return tactics
-
-
-def touches_for_deal(*, deal: Deal, limit: int = 8) -> list[Touch]:
-    return list(
-        Touch.objects.filter(deal=deal)
-        .select_related("tactic", "recorded_by")
-        .order_by("-occurred_at", "-id")[:limit]
-    )
 
 
 def touch_get_for_deal(*, deal: Deal, touch_id: int) -> Touch | None:
@@ -131,15 +126,25 @@ def touches_recent_for_team(*, team: Team) -> QuerySet[Touch]:
 
 def touch_panel_for_deal(*, deal: Deal) -> dict:
     """What the deal page's touch panel shows: the team's tactic buttons, the recent touches
-    and how many touches the deal had and how many were recorded as answered."""
-    totals = Touch.objects.filter(deal=deal).aggregate(
-        total=Count("id"), answered=Count("id", filter=Q(responded=True))
+    and how many touches the deal had and how many were recorded as answered (two queries:
+    the totals ride on the recent touches as subqueries)."""
+    of_deal = Touch.objects.filter(deal_id=OuterRef("deal_id")).order_by().values("deal_id")
+    touches = list(
+        Touch.objects.filter(deal=deal)
+        .select_related("tactic", "recorded_by")
+        .annotate(
+            deal_total=Subquery(of_deal.annotate(n=Count("id")).values("n")),
+            deal_answered=Subquery(
+                of_deal.filter(responded=True).annotate(n=Count("id")).values("n")
+            ),
+        )
+        .order_by("-occurred_at", "-id")[:RECENT_TOUCHES]
     )
     return {
         "tactics": list(Tactic.objects.filter(team_id=deal.team_id, is_active=True)),
-        "touches": touches_for_deal(deal=deal),
-        "touch_total": totals["total"],
-        "touch_answered": totals["answered"],
+        "touches": touches,
+        "touch_total": touches[0].deal_total if touches else 0,
+        "touch_answered": (touches[0].deal_answered or 0) if touches else 0,
     }
 
 
