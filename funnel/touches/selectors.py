@@ -4,9 +4,11 @@ tactics page (one grouped query per tactic)."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import (
     Count,
     DateTimeField,
@@ -19,6 +21,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
 )
+from django.db.models.functions import TruncWeek
 
 from funnel.models import Deal, DealStatus, Outcome, ResponseRule, StageEvent, Tactic, Team, Touch
 
@@ -151,3 +154,50 @@ def touch_panel_for_deal(*, deal: Deal) -> dict:
 def touches_horizon(*, team: Team) -> dt.datetime | None:
     """The team's latest touch: periods end there (an imported history stopped long ago)."""
     return Touch.objects.filter(team=team).aggregate(last=Max("occurred_at"))["last"]
+
+
+@dataclass(frozen=True)
+class TacticWeek:
+    """One week (starting Monday, in the app's time zone) of a tactic: touches and answers,
+    the series a PDCA cycle's XmR chart and Check would read for a tactic's answer rate."""
+
+    week: dt.date
+    touches: int
+    responses: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.responses / self.touches if self.touches else None
+
+
+def tactic_weekly_counts(
+    *, tactic: Tactic, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[TacticWeek]:
+    """Week by week, from the week of the first touch to that of the last (weeks with no touch
+    included, as zeros), answers counted by the tactic's rule in force."""
+    rule = tactic.response_rules.order_by("-number").first()
+    condition, moved_on = touch_response_q(rule.window_days if rule else None)
+    touches = Touch.objects.filter(tactic=tactic)
+    if since is not None:
+        touches = touches.filter(occurred_at__gte=since)
+    if until is not None:
+        touches = touches.filter(occurred_at__lt=until)
+    if moved_on is not None:
+        touches = touches.annotate(moved_on=moved_on)
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    rows = (
+        touches.annotate(week=TruncWeek("occurred_at", tzinfo=zone))
+        .values("week")
+        .annotate(n=Count("id"), k=Count("id", filter=condition))
+        .order_by("week")
+    )
+    by_week = {_as_date(row["week"]): (row["n"], row["k"]) for row in rows}
+    if not by_week:
+        return []
+    first, last = min(by_week), max(by_week)
+    weeks = [first + dt.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    return [TacticWeek(w, *by_week.get(w, (0, 0))) for w in weeks]
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value

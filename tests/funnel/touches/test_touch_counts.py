@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from funnel.models import Origin, Stage, StageEvent, Tactic, Touch
-from funnel.touches.selectors import touch_counts_for_team
+from funnel.touches.selectors import tactic_weekly_counts, touch_counts_for_team
 from funnel.touches.services import response_rule_set, tactic_create
 from tests.deal_history import deal_with_history
 
@@ -93,3 +93,22 @@ def test_the_period_and_the_team_bound_the_counts(team, other_team):
     _touch(other_team, "call", "theirs", prospect="P-1", responded=True)
     assert _by_tactic(team, since=T0 - dt.timedelta(days=30))[0] == {"call": (1, 0)}
     assert _by_tactic(team)[0] == {"call": (2, 1)}
+
+
+def test_weekly_counts_for_a_cycle_by_hand(team, rep):
+    """T0 is a Monday. Week 1: three calls, one answered; week 2: none; week 3: two calls, one
+    answered by the deal moving on within the window."""
+    deal = deal_with_history(team=team, external_id="D-1", stages=["inquiry"], owner=rep)
+    _touch(team, "call", "a", prospect="P-1", days=0, responded=True)
+    _touch(team, "call", "b", prospect="P-2", days=2)
+    _touch(team, "call", "c", prospect="P-3", days=6, responded=False)
+    _touch(team, "call", "d", deal=deal, days=15)
+    _touch(team, "call", "e", prospect="P-4", days=16)
+    _moves(team, deal, days=20)
+    weeks = tactic_weekly_counts(tactic=Tactic.objects.get(team=team, slug="call"))
+    assert [(w.week, w.touches, w.responses) for w in weeks] == [
+        (dt.date(2026, 1, 5), 3, 1),
+        (dt.date(2026, 1, 12), 0, 0),
+        (dt.date(2026, 1, 19), 2, 1),
+    ]
+    assert weeks[0].rate == pytest.approx(1 / 3) and weeks[1].rate is None
