@@ -25,6 +25,7 @@ from funnel.models import (
     Team,
 )
 from funnel.pipeline.request import company_recompute_request
+from funnel.touches.services import tactics_create_defaults
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ def team_create(*, slug: str, name: str, author: AbstractBaseUser | None = None)
             definition=definition,
             position=position,
         )
+    tactics_create_defaults(team=team, author=author)
     logger.info(
         "team created team=%s stages=%d characteristics=%d by=%s in %.0f ms",
         team.slug,

@@ -7,6 +7,7 @@ urlpatterns = [
     path("teams/<slug:slug>/", views.team_overview, name="team_overview"),
     path("", include("funnel.imports.urls")),
     path("", include("funnel.winnable.urls")),
+    path("", include("funnel.touches.urls")),
     path("", include("funnel.glossary.urls")),
     path("", include("funnel.team_settings.urls")),
     path("", include("funnel.history.urls")),

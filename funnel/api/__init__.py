@@ -7,7 +7,7 @@ created with `can_manage` (`manage.py create_api_token --team SLUG NAME --manage
 
 from ninja import NinjaAPI
 
-from funnel.api import deals, events, metrics, stages
+from funnel.api import deals, events, metrics, stages, touches
 from funnel.api.auth import ApiTokenAuth
 from funnel.api.errors import add_error_handlers
 from funnel.api.throttle import TokenRateThrottle
@@ -17,8 +17,8 @@ api = NinjaAPI(
     title="Sales Kaizen API",
     version="1",
     description=(
-        "Stage events in, deals and stages out, for one team per token; a token that may "
-        "manage the team (`create_api_token --manage`) also replaces its stage list. "
+        "Stage events and touches in, deals and stages out, for one team per token; a token "
+        "that may manage the team (`create_api_token --manage`) also replaces its stage list. "
         "Errors are JSON: `detail`, and for invalid input `errors` "
         "(`index`, `field`, `message`) listing every problem."
     ),
@@ -30,3 +30,4 @@ api.add_router("", events.router)
 api.add_router("", deals.router)
 api.add_router("", stages.router)
 api.add_router("", metrics.router)
+api.add_router("", touches.router)

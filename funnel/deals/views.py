@@ -33,6 +33,7 @@ from funnel.deals.services import observation_record
 from funnel.ingest import IngestRejected, deal_record_stage
 from funnel.models import Characteristic, Deal, Outcome, Role
 from funnel.selectors import Action, TeamAccess, stages_for_team, team_get_for_user
+from funnel.touches.selectors import touch_panel_for_deal
 
 PAGE_SIZE = 50
 TEMPLATE = "deals/deal_detail.html"
@@ -218,4 +219,5 @@ def _deal_context(request: HttpRequest, deal: Deal, access: TeamAccess) -> dict:
         "states": states,
         "timeline": deal_timeline(events=deal_events(deal=deal), observations=observations),
         "lost_reasons": LOST_REASONS,
+        **touch_panel_for_deal(deal=deal),
     }

@@ -32,6 +32,8 @@ KINDS = {
     "funnel.DefinitionVersion": "Definition version",
     "funnel.StaleRule": "Stale rule",
     "kaizen.Cycle": "PDCA cycle",
+    "funnel.Tactic": "Tactic",
+    "funnel.Touch": "Touch",
 }
 ACTIONS = {"insert": "Created", "update": "Changed", "delete": "Deleted"}
 # Never shown as a change: the row's own id, and the team every row of a page belongs to.

@@ -31,7 +31,9 @@ from funnel.models import (
     OperationalDefinition,
     Stage,
     StaleRule,
+    Tactic,
     Team,
+    Touch,
 )
 from funnel.selectors import Action, TeamAccess, team_get_for_user
 from funnel.stages.selectors import stage_get_for_team
@@ -57,7 +59,11 @@ def _page(request, access: TeamAccess, *, title: str, back: tuple[str, str], sou
 @login_required
 def deal_history(request: HttpRequest, slug: str, deal_id: int) -> HttpResponse:
     deal, access = deal_get_for_user_by_slug(user=request.user, slug=slug, deal_id=deal_id)
-    sources = [(Deal, Q(pgh_obj_id=deal.id)), (Observation, Q(deal_id=deal.id))]
+    sources = [
+        (Deal, Q(pgh_obj_id=deal.id)),
+        (Observation, Q(deal_id=deal.id)),
+        (Touch, Q(deal_id=deal.id)),
+    ]
     back = (reverse("deal_detail", args=[slug, deal.id]), deal.account or deal.external_id)
     title = f"History of deal {deal.external_id}"
     return _page(request, access, title=title, back=back, sources=sources, many=True)
@@ -101,6 +107,7 @@ def team_history(request: HttpRequest, slug: str) -> HttpResponse:
         (ApiToken, Q(team_id=team.id)),
         (StaleRule, Q(team_id=team.id)),
         (Characteristic, Q(team_id=team.id)),
+        (Tactic, Q(team_id=team.id)),
     ]
     back = (reverse("team_settings", args=[slug]), "Settings")
     title = "History of the team's settings"

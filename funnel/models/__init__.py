@@ -40,6 +40,7 @@ from funnel.models.integration import (
 )
 from funnel.models.invitations import Invitation
 from funnel.models.team import Membership, Role, Stage, Station, Team
+from funnel.models.touches import Channel, ResponseRule, Tactic, Touch
 from funnel.models.winnable import WinnableCount, WinnableDimension
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "AppendOnlyError",
     "Characteristic",
     "CharacteristicKind",
+    "Channel",
     "Deal",
     "DealStatus",
     "ImportJob",
@@ -74,11 +76,14 @@ __all__ = [
     "Origin",
     "Outcome",
     "ReopenChoice",
+    "ResponseRule",
     "Role",
     "Stage",
     "StageEvent",
     "Station",
+    "Tactic",
     "Team",
+    "Touch",
     "WinnableCount",
     "WinnableDimension",
 ]

@@ -9,12 +9,15 @@ updates, raw SQL and COPY. On SQLite (the embedded default) there are no trigger
 import pghistory
 
 
-def audited(model_name: str, **options):
-    """Track inserts, updates (only when a tracked field changes) and deletes of a model."""
+def audited(model_name: str, *, inserts: bool = True, **options):
+    """Track inserts, updates (only when a tracked field changes) and deletes of a model.
+    Without `inserts`, for high-volume rows whose creation the row itself records (who, when,
+    through what): only their later changes and deletion are history."""
+    events = [pghistory.UpdateEvent(), pghistory.DeleteEvent()]
+    if inserts:
+        events.insert(0, pghistory.InsertEvent())
     return pghistory.track(
-        pghistory.InsertEvent(),
-        pghistory.UpdateEvent(),
-        pghistory.DeleteEvent(),
+        *events,
         model_name=model_name,
         obj_field=pghistory.ObjForeignKey(
             related_name="history", related_query_name="history", db_index=True

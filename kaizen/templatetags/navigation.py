@@ -39,6 +39,8 @@ SECTIONS = {
     "departments_team": "winnable",
     "characteristic_list": "winnable",
     "characteristic_new": "winnable",
+    "tactics_team": "tactics",
+    "tactic_edit": "tactics",
     "pipeline_5s": "pipeline_5s",
     "import_list": "imports",
     "import_detail": "imports",
@@ -81,6 +83,7 @@ def team_menu_items(access: TeamAccess, current: str = "") -> list[MenuItem]:
         ]
         if access.role != Role.REP:
             entries.append(("winnable", "Winnable", reverse("winnable_team", args=[slug])))
+        entries.append(("tactics", "Tactics", reverse("tactics_team", args=[slug])))
         entries.append(("pipeline_5s", "Pipeline clean-up", reverse("pipeline_5s", args=[slug])))
         if access.can_manage:
             entries += [

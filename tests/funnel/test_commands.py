@@ -7,7 +7,16 @@ from django.core.management import CommandError, call_command
 
 from funnel.default_characteristics import DEFAULT_CHARACTERISTICS
 from funnel.default_stages import DEFAULT_STAGES
-from funnel.models import Characteristic, DefinitionVersion, Membership, Role, Stage, Team
+from funnel.models import (
+    Characteristic,
+    DefinitionVersion,
+    Membership,
+    Role,
+    Stage,
+    Tactic,
+    Team,
+)
+from funnel.touches.defaults import DEFAULT_TACTICS
 
 
 def run(*args) -> str:
@@ -38,8 +47,13 @@ def test_create_team_creates_stages_characteristics_and_definitions():
     )
     assert slugs == {f"stage-{t.slug}" for t in DEFAULT_STAGES} | {
         f"char-{t.slug}" for t in DEFAULT_CHARACTERISTICS
-    }
+    } | {f"response-{t.slug}" for t in DEFAULT_TACTICS}
     assert all(c.definition.slug == f"char-{c.slug}" for c in characteristics)
+    # Every default tactic says what counts as a response to it, and its first rule.
+    tactics = Tactic.objects.filter(team=team).order_by("position")
+    assert [t.slug for t in tactics] == [t.slug for t in DEFAULT_TACTICS]
+    assert all(t.definition.slug == f"response-{t.slug}" for t in tactics)
+    assert all(t.response_rules.get().number == 1 for t in tactics)
     # The output lists each stage with its station.
     assert "Created team West Region (west)" in out
     assert "1. Inquiry" in out and "station: Market" in out

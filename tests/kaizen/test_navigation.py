@@ -44,9 +44,9 @@ def menu(body: str) -> list[tuple[str, str, str, bool]]:
 
 EVERY_ROLE = ["Dashboard", "Funnel", "Deals", "Kaizen board", "Definitions"]
 EXPECTED = {
-    "rep": [*EVERY_ROLE, "Pipeline clean-up"],
-    "executive": [*EVERY_ROLE, "Winnable", "Pipeline clean-up"],
-    "manager": [*EVERY_ROLE, "Winnable", "Pipeline clean-up", "Imports", "Settings"],
+    "rep": [*EVERY_ROLE, "Tactics", "Pipeline clean-up"],
+    "executive": [*EVERY_ROLE, "Winnable", "Tactics", "Pipeline clean-up"],
+    "manager": [*EVERY_ROLE, "Winnable", "Tactics", "Pipeline clean-up", "Imports", "Settings"],
 }
 # The team pages a role does not see in its menu, and the status they answer it.
 REFUSED = {
@@ -79,6 +79,7 @@ def test_the_menu_marks_the_page_it_is_on(login, manager, team):
         reverse("team_members", args=[team.slug]): "settings",
         reverse("stage_editor", args=[team.slug]): "settings",
         reverse("team_settings", args=[team.slug]): "settings",
+        reverse("tactics_team", args=[team.slug]): "tactics",
     }
     for url, key in pages.items():
         items = menu(client.get(url).content.decode())

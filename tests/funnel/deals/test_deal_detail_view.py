@@ -4,7 +4,8 @@ from django.urls import reverse
 
 from funnel.deals.services import observation_record
 from funnel.ingest import deal_record_stage
-from funnel.models import Stage
+from funnel.models import Stage, Tactic
+from funnel.touches.services import touch_record
 
 
 def url(deal):
@@ -86,8 +87,11 @@ def test_query_count_is_bounded(login, rep, rep_deal, team, yes_no, department):
     for _ in range(5):
         observation_record(deal=rep_deal, characteristic=yes_no, value="yes", by=rep)
         observation_record(deal=rep_deal, characteristic=department, value="IT", by=rep)
+        touch_record(deal=rep_deal, tactic=Tactic.objects.get(team=team, slug="call"), by=rep)
     assert queries() == few
-    assert few <= 11  # +1: the top bar's list of the user's teams
+    # +1: the top bar's list of the user's teams; +2: the touch panel (the tactic buttons, and
+    # the recent touches with the deal's totals)
+    assert few <= 13
 
 
 def test_outsider_and_missing_deal_get_404(login, outsider, rep, rep_deal, other_team):

@@ -45,9 +45,9 @@ def test_agreement_panel_counts_one_member_in_the_singular(login, team, manager)
     html = team_page(login(manager))
     coverage = text_of(html[html.index('id="coverage"') :])
     assert "1 sellers and managers" not in coverage
-    # The team has its manager only: one person who may agree to 6 stage and 6 deal
-    # characteristic definitions.
-    assert "(1 seller or manager × 12 definitions)" in coverage
+    # The team has its manager only: one person who may agree to 6 stage, 6 deal
+    # characteristic and 4 response (one per default tactic) definitions.
+    assert "(1 seller or manager × 16 definitions)" in coverage
 
 
 def test_verdict_card_reads_as_sentences_and_keeps_the_statistics_one_tap_away(
