@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+import pgtrigger
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -294,9 +295,12 @@ def deal_delete_out_of_range(*, deal: Deal, by: AbstractBaseUser) -> None:
     if not deal_dates_out_of_range(deal=deal):
         raise ValidationError("Only a deal with dates outside 1970 to 9999 can be deleted.")
     team_id, external_id = deal.team_id, deal.external_id
-    # Queryset deletes: the append-only models refuse row by row, not a deliberate purge.
+    # Queryset deletes: the append-only models refuse row by row, not a deliberate purge. The
+    # event log's database guard is lifted for this deal's rows only, as for a team's deletion;
+    # the audit history records the deal's deletion and who did it.
     Observation.objects.filter(deal=deal).delete()
-    events, _ = StageEvent.objects.filter(team_id=team_id, deal=deal).delete()
+    with pgtrigger.ignore("funnel.StageEvent:stage_event_no_delete"):
+        events, _ = StageEvent.objects.filter(team_id=team_id, deal=deal).delete()
     Deal.objects.filter(id=deal.id).delete()
     team_rebuild_on_commit(team_id=team_id)
     logger.warning(
