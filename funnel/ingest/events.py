@@ -115,7 +115,9 @@ def _team_context(*, team: Team, events: Sequence[EventIn]) -> _Context:
     stages = {**active, **{slug: active[into] for slug, *_, into in rows if into in active}}
     retired = frozenset(slug for slug, _, _, at, into in rows if at is not None and not into)
     positions = {stage_id: position for _, stage_id, position, *_ in rows}
+    # An address PostgreSQL cannot even compare (a NUL) is left out; validation names it.
     emails = {e.owner_email.strip().lower() for e in events if e.owner_email}
+    emails = {email for email in emails if text_problem(email) is None}
     owners: dict[str, int] = {}
     if emails:
         owners = dict(

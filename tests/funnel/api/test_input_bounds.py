@@ -65,6 +65,8 @@ def test_the_first_second_of_1970_is_accepted(api, team):
         ('"deal": {"id": "D-1", "account": "Acme\\u0000Corp"}', "deal.account", "NUL"),
         ('"deal": {"id": "D-\\ud800"}', "deal.id", "unpaired surrogate"),
         ('"deal": {"id": "D-1", "source": "web\\u0007"}', "deal.source", "control character"),
+        # Looked up among the team's members before validation once: a 500 on PostgreSQL.
+        ('"deal": {"id": "D-1", "owner": "rep\\u0000@x.com"}', "deal.owner", "NUL"),
     ],
 )
 def test_text_the_database_cannot_store_is_refused_by_field(
@@ -78,9 +80,9 @@ def test_text_the_database_cannot_store_is_refused_by_field(
     )
     response = post_raw(client, token, body)
     assert response.status_code == 422, response.content
-    [error] = response.json()["errors"]
-    assert (error["index"], error["field"]) == (1, field)
-    assert what in error["message"]
+    errors = response.json()["errors"]
+    assert {(e["index"], e["field"]) for e in errors} == {(1, field)}
+    assert any(what in e["message"] for e in errors)
     assert not StageEvent.objects.filter(team=team).exists()
 
 
