@@ -30,6 +30,8 @@ from funnel.ingest import MAX_BATCH, EventIn, stage_events_ingest
 from funnel.models import Characteristic, Origin, Role, StageEvent, Team
 from funnel.pipeline.run import team_recompute
 from funnel.services import membership_add, team_create, team_delete
+from funnel.touches.demo import demo_touches
+from funnel.touches.ingest import touches_ingest
 from kaizen.models import StandardWork
 from kaizen.services.demo import demo_story_build
 
@@ -89,7 +91,7 @@ class Command(BaseCommand):
                 fresh.append(team)
                 self.stdout.write(
                     f"{team.name}: {written[0]} deals, {written[1]} stage events, "
-                    f"{written[2]} observations."
+                    f"{written[2]} observations, {written[3]} touches."
                 )
             self._admin(password=password)
         for team in Team.objects.filter(slug__in=[p.slug for p in DEMO_TEAMS]):
@@ -138,10 +140,11 @@ class Command(BaseCommand):
             users[demo.email] = user
         return users
 
-    def _write(self, *, team: Team, deals: list[DemoDeal], users: dict) -> tuple[int, int, int]:
+    def _write(self, *, team: Team, deals: list[DemoDeal], users: dict) -> tuple[int, ...]:
         """The deals and their events through the ingest, recorded by each deal's owner (one
-        batch per owner at a time), then their observations, made by the owner too. The runs
-        below recompute the teams, so neither write asks for one."""
+        batch per owner at a time), then their observations, made by the owner too, then the
+        touches of their prospects. The runs below recompute the teams, so no write asks for
+        one."""
         by_owner: dict[str, list[DemoDeal]] = defaultdict(list)
         for demo in deals:
             by_owner[demo.owner].append(demo)
@@ -176,7 +179,16 @@ class Command(BaseCommand):
             origin=Origin.SEED,
             schedule_recompute=False,
         )
-        return len(deal_ids), events, observations
+        touches = demo_touches(
+            deals=[(demo.external_id, demo.events[0].occurred_at) for demo in deals if demo.events],
+            seed=team.slug,
+            now=timezone.now(),
+        )
+        for start in range(0, len(touches), MAX_BATCH):
+            touches_ingest(
+                team=team, touches=touches[start : start + MAX_BATCH], origin=Origin.SEED
+            )
+        return len(deal_ids), events, observations, len(touches)
 
     def _print_logins(self, url: str) -> None:
         names = {p.slug: p.name for p in DEMO_TEAMS}
