@@ -175,25 +175,37 @@ def _login(session: Session, url: str, email: str, password: str) -> requests.Re
     )
 
 
+def _wrong_passwords(args, path: str, emails) -> list[int]:
+    session = Session()
+    return [
+        _login(session, f"{args.base}{path}", email, "wrong-" + secrets.token_hex(4)).status_code
+        for email in emails
+    ]
+
+
 def probe_logins(args) -> None:
+    """One account on the app's login, another on the admin's (12 wrong passwords each: each
+    must lock at the account's limit, 5), then new accounts from the same address until the
+    address's own limit (30 in all) locks it."""
     for label, path, victim in (
         ("app login", "/login/", args.victim),
         ("admin login", "/admin/login/", args.admin_victim or args.victim),
     ):
-        codes = []
-        session = Session()
-        for _ in range(30):
-            codes.append(
-                _login(
-                    session, f"{args.base}{path}", victim, "wrong-" + secrets.token_hex(4)
-                ).status_code
-            )
+        codes = _wrong_passwords(args, path, [victim] * 12)
         first_429 = codes.index(429) + 1 if 429 in codes else None
         record(
-            f"30 wrong passwords, {label}",
+            f"12 wrong passwords for one account, {label}",
             f"first 429 at attempt {first_429}; codes {sorted(set(codes))}",
-            first_429 is not None and first_429 <= 6,
+            first_429 == 5,
         )
+    strangers = [f"nobody-{secrets.token_hex(3)}@example.com" for _ in range(10)]
+    codes = _wrong_passwords(args, "/login/", strangers)
+    first_429 = codes.index(429) + 1 if 429 in codes else None
+    record(
+        "then new accounts from the same address",
+        f"first 429 at the address's failure {24 + first_429 if first_429 else None}",
+        first_429 is not None and 24 + first_429 == 30,
+    )
 
 
 def probe_csp(args) -> None:
@@ -247,12 +259,13 @@ def _upload_answer(response: requests.Response) -> str:
 def probe_history(args) -> None:
     """An API batch overwrites a deal's amount and account: the deal's history must show the
     old and new values, and which token sent them."""
+    deal_id = f"PROBE-H-{secrets.token_hex(3)}"
     first = event(
-        "P-hist-1", deal={"id": "PROBE-H", "account": "Oakridge Partners", "amount": 25000}
+        f"{deal_id}-1", deal={"id": deal_id, "account": "Oakridge Partners", "amount": 25000}
     )
     again = event(
-        "P-hist-2",
-        deal={"id": "PROBE-H", "account": "Overwritten Inc", "amount": 1},
+        f"{deal_id}-2",
+        deal={"id": deal_id, "account": "Overwritten Inc", "amount": 1},
         stage=args.stage,
         occurred_at="2026-11-03T09:00:00+00:00",
     )
@@ -260,7 +273,7 @@ def probe_history(args) -> None:
         api_post(args, "/events", {"events": [body]})
     deal = api_get(args, "/deals?limit=500")
     page = args.session.get(
-        f"{args.base}/teams/{args.team}/deals/", params={"q": "PROBE-H"}, timeout=30
+        f"{args.base}/teams/{args.team}/deals/", params={"q": deal_id}, timeout=30
     )
     found = re.search(rf"/teams/{args.team}/deals/(\d+)/", page.text)
     if not found or deal.status_code != 200:
