@@ -25,26 +25,34 @@ from funnel.touches.defaults import DEFAULT_TACTICS, DEFAULT_WINDOW_DAYS
 logger = logging.getLogger(__name__)
 
 
+def _first_version(definition, template, *, today, author) -> None:
+    DefinitionVersion.objects.create(
+        definition=definition,
+        number=1,
+        meaning=template.meaning,
+        criteria=list(template.criteria),
+        how_measured=template.how_measured,
+        examples=template.examples,
+        non_examples=template.non_examples,
+        effective_from=today,
+        author=author,
+    )
+
+
 @transaction.atomic
 def tactics_create_defaults(*, team: Team, author: AbstractBaseUser | None = None) -> list[Tactic]:
     """The default tactics, each with its response definition (version 1) and rule (version 1)."""
     today = timezone.localdate()
     tactics = []
     for position, template in enumerate(DEFAULT_TACTICS, start=1):
-        definition = OperationalDefinition.objects.create(
-            team=team, slug=f"response-{template.slug}", term=f"Response to: {template.name}"
+        # A definition kept from a tactic since deleted is taken up again, with its versions.
+        definition, fresh = OperationalDefinition.objects.get_or_create(
+            team=team,
+            slug=f"response-{template.slug}",
+            defaults={"term": f"Response to: {template.name}"},
         )
-        DefinitionVersion.objects.create(
-            definition=definition,
-            number=1,
-            meaning=template.meaning,
-            criteria=list(template.criteria),
-            how_measured=template.how_measured,
-            examples=template.examples,
-            non_examples=template.non_examples,
-            effective_from=today,
-            author=author,
-        )
+        if fresh:
+            _first_version(definition, template, today=today, author=author)
         tactic = Tactic.objects.create(
             team=team,
             slug=template.slug,
@@ -58,6 +66,19 @@ def tactics_create_defaults(*, team: Team, author: AbstractBaseUser | None = Non
         )
         tactics.append(tactic)
     return tactics
+
+
+def tactics_defaults_for_teams_without() -> list[str]:
+    """Teams that never had a tactic (made before touches existed) get the defaults, so an
+    upgraded installation has a tactics page and takes touches. Run after every migrate; a team
+    that has tactics, even all retired, is left as it is. Returns the teams' slugs."""
+    slugs = []
+    for team in Team.objects.filter(tactics__isnull=True).distinct():
+        tactics_create_defaults(team=team)
+        slugs.append(team.slug)
+    if slugs:
+        logger.info("default tactics added for teams made before touches: %s", slugs)
+    return slugs
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from funnel.models import Tactic
+from funnel.touches.services import tactics_defaults_for_teams_without
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +69,18 @@ def test_the_tactics_page_links_the_settings_for_managers_only(login, manager, r
     link = url(team)
     assert link in login(manager).get(reverse("tactics_team", args=[team.slug])).content.decode()
     assert link not in login(rep).get(reverse("tactics_team", args=[team.slug])).content.decode()
+
+
+def test_teams_made_before_touches_get_the_default_tactics_after_migrate(team, other_team):
+    Tactic.objects.filter(team=team).delete()  # as a team made before the touches migration
+    Tactic.objects.filter(team=other_team).exclude(slug="call").delete()  # the team's choice
+
+    assert tactics_defaults_for_teams_without() == [team.slug]
+    assert sorted(Tactic.objects.filter(team=team).values_list("slug", flat=True)) == [
+        "call",
+        "email",
+        "linkedin",
+        "meeting",
+    ]
+    assert list(Tactic.objects.filter(team=other_team).values_list("slug", flat=True)) == ["call"]
+    assert tactics_defaults_for_teams_without() == []  # once
