@@ -3,9 +3,10 @@
 Each tactic's response rate (responses / touches) carries its Wilson interval. A tactic is
 compared with the team's other touches exactly as the winnable analysis compares a value with
 the rest (funnel.metrics.winnable: Fisher's exact test, Benjamini-Hochberg across every tactic
-compared, a minimum n on both sides and a minimum practical difference). Only a difference that
-survives all of that is called "value" (answered more than the rest) or "waste" (less); else
-"not enough evidence". Touches to the same prospect are not independent trials, so the test is
+compared, a minimum n on both sides) and a minimum practical size: 5 points, or one rate 1.5
+times the other and at least a point apart (`practical`). Only a difference that survives all
+of that is called "value" (answered more than the rest) or "waste" (less); else "not enough
+evidence". Touches to the same prospect are not independent trials, so the test is
 read as a screen, not a proof; the interval says how sure the rate itself is.
 """
 
@@ -19,6 +20,11 @@ from funnel.metrics.winnable import ValueCount, Winnability, winnable_findings
 
 MIN_TOUCHES = 30
 MIN_DIFFERENCE = 0.05
+# Answer rates are often a few percent, where 5 points is more than the whole rate: a gap also
+# matters when one rate is MIN_RATIO times the other and they lie at least MIN_GAP apart (2 %
+# against 6 % matters to a sales team; 0.1 % against 0.2 % does not).
+MIN_RATIO = 1.5
+MIN_GAP = 0.01
 TOUCH_BUCKETS = ("1", "2", "3", "4", "5+")
 
 
@@ -61,6 +67,15 @@ def cost_per_response(count: TacticCount) -> Decimal | None:
     return (count.cost_per_touch * count.touches / count.responses).quantize(Decimal("0.01"))
 
 
+def practical(rate: float, rest: float, *, min_difference: float = MIN_DIFFERENCE) -> bool:
+    """Whether a gap between two answer rates is big enough to act on."""
+    gap = abs(rate - rest)
+    if gap >= min_difference - 1e-9:
+        return True
+    low, high = sorted((rate, rest))
+    return gap >= MIN_GAP - 1e-9 and (low == 0 or high / low >= MIN_RATIO - 1e-9)
+
+
 def tactic_findings(
     counts: Sequence[TacticCount],
     *,
@@ -69,17 +84,23 @@ def tactic_findings(
     alpha: float = 0.05,
 ) -> list[TacticFinding]:
     """One finding per tactic, in the order given (the page sorts for display)."""
+    # Every difference that survives the test comes back as more or less; its size is judged
+    # here, by `practical`, instead of the winnable analysis's points alone.
     findings = winnable_findings(
         [ValueCount("tactic", c.tactic, c.touches, c.responses) for c in counts],
         min_deals=min_touches,
         alpha=alpha,
-        min_difference=min_difference,
+        min_difference=0.0,
     )
     by_tactic = {f.value: f for f in findings}
     out = []
     for c in counts:
         f = by_tactic[c.tactic]
-        if f.verdict is Winnability.MORE:
+        if f.verdict in (Winnability.MORE, Winnability.LESS) and not practical(
+            f.win_rate.rate, f.rest_rate.rate, min_difference=min_difference
+        ):
+            verdict, reason = TacticVerdict.NOT_ENOUGH, _REASONS[Winnability.TOO_SMALL]
+        elif f.verdict is Winnability.MORE:
             verdict, reason = TacticVerdict.VALUE, ""
         elif f.verdict is Winnability.LESS:
             verdict, reason = TacticVerdict.WASTE, ""

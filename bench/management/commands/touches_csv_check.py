@@ -25,6 +25,7 @@ from funnel.touches.analysis import tactics_analysis
 from funnel.touches.selectors import touch_counts_for_team
 
 MIN_TOUCHES, MIN_DIFFERENCE, ALPHA = 30, 0.05, 0.05
+MIN_RATIO, MIN_GAP = 1.5, 0.01  # or one rate 1.5 times the other, a point apart
 
 
 def bank_counts(path: str):
@@ -68,6 +69,7 @@ def independent(touches: Counter, answers: Counter, prospects: list) -> dict:
             "high": ci.high,
             "p": p,
             "diff": k / n - rest_k / rest_n if rest_n else None,
+            "rate": k / n,
         }
     tested = sorted((t for t in out if out[t]["p"] is not None), key=lambda t: out[t]["p"])
     running = 1.0
@@ -77,7 +79,12 @@ def independent(touches: Counter, answers: Counter, prospects: list) -> dict:
         out[t]["q"] = running
     for row in out.values():
         q = row.get("q")
-        big = row["diff"] is not None and abs(row["diff"]) >= MIN_DIFFERENCE
+        diff = row["diff"]
+        rates = sorted((row["rate"], row["rate"] - diff)) if diff is not None else None
+        big = diff is not None and (
+            abs(diff) >= MIN_DIFFERENCE
+            or (abs(diff) >= MIN_GAP and (rates[0] == 0 or rates[1] / rates[0] >= MIN_RATIO))
+        )
         row["verdict"] = (
             ("value" if row["diff"] > 0 else "waste")
             if q is not None and q < ALPHA and big

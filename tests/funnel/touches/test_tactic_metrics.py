@@ -11,6 +11,7 @@ from scipy.stats import binomtest, fisher_exact
 from funnel.metrics.tactics import (
     TacticCount,
     TacticVerdict,
+    practical,
     response_by_touch_count,
     tactic_findings,
     touch_bucket,
@@ -100,3 +101,28 @@ def test_every_prospect_lands_in_exactly_one_bucket(prospects):
 def test_a_bucket_needs_a_touch():
     with pytest.raises(ValueError):
         touch_bucket(0)
+
+
+def test_a_low_rate_three_times_another_is_a_verdict_though_under_five_points():
+    # By hand: cellular 3,853 / 62,877 = 6.13 %, telephone 787 / 42,877 = 1.84 %: a gap of
+    # 4.3 points, under 5, but 3.3 times the rate (the UCI bank marketing file's two channels).
+    counts = [TacticCount("cellular", 62_877, 3_853), TacticCount("telephone", 42_877, 787)]
+    cellular, telephone = tactic_findings(counts)
+    assert round(cellular.difference, 4) == round(3853 / 62877 - 787 / 42877, 4) == 0.0429
+    assert (cellular.verdict, telephone.verdict) == (TacticVerdict.VALUE, TacticVerdict.WASTE)
+
+
+@pytest.mark.parametrize(
+    ("rate", "rest", "matters"),
+    [
+        (0.10, 0.05, True),  # 5 points
+        (0.06, 0.02, True),  # 4 points, 3 times
+        (0.03, 0.02, True),  # 1 point and 1.5 times: just matters
+        (0.029, 0.02, False),  # 0.9 point, 1.45 times
+        (0.032, 0.02, True),  # 1.2 points, 1.6 times
+        (0.002, 0.001, False),  # twice, but a tenth of a point
+        (0.30, 0.26, False),  # 4 points, 1.15 times
+    ],
+)
+def test_what_size_of_gap_matters(rate, rest, matters):
+    assert practical(rate, rest) is matters
