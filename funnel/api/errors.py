@@ -17,11 +17,29 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, Throttled, ValidationError
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 
 from funnel.api.throttle import retry_after
 from funnel.ingest import EventError
 
 logger = logging.getLogger(__name__)
+
+
+def batch_parse(
+    raw: list, adapter: TypeAdapter, model: type, convert: Callable
+) -> tuple[dict, list[EventError]]:
+    """The items of a batch that parse (as `convert(model item)`, by batch index) and the
+    schema errors of those that do not: one pass (`adapter`, a TypeAdapter of list[model],
+    built once) when all parse, item by item otherwise."""
+    try:
+        parsed = adapter.validate_python(raw)
+        return {i: convert(item) for i, item in enumerate(parsed)}, []
+    except PydanticValidationError as invalid:
+        errors = schema_errors(invalid.errors())
+    bad = {e.index for e in errors}
+    good = {i: convert(model.model_validate(raw[i])) for i in range(len(raw)) if i not in bad}
+    return good, errors
 
 
 def error_location(loc: Iterable) -> tuple[int | None, str]:

@@ -6,9 +6,8 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.decorators import decorate_view
 from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 
-from funnel.api.errors import body_limited, invalid_response, query_only, schema_errors
+from funnel.api.errors import batch_parse, body_limited, invalid_response, query_only
 from funnel.api.schemas import (
     ANY_ERRORS,
     BODY_ERRORS,
@@ -20,6 +19,7 @@ from funnel.ingest import (
     EventError,
     EventIn,
     IngestRejected,
+    ids_repeated,
     stage_events_ingest,
     stage_events_validate,
 )
@@ -44,8 +44,9 @@ _events_adapter = TypeAdapter(list[EventItem])
 @decorate_view(body_limited, query_only())
 def events_post(request: HttpRequest, payload: EventBatchIn):
     team = request.auth.team
-    items, errors = _events_parse(payload.events)
-    errors += _repeated_ids(items)
+    items, errors = batch_parse(payload.events, _events_adapter, EventItem, _event_in)
+    # Sent twice for two deals, an id would create a deal with no event.
+    errors += ids_repeated(((i, e.event_id) for i, e in items.items()), noun="event")
     if errors:
         # Report the domain problems of the events that parsed too, so one answer lists all.
         indexed = list(items.items())
@@ -66,30 +67,6 @@ def events_post(request: HttpRequest, payload: EventBatchIn):
         "duplicates": result.duplicates,
         "deals_created": result.deals_created,
     }
-
-
-def _events_parse(raw: list) -> tuple[dict[int, EventIn], list[EventError]]:
-    """The events that parse, by batch index, and the schema errors of those that do not."""
-    try:
-        parsed = _events_adapter.validate_python(raw)
-        return {i: _event_in(item) for i, item in enumerate(parsed)}, []
-    except PydanticValidationError as invalid:
-        errors = schema_errors(invalid.errors())
-    bad = {e.index for e in errors}
-    good = {i: _event_in(EventItem.model_validate(raw[i])) for i in range(len(raw)) if i not in bad}
-    return good, errors
-
-
-def _repeated_ids(items: dict[int, EventIn]) -> list[EventError]:
-    """An id sent twice in one batch is refused (a retry of a whole batch is fine: ids already
-    stored count as duplicates). Sent twice for two deals, it would create a deal with no event."""
-    first: dict[str, int] = {}
-    errors = []
-    for index, event in items.items():
-        seen = first.setdefault(event.event_id, index)
-        if seen != index:
-            errors.append(EventError(index, "id", f"Repeats the id of event {seen} in this batch."))
-    return errors
 
 
 def _event_in(item: EventItem) -> EventIn:

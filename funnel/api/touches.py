@@ -6,9 +6,8 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.decorators import decorate_view
 from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 
-from funnel.api.errors import body_limited, invalid_response, query_only, schema_errors
+from funnel.api.errors import batch_parse, body_limited, invalid_response, query_only
 from funnel.api.schemas import ANY_ERRORS, BODY_ERRORS
 from funnel.api.touch_schemas import TouchBatchIn, TouchBatchOut, TouchItem
 from funnel.ingest import EventError
@@ -41,7 +40,7 @@ _touches_adapter = TypeAdapter(list[TouchItem])
 @decorate_view(body_limited, query_only())
 def touches_post(request: HttpRequest, payload: TouchBatchIn):
     team = request.auth.team
-    items, errors = _touches_parse(payload.touches)
+    items, errors = batch_parse(payload.touches, _touches_adapter, TouchItem, _touch_in)
     if errors:
         indexed = list(items.items())
         touches = [touch for _, touch in indexed]
@@ -58,18 +57,6 @@ def touches_post(request: HttpRequest, payload: TouchBatchIn):
 def _invalid(errors: list[EventError]):
     bad = len({e.index for e in errors if e.index is not None})
     return invalid_response(errors, detail=f"{bad} invalid touch(es); nothing was written.")
-
-
-def _touches_parse(raw: list) -> tuple[dict[int, TouchIn], list[EventError]]:
-    """The touches that parse, by batch index, and the schema errors of those that do not."""
-    try:
-        parsed = _touches_adapter.validate_python(raw)
-        return {i: _touch_in(item) for i, item in enumerate(parsed)}, []
-    except PydanticValidationError as invalid:
-        errors = schema_errors(invalid.errors())
-    bad = {e.index for e in errors}
-    good = {i: _touch_in(TouchItem.model_validate(raw[i])) for i in range(len(raw)) if i not in bad}
-    return good, errors
 
 
 def _touch_in(item: TouchItem) -> TouchIn:

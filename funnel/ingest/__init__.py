@@ -31,6 +31,7 @@ from funnel.ingest.events import (
     IngestResult,
     _team_context,
     _validate,
+    ids_repeated,
     stage_events_validate,
 )
 from funnel.ingest.writes import BatchWriter, DealsCreatedConcurrently
@@ -175,6 +176,7 @@ __all__ = [
     "EventIn",
     "IngestRejected",
     "IngestResult",
+    "ids_repeated",
     "deal_record_stage",
     "stage_events_ingest",
     "stage_events_validate",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -67,6 +67,20 @@ class EventError:
 
     def as_dict(self) -> dict:
         return {"index": self.index, "field": self.field, "message": self.message}
+
+
+def ids_repeated(ids: Iterable[tuple[int, str]], *, noun: str) -> list[EventError]:
+    """An id sent twice in one batch, by (batch index, id): refused at its second place (a
+    retry of a whole batch is fine: ids already stored count as duplicates)."""
+    first: dict[str, int] = {}
+    errors = []
+    for index, item_id in ids:
+        seen = first.setdefault(item_id, index)
+        if seen != index:
+            errors.append(
+                EventError(index, "id", f"Repeats the id of {noun} {seen} in this batch.")
+            )
+    return errors
 
 
 class IngestRejected(Exception):

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.bounds import BAD_OFFSET, TOO_EARLY, offset_out_of_range, text_problem, too_early
-from funnel.ingest import FUTURE_TOLERANCE, MAX_BATCH, EventError
+from funnel.ingest import FUTURE_TOLERANCE, MAX_BATCH, EventError, ids_repeated
 from funnel.models import Channel, Deal, Tactic, Team, Touch
 
 logger = logging.getLogger(__name__)
@@ -203,10 +203,4 @@ def touches_ingest(
 
 
 def touches_repeated_ids(touches: Sequence[TouchIn]) -> list[EventError]:
-    first: dict[str, int] = {}
-    errors = []
-    for index, touch in enumerate(touches):
-        seen = first.setdefault(touch.touch_id, index)
-        if seen != index:
-            errors.append(EventError(index, "id", f"Repeats the id of touch {seen} in this batch."))
-    return errors
+    return ids_repeated(((i, t.touch_id) for i, t in enumerate(touches)), noun="touch")
