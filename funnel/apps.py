@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
+from django.utils.module_loading import import_string
 
 from funnel.db_loaders import out_of_range_dates_readable
 
@@ -12,11 +13,10 @@ class FunnelConfig(AppConfig):
     def ready(self) -> None:
         # Dates PostgreSQL holds but Python cannot are read clamped, never raised on.
         connection_created.connect(out_of_range_dates_readable, dispatch_uid="funnel-dates")
-        post_migrate.connect(_default_tactics, sender=self, dispatch_uid="funnel-tactics")
-
-
-def _default_tactics(sender, **kwargs) -> None:
-    # Services import the models, which exist only once the apps are ready.
-    from funnel.touches.services import tactics_defaults_for_teams_without
-
-    tactics_defaults_for_teams_without()
+        # Teams made before touches get the default tactics. The services module imports the
+        # models, which exist only once the apps are ready, so it is named here, not imported.
+        post_migrate.connect(
+            import_string("funnel.touches.services.tactics_defaults_after_migrate"),
+            sender=self,
+            dispatch_uid="funnel-tactics",
+        )

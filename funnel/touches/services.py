@@ -81,6 +81,11 @@ def tactics_defaults_for_teams_without() -> list[str]:
     return slugs
 
 
+def tactics_defaults_after_migrate(sender, **kwargs) -> None:
+    """post_migrate receiver (connected in FunnelConfig.ready)."""
+    tactics_defaults_for_teams_without()
+
+
 @transaction.atomic
 def tactic_create(
     *,
