@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from funnel.imports.parsing import date_format_guess
+from funnel.imports.synonyms import HEADER_TARGETS, LOST_WORDS, STAGE_SYNONYMS, WON_WORDS
 from funnel.imports.values import (
     AMOUNT,
     DATE,
@@ -91,146 +92,16 @@ def header_key(text: str) -> str:
     return normalise(text)
 
 
-_HEADER_TARGETS: dict[str, set[str]] = {
-    "deal_id": {
-        "opportunity id",
-        "opportunity number",
-        "opportunity",
-        "deal id",
-        "deal",
-        "id",
-        "record id",
-        "external id",
-        "deal external id",
-        "opportunityid",
-        "opp id",
-    },
-    "event_id": {"event id", "event", "change id", "history id"},
-    "occurred_at": {
-        "occurred at",
-        "event date",
-        "event time",
-        "timestamp",
-        "time timestamp",
-        "changed at",
-        "date",
-        "edit date",
-    },
-    "stage": {
-        "stage",
-        "deal stage",
-        "sales stage",
-        "stage name",
-        "opportunity stage",
-        "opportunity result",
-        "result",
-        "outcome",
-        "status",
-        "won lost",
-    },
-    "lost_reason": {"lost reason", "loss reason", "reason lost", "closed lost reason"},
-    "owner": {
-        "owner",
-        "owner email",
-        "owner name",
-        "deal owner",
-        "opportunity owner",
-        "sales agent",
-        "agent",
-        "sales rep",
-        "rep",
-        "salesperson",
-        "account executive",
-        "owner id",
-        "assigned to",
-    },
-    "account": {"account", "account name", "company", "company name", "client", "customer"},
-    "amount": {
-        "amount",
-        "deal amount",
-        "deal value",
-        "value",
-        "close value",
-        "opportunity amount",
-        "opportunity amount usd",
-        "amount usd",
-    },
-    "source": {"source", "lead source", "origin", "lead origin"},
-    "department": {"department", "prospect department", "dept"},
-    "created_at": {
-        "created",
-        "created date",
-        "create date",
-        "created at",
-        "open date",
-        "opened",
-        "deal created",
-    },
-    "closed_at": {
-        "close date",
-        "closed date",
-        "closed at",
-        "closing date",
-        "date closed",
-        "deal closed on",
-    },
-    "won_at": {"won time", "won date", "won at", "date won"},
-    "lost_at": {"lost time", "lost date", "lost at", "date lost"},
-}
 _ENTERED = re.compile(r"^(?:date entered |entered |date )?(.+?)(?: date| at| on)?$")
-_WON = {"won", "win", "closed won", "closedwon", "success", "successful"}
-_LOST = {"lost", "loss", "lose", "closed lost", "closedlost", "failed", "dead"}
-# Labels CRMs commonly give the stages our default funnel starts with.
-_STAGE_SYNONYMS: dict[str, set[str]] = {
-    "inquiry": {"prospecting", "prospect", "lead", "new", "inbound", "identified", "inquiry"},
-    "engaged": {
-        "engaging",
-        "engage",
-        "contacted",
-        "engaged",
-        "meeting",
-        "discovery",
-        "appointment scheduled",
-        "contact made",
-        "demo scheduled",
-    },
-    "qualified": {
-        "qualification",
-        "qualify",
-        "qualified",
-        "validated",
-        "validation",
-        "qualified to buy",
-        "needs analysis",
-    },
-    "proposal": {
-        "proposal",
-        "quote",
-        "proposal price quote",
-        "value proposition",
-        "presentation scheduled",
-        "proposal made",
-    },
-    "negotiation": {
-        "negotiation",
-        "negotiation review",
-        "negotiating",
-        "contract",
-        "contract sent",
-        "decision maker bought in",
-        "negotiations started",
-    },
-    "handover": {"handover", "onboarding", "implementation"},
-}
 
 
 def stage_value_guess(value: str, stages: Sequence[StageRef]) -> str:
     """Our stage slug (or won/lost) for one of the CRM's stage labels; '' when unsure."""
     key = normalise(header_key(value))
     words = set(key.split())
-    if key in _WON or (words & {"won", "win"} and not words & {"lost", "not"}):
+    if key in WON_WORDS or (words & {"won", "win"} and not words & {"lost", "not"}):
         return "won"
-    if key in _LOST or words & {"lost", "loss"}:
+    if key in LOST_WORDS or words & {"lost", "loss"}:
         return "lost"
     # The team's own name for a stage wins over another stage's synonym: a team that added
     # "Contract sent" after Negotiation means it, not Negotiation.
@@ -238,7 +109,7 @@ def stage_value_guess(value: str, stages: Sequence[StageRef]) -> str:
         if key in {stage.slug, normalise(stage.name)}:
             return stage.slug
     for stage in stages:
-        if key in _STAGE_SYNONYMS.get(stage.slug, ()):
+        if key in STAGE_SYNONYMS.get(stage.slug, ()):
             return stage.slug
     # A label close to a stage's name: 'Qualifed', 'Proposals'.
     best = max(
@@ -258,7 +129,7 @@ def _entered_stage(key: str, stages: Sequence[StageRef]) -> str | None:
     match = _ENTERED.match(key)
     word = match.group(1) if match else key
     for stage in stages:
-        names = {stage.slug, normalise(stage.name), *_STAGE_SYNONYMS.get(stage.slug, ())}
+        names = {stage.slug, normalise(stage.name), *STAGE_SYNONYMS.get(stage.slug, ())}
         if word in names or any(n.startswith(word) and len(word) >= 4 for n in names):
             return stage.slug
     return None
@@ -274,7 +145,7 @@ def column_guess(
     """A column's role from its header, else from its values. A CRM's own bookkeeping (ids,
     'Last Modified', 'Created By', fiscal periods) is ignored, never a characteristic."""
     key, raw = header_key(header), normalise(header)
-    for target, names in _HEADER_TARGETS.items():
+    for target, names in HEADER_TARGETS.items():
         if key in names or raw in names:
             return target
     if slug := _entered_stage(key, stages):
