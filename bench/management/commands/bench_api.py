@@ -73,7 +73,10 @@ class Command(BaseCommand):
             help="Profile the app's requests (cProfile) and print the N costliest functions.",
         )
         parser.add_argument(
-            "--queries", action="store_true", help="Print the statements of the last batch."
+            "--queries",
+            action="store_true",
+            help="Print the statements Django's cursor ran for the last batch (the COPYs and "
+            "staged statements of a plain psycopg cursor are not among them).",
         )
 
     def handle(self, *args, **o) -> None:
