@@ -99,7 +99,7 @@ def stage_events_ingest(
             if attempt == WRITE_ATTEMPTS:
                 raise
         except IntegrityError:
-            # A COPY met a deal or an event id stored meanwhile (or before, for another deal):
+            # The COPY of new deals met one stored meanwhile by a concurrent batch:
             # rolled back; the set-based INSERT skips what is stored.
             if not copy:
                 raise

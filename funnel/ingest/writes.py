@@ -77,7 +77,7 @@ class BatchWriter:
         self, *, team: Team, events: Sequence[EventIn], context: _Context, copy: bool = True
     ):
         self.team = team
-        # New deals and their events may go in by COPY (PostgreSQL, large batches). A COPY
+        # New deals may go in by COPY (PostgreSQL, large batches; their events are staged). A COPY
         # cannot skip a conflict: if another batch stored one of them first, it fails with an
         # IntegrityError and the caller writes the batch again with copy=False.
         self.copy = copy
