@@ -10,6 +10,7 @@ The keys: `via` (browser, api, import, task), `user` (a user id), `url`, `api_to
 
 import contextlib
 import json
+import threading
 
 import pghistory
 import pghistory.runtime
@@ -37,15 +38,48 @@ def history_note(**metadata) -> None:
 
 
 def history_context_set(cursor) -> None:
-    """Set the current context in the transaction, for statements Django does not run (COPY)."""
+    """Set the current context in the transaction, for statements Django does not run (COPY).
+
+    Inside history_context_pinned, only when it is not set yet (or has changed): a round trip
+    less for each such statement of a batch.
+    """
     if connection.vendor != "postgresql" or not history_context_active():
         return
     current = pghistory.runtime._tracker.value
+    values = [str(current.id), json.dumps(current.metadata, cls=config.json_encoder())]
+    pin = getattr(_pinned, "value", None)
+    if pin is not None and pin.get("values") == values and _savepoint_alive(pin["savepoints"]):
+        return
     cursor.execute(
         "SELECT set_config('pghistory.context_id', %s, true), "
         "set_config('pghistory.context_metadata', %s, true)",
-        [str(current.id), json.dumps(current.metadata, cls=config.json_encoder())],
+        values,
     )
+    if pin is not None:
+        pin["values"], pin["savepoints"] = values, tuple(connection.savepoint_ids)
+
+
+_pinned = threading.local()
+
+
+@contextlib.contextmanager
+def history_context_pinned():
+    """A block of one transaction whose plain-cursor statements set the context once.
+
+    The setting lasts until the transaction ends (or the savepoint it was set in is rolled
+    back), and the block ends before the transaction does.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("history_context_pinned runs inside a transaction.")
+    _pinned.value = {}
+    try:
+        yield
+    finally:
+        _pinned.value = None
+
+
+def _savepoint_alive(savepoints: tuple) -> bool:
+    return tuple(connection.savepoint_ids[: len(savepoints)]) == savepoints
 
 
 def import_history_context(job):

@@ -20,6 +20,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from funnel.audit.context import history_context_pinned
 from funnel.ingest.events import (
     DEAL_INSERT_FIELDS,
     FUTURE_TOLERANCE,
@@ -98,7 +99,7 @@ def stage_events_ingest(
             if attempt == WRITE_ATTEMPTS:
                 raise
         except IntegrityError:
-            # A COPY met a deal or an event id stored meanwhile (or before, for another deal):
+            # The COPY of new deals met one stored meanwhile by a concurrent batch:
             # rolled back; the set-based INSERT skips what is stored.
             if not copy:
                 raise
@@ -125,7 +126,8 @@ def _batch_write(
     *, team, events, context, origin, by, api_token_id, schedule_recompute: bool, copy: bool
 ) -> IngestResult:
     result = IngestResult()
-    with transaction.atomic():
+    # The audit context is set once for the batch's plain-cursor statements (COPY, staged).
+    with transaction.atomic(), history_context_pinned():
         writer = BatchWriter(team=team, events=events, context=context, copy=copy)
         writer.deals_lock_upsert()
         inserted = writer.events_insert(origin=origin, by=by, api_token_id=api_token_id)

@@ -26,6 +26,7 @@ from funnel.positions import (
     event_rank,
     events_in_log_order,
 )
+from funnel.staging import staged_insert, staged_update
 
 NO_POSITION = {
     "status": DealStatus.OPEN,
@@ -76,7 +77,7 @@ class BatchWriter:
         self, *, team: Team, events: Sequence[EventIn], context: _Context, copy: bool = True
     ):
         self.team = team
-        # New deals and their events may go in by COPY (PostgreSQL, large batches). A COPY
+        # New deals may go in by COPY (PostgreSQL, large batches; their events are staged). A COPY
         # cannot skip a conflict: if another batch stored one of them first, it fails with an
         # IntegrityError and the caller writes the batch again with copy=False.
         self.copy = copy
@@ -88,7 +89,6 @@ class BatchWriter:
         self.changed: set[int] = set()  # ids of stored deals whose row must be written
         self.retitled: set[int] = set()  # stored deals whose attributes the batch changed
         self.marked = False  # the touched deals are marked pending
-        self.copied = False  # the new deals' events went in by COPY: every one was accepted
         self.robbed: set[int] = set()  # deals sent an event id that came first with another
         # Each deal's events in this batch, in the log's order (funnel.positions): by time, and
         # at one instant by the funnel's order, outcomes last; the batch order only for twins.
@@ -256,24 +256,12 @@ class BatchWriter:
                     api_token_id,
                 )
             )
-        inserted: list[tuple[int, str]] = []
-        created = [row for row in rows if row[1] in self.created]
-        if self.copy and copy_usable(len(created)):
-            # The new deals' events, and their pending marks: none can be stored already (an
-            # event id stored for another deal fails the COPY; the batch is written again).
-            rows_copy(StageEvent, EVENT_FIELDS, created)
-            rows_copy(
-                PendingDeal,
-                ("deal_id", "team_id"),
-                [(deal_id, team_id) for deal_id in sorted({row[1] for row in created})],
-            )
-            inserted = [(row[1], row[7]) for row in created]
-            rows = [row for row in rows if row[1] not in self.created]
-            self.copied = True
-        # On PostgreSQL the touched deals are marked pending in the same round trip.
+        # On PostgreSQL all of them go in by one COPY into a staging table and one INSERT ..
+        # SELECT that skips stored ids and marks the touched deals pending.
         pending = PendingDeal._meta.db_table
-        self.marked = connection.vendor == "postgresql"
-        return inserted + rows_insert(
+        postgresql = connection.vendor == "postgresql"
+        self.marked = postgresql
+        return (staged_insert if postgresql else rows_insert)(
             StageEvent,
             EVENT_FIELDS,
             rows,
@@ -298,8 +286,6 @@ class BatchWriter:
         reread: list[int] = []
         by_id = {deal["id"]: (ext, deal) for ext, deal in self.deals.items()}
         for deal_id in touched:
-            if self.copied and deal_id in self.created and deal_id not in self.robbed:
-                continue  # inserted with the position of its whole log, all of it accepted
             ext, deal = by_id[deal_id]
             unique = self._unique(self.logs[ext])
             log = [item for item in unique if (deal_id, item[2].event_id.strip()) in accepted]
@@ -324,21 +310,25 @@ class BatchWriter:
             for deal_id, events in stored_event_logs(reread).items():
                 events = events_in_log_order(events, self.context.positions)
                 by_id[deal_id][1].update(deal_position_from_events(events))
-        # Most deals only move: their update carries the position alone (a smaller document,
-        # fewer columns to cast); the few with new attributes get a second statement.
+        if connection.vendor == "postgresql":
+            # One COPY and one UPDATE for all of them, binary: no document to build or parse.
+            staged_update(Deal, UPDATE_FIELDS, self._update_rows(UPDATE_FIELDS, self.changed))
+            return touched
+        # Most deals only move: their update carries the position alone; the few with new
+        # attributes get a second statement.
         for fields, ids in (
             (MOVE_FIELDS, self.changed - self.retitled),
             (UPDATE_FIELDS, self.retitled),
         ):
-            rows_update(
-                Deal,
-                fields,
-                [
-                    (*(by_id[deal_id][1][name] for name in fields[:-1]), self.now, deal_id)
-                    for deal_id in sorted(ids)
-                ],
-            )
+            rows_update(Deal, fields, self._update_rows(fields, ids))
         return touched
+
+    def _update_rows(self, fields: Sequence[str], ids: set[int]) -> list[tuple]:
+        """(*fields' values, updated_at, id) of these deals in id order; `fields` ends with
+        updated_at."""
+        by_id = {deal["id"]: deal for deal in self.deals.values()}
+        values = itemgetter(*fields[:-1])
+        return [(*values(by_id[deal_id]), self.now, deal_id) for deal_id in sorted(ids)]
 
     def pending_mark(self, deal_ids: set[int]) -> None:
         """Mark the deals for the recompute: it derives their passages and flow counts."""

@@ -129,6 +129,33 @@ def test_an_api_batch_records_the_token_with_real_transaction_boundaries(client,
         assert (context(row)["via"], context(row)["api_token"]) == ("api", api_token.pk)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_each_api_batch_records_its_own_token_though_the_context_is_set_once(client, team):
+    """A batch sets the context once for its plain-cursor statements: the next batch, from
+    another token, on the same connection, must record that token, not the first one's."""
+    tokens = [api_token_create(team=team, name=name) for name in ("CRM sync", "Backfill")]
+    for n, (_token, secret) in enumerate(tokens):
+        # Enough new deals for the COPY, and stored deals retitled and moved: every statement
+        # of the batch that writes a deal.
+        events = [
+            {
+                "id": f"b{n}-{d}",
+                "deal": {"id": f"N-{d}", "account": f"Account {n}", "amount": 1000 + n},
+                "stage": "inquiry" if n == 0 else "engaged",
+                "occurred_at": f"2026-03-0{2 + n}T09:00:00Z",
+            }
+            for d in range(250)
+        ]
+        response = ApiClient(client, secret).post("/events", {"events": events})
+        assert response.status_code == 200, response.content
+    deal = Deal.objects.get(team=team, external_id="N-7")
+    created, changed = rows(Deal, pgh_obj_id=deal.pk)
+    assert (created.pgh_label, changed.pgh_label) == ("insert", "update")
+    assert context(created)["api_token"] == tokens[0][0].pk
+    assert context(changed)["api_token"] == tokens[1][0].pk
+    assert changed.account == "Account 1"
+
+
 def _validated_job(team, manager, *, rows: int):
     content = "Deal ID,Stage,Created,Amount\r\n" + "".join(
         f"C{i:04d},Prospecting,2026-01-{1 + i % 28:02d},{100 + i}\r\n" for i in range(rows)
