@@ -31,7 +31,7 @@ def baseline_figure(metric: str, base: Baseline) -> str:
     if metric == ARRIVALS:
         return f"{base.value:.1f} new deals a week ({base.successes} in {base.weeks} weeks)"
     if metric == RESPONSE_RATE:
-        return f"{base.value * 100:.1f} % ({base.successes} of {base.n} touches answered)"
+        return f"{base.value * 100:.1f} % of touches answered ({base.successes} of {base.n})"
     return f"{base.value * 100:.1f} % ({base.successes} of {base.n} decided deals)"
 
 
@@ -57,8 +57,9 @@ def tactic_baseline_sentence(*, tactic: str, base: Baseline, last_day: dt.date) 
     if base.value is None:
         return f"{tactic}: no touches in the 13 weeks to {last_day:%-d %b %Y}."
     return (
-        f"{tactic} touches were answered {baseline_figure(RESPONSE_RATE, base)} in the "
-        f"{base.weeks} weeks to {last_day:%-d %b %Y} ({CONFIDENCE * 100:g} % interval "
+        f"{tactic} touches were answered {base.value * 100:.1f} % of the time ({base.successes} "
+        f"of {base.n}) in the {base.weeks} weeks to {last_day:%-d %b %Y} "
+        f"({CONFIDENCE * 100:g} % interval "
         f"{base.low * 100:.0f}–{base.high * 100:.0f} %)."
     )
 

@@ -282,7 +282,7 @@ def cycle_prefill_from_tactic(*, team: Team, tactic_slug: str, today: dt.date) -
         "do_start": do_start,
         "do_end": do_end,
     }
-    return Prefill(values=values, source=f"answer rate of the tactic {tactic.name}")
+    return Prefill(values=values, source=f"the answer rate of {tactic.name}")
 
 
 PHASE_ORDER = [Phase.PLAN, Phase.DO, Phase.CHECK, Phase.ACT, Phase.CLOSED]

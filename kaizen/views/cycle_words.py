@@ -61,7 +61,7 @@ def period_figure(metric: str, totals: dict) -> str:
     if metric == RESPONSE_RATE:
         if not n:
             return "not measurable yet (no touches)"
-        return f"{successes / n * 100:.1f} % ({successes} of {n} touches answered)"
+        return f"{successes / n * 100:.1f} % ({successes} of {n} touches)"
     if not n:
         return "not measurable yet (no decided deals)"
     return f"{successes / n * 100:.1f} % ({successes} of {n} decided deals)"

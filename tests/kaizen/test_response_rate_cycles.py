@@ -378,9 +378,10 @@ def test_cycle_page_names_the_tactic_in_plain_sentences(login, manager, team, ca
     low, high = wilson(16, 80)
     assert (
         f"Call touches were answered 20.0 % of the time ({low * 100:.0f}–{high * 100:.0f} %) "
-        "in the 4 complete Do weeks, 16 of 80; against 9.2 % (24 of 260 touches answered) in "
+        "in the 4 complete Do weeks, 16 of 80; against 9.2 % (24 of 260 touches) in "
         "the 13 weeks before."
     ) in page
     assert "Call answer rate by week" in page
     assert "16 of 80 touches answered" in page
+    assert "Call answer rate goes up by 5 percentage points" in page
     assert "answer rate of Call" in page
