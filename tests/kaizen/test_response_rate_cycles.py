@@ -7,7 +7,7 @@ import datetime as dt
 import math
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import RestrictedError
 from django.urls import reverse
 from django.utils import timezone
@@ -210,6 +210,18 @@ def test_a_tactic_with_a_cycle_cannot_be_deleted(team, manager, call):
     with transaction.atomic(), pytest.raises(RestrictedError):
         call.delete()
     assert Tactic.objects.filter(id=call.id).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="history triggers: PostgreSQL only")
+@pytest.mark.django_db
+def test_history_records_the_tactic_of_a_cycle(team, manager, call, email):
+    cycle = plan(team, manager, call)
+    Cycle.objects.filter(id=cycle.id).update(tactic=email)
+    rows = list(cycle.history.order_by("pgh_id").values_list("pgh_label", "tactic_id", "metric"))
+    assert rows == [
+        ("insert", call.id, "response_rate"),
+        ("update", email.id, "response_rate"),
+    ]
 
 
 # --- the plan form -------------------------------------------------------------------------
