@@ -13,14 +13,11 @@ touches, and a rate of a few percent needs more of them than a conversion needs 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from funnel.metrics.intervals import Rate, wilson_interval
 from kaizen.check import (
     ARRIVALS,
     MIN_DECIDED,
-    Baseline,
     CheckResult,
     WeekCount,
     check_waits_for,
@@ -76,17 +73,3 @@ def metric_waits_for(*, metric: str, do_weeks: int, do_volume: int, opens_on: dt
         min_decided=evidence.minimum,
         volume_nouns=(evidence.one, evidence.many),
     )
-
-
-def pooled_rate(counts: Sequence[WeekCount]) -> Rate:
-    """The answer rate of a stretch of weeks, pooled over its touches, with its Wilson interval."""
-    return wilson_interval(sum(c.advanced for c in counts), sum(c.decided for c in counts))
-
-
-def stored_rate(totals: dict) -> Rate:
-    """The Wilson interval of a stored period's totals ({successes, n, weeks})."""
-    return wilson_interval(totals["successes"], totals["n"])
-
-
-def baseline_rate(baseline: Baseline) -> Rate:
-    return wilson_interval(baseline.successes, baseline.n)
