@@ -1,6 +1,6 @@
 """The PDCA Check, computed from weekly counts rather than claimed (DESIGN.md §4). Pure: no ORM.
 
-Two metrics:
+Two metrics (a tactic's answer rate, kaizen.check_tactic, is judged like conversion):
 
 - ``conversion`` of a stage: each week's advanced / (advanced + lost), deals decided that week;
 - ``arrivals``: deals entering the first stage each week.
@@ -204,14 +204,16 @@ def check_waits_for(
     opens_on: date | None = None,
     min_do_weeks: int = MIN_DO_WEEKS,
     min_decided: int = MIN_DECIDED,
+    volume_nouns: tuple[str, str] | None = None,
 ) -> str:
     """What the Check still waits for, as one sentence with the date it opens (``opens_on``,
     see ``check_opens_on``) and how many deals are missing; empty once its evidence rules are
     met (the same two guards ``cycle_check`` applies), whatever the Do window's planned end."""
     deals_missing = max(min_decided - do_volume, 0)
-    what = ("new deal" if metric == ARRIVALS else "decided deal") + (
-        "" if deals_missing == 1 else "s"
+    one, many = volume_nouns or (
+        ("new deal", "new deals") if metric == ARRIVALS else ("decided deal", "decided deals")
     )
+    what = one if deals_missing == 1 else many
     deals = f"{deals_missing} more {what} ({do_volume} of {min_decided} so far)"
     if do_weeks < min_do_weeks:
         when = f"on {opens_on:%a %-d %b %Y}, " if opens_on else ""
@@ -295,6 +297,7 @@ def cycle_check(
     comparison: Sequence[WeekCount] | None = None,
     min_do_weeks: int = MIN_DO_WEEKS,
     min_decided: int = MIN_DECIDED,
+    volume_noun: str = "",
 ) -> CheckResult:
     """Judge the Do weeks ``counts[do_start_index:]`` against the frozen ``baseline``.
 
@@ -319,7 +322,7 @@ def cycle_check(
             f" of the {min_do_weeks} it needs."
         )
     if do_volume < min_decided:
-        what = "arrivals" if metric == ARRIVALS else "decided deals"
+        what = volume_noun or ("arrivals" if metric == ARRIVALS else "decided deals")
         reasons.append(
             f"{do_volume} {what} in the Do window; the Check needs at least {min_decided}."
         )
@@ -355,7 +358,7 @@ def cycle_check(
 
     size_reached = None
     if predicted_size is not None and effect.estimate is not None:
-        scale = 100 if metric == CONVERSION else 1
+        scale = 1 if metric == ARRIVALS else 100
         size_reached = effect.estimate * scale * predicted_direction >= predicted_size
 
     interval_predicted = _excludes_zero(effect, predicted_direction)

@@ -1,9 +1,10 @@
 """Input validation for cycles (the phase rules live in the services)."""
 
 from django import forms
+from django.db.models import Q
 
 from funnel.forms import CalendarDateField
-from funnel.models import Stage, Team
+from funnel.models import Stage, Tactic, Team
 from kaizen.models import ActDecision, CycleMetric, Direction, Phase
 
 TEXTAREA = {"rows": 3}
@@ -17,6 +18,12 @@ class CyclePlanForm(forms.Form):
     title = forms.CharField(max_length=160, error_messages={"required": "Give the cycle a title."})
     metric = forms.ChoiceField(choices=CycleMetric.choices)
     stage = forms.ModelChoiceField(queryset=Stage.objects.none(), required=False)
+    tactic = forms.ModelChoiceField(
+        queryset=Tactic.objects.none(),
+        required=False,
+        help_text="For the answer rate: the tactic whose touches the change is about.",
+        error_messages={"invalid_choice": "Choose one of this team's tactics in use."},
+    )
     problem = forms.CharField(
         widget=forms.Textarea(attrs=TEXTAREA), required=False, label="Problem (current condition)"
     )
@@ -32,7 +39,7 @@ class CyclePlanForm(forms.Form):
     predicted_size = forms.FloatField(
         required=False,
         min_value=0,
-        help_text="Percentage points of conversion, or new deals a week for arrivals.",
+        help_text="Percentage points (conversion, answer rate), or new deals a week for arrivals.",
     )
     countermeasure = forms.CharField(widget=forms.Textarea(attrs=TEXTAREA), required=False)
     do_start = CalendarDateField(required=False)
@@ -43,9 +50,14 @@ class CyclePlanForm(forms.Form):
         help_text="Optional: a team that does not make the change (difference-in-differences).",
     )
 
-    def __init__(self, *args, team: Team, comparison_teams, **kwargs):
+    def __init__(self, *args, team: Team, comparison_teams, tactic_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stage"].queryset = Stage.objects.filter(team=team).order_by("position")
+        # The tactics in use, and the plan's own tactic even if it was retired since.
+        in_use = Q(is_active=True) | Q(id=tactic_id) if tactic_id else Q(is_active=True)
+        self.fields["tactic"].queryset = Tactic.objects.filter(in_use, team=team).order_by(
+            "position", "name"
+        )
         self.fields["comparison_team"].queryset = comparison_teams
 
     def clean(self):
@@ -55,7 +67,24 @@ class CyclePlanForm(forms.Form):
             self.add_error("do_end", "The Do window ends after it starts.")
         if data.get("metric") == CycleMetric.CONVERSION and not data.get("stage"):
             self.add_error("stage", "Choose the stage whose conversion the cycle means to move.")
+        if data.get("metric") == CycleMetric.RESPONSE_RATE:
+            self._clean_response_rate(data)
+        elif data.get("tactic"):
+            self.add_error(
+                "tactic", "A tactic goes with the metric “answer rate of a tactic” only."
+            )
         return data
+
+    def _clean_response_rate(self, data: dict) -> None:
+        if not data.get("tactic") and "tactic" not in self.errors:
+            self.add_error("tactic", "Choose the tactic whose answer rate the cycle means to move.")
+        if data.get("comparison_team"):
+            self.add_error(
+                "comparison_team",
+                "An answer rate is the team's own tactic: leave the comparison team empty.",
+            )
+        # The metric is the tactic's, not a stage's: a stage chosen earlier does not apply.
+        data["stage"] = None
 
 
 class CycleCloseForm(forms.Form):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from funnel.metrics.intervals import CONFIDENCE
 from kaizen.check import ARRIVALS, Baseline
+from kaizen.check_tactic import RESPONSE_RATE
 
 BASELINE_WEEKS = 13
 # "<where> is the bottleneck: ... in the 13 weeks to 22 Nov 2026 (95 % interval ...)."
@@ -29,6 +30,8 @@ def baseline_figure(metric: str, base: Baseline) -> str:
         return "no data"
     if metric == ARRIVALS:
         return f"{base.value:.1f} new deals a week ({base.successes} in {base.weeks} weeks)"
+    if metric == RESPONSE_RATE:
+        return f"{base.value * 100:.1f} % of touches answered ({base.successes} of {base.n})"
     return f"{base.value * 100:.1f} % ({base.successes} of {base.n} decided deals)"
 
 
@@ -45,6 +48,18 @@ def baseline_sentence(*, where: str, metric: str, base: Baseline, last_day: dt.d
     return (
         f"{where} is the bottleneck: it converted {baseline_figure(metric, base)} "
         f"in the {base.weeks} weeks to {to} ({CONFIDENCE * 100:g} % interval "
+        f"{base.low * 100:.0f}–{base.high * 100:.0f} %)."
+    )
+
+
+def tactic_baseline_sentence(*, tactic: str, base: Baseline, last_day: dt.date) -> str:
+    """A tactic's answer rate before a Do window, for the problem of a cycle meant to move it."""
+    if base.value is None:
+        return f"{tactic}: no touches in the 13 weeks to {last_day:%-d %b %Y}."
+    return (
+        f"{tactic} touches were answered {base.value * 100:.1f} % of the time ({base.successes} "
+        f"of {base.n}) in the {base.weeks} weeks to {last_day:%-d %b %Y} "
+        f"({CONFIDENCE * 100:g} % interval "
         f"{base.low * 100:.0f}–{base.high * 100:.0f} %)."
     )
 

@@ -8,18 +8,22 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from funnel.metrics.accounting import week_start
 from funnel.models import (
     Stage,
     StageMetric,
     Station,
+    Tactic,
     Team,
 )
 from funnel.selectors import team_status_latest
+from funnel.touches.selectors import tactic_weekly_counts
 from kaizen.check import Baseline, WeekCount, baseline_capture
+from kaizen.check_tactic import tactic_week
 from kaizen.models import Cycle, CycleMetric, Phase
-from kaizen.problem import baseline_sentence
+from kaizen.problem import baseline_sentence, tactic_baseline_sentence
 
 BASELINE_WEEKS = 13
 
@@ -30,7 +34,7 @@ BASELINE_WEEKS = 13
 def cycles_for_team(
     *, team: Team, owner_id: int | None = None, stage_id: int | None = None, phase: str = ""
 ) -> QuerySet[Cycle]:
-    cycles = Cycle.objects.filter(team=team).select_related("owner", "stage")
+    cycles = Cycle.objects.filter(team=team).select_related("owner", "stage", "tactic")
     if owner_id:
         cycles = cycles.filter(owner_id=owner_id)
     if stage_id:
@@ -42,7 +46,9 @@ def cycles_for_team(
 
 def cycle_get(*, team: Team, cycle_id: int) -> Cycle:
     cycle = (
-        Cycle.objects.select_related("owner", "stage", "comparison_team", "follow_up", "team")
+        Cycle.objects.select_related(
+            "owner", "stage", "tactic", "comparison_team", "follow_up", "team"
+        )
         .filter(team=team, id=cycle_id)
         .first()
     )
@@ -83,11 +89,55 @@ def week_counts(*, stage: Stage | None, first: dt.date, last: dt.date) -> list[W
             team_id=stage.team_id, stage=stage, week__gte=first, week__lte=last
         ).only("week", "entered", "advanced", "lost")
     }
-    weeks = [first + dt.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
     return [
         WeekCount(w, rows[w].entered, rows[w].advanced, rows[w].lost) if w in rows else WeekCount(w)
-        for w in weeks
+        for w in _weeks(first, last)
     ]
+
+
+def _weeks(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
+def tactic_week_counts(*, tactic: Tactic | None, first: dt.date, last: dt.date) -> list[WeekCount]:
+    """Weekly touches and answers of one tactic, weeks `first`..`last` (Mondays, inclusive),
+    answers counted by the tactic's response rule in force (funnel's tactic_weekly_counts); a
+    week without a touch is a zero week. As a WeekCount: entered = touches, advanced = answered,
+    lost = not answered, so the proportion Check reads it like a conversion."""
+    if tactic is None or last < first:
+        return []
+    rows = tactic_weekly_counts(
+        tactic=tactic,
+        since=_local_midnight(first),
+        until=_local_midnight(last + dt.timedelta(weeks=1)),
+    )
+    by_week = {row.week: row for row in rows}
+    return [
+        tactic_week(w, by_week[w].touches, by_week[w].responses) if w in by_week else WeekCount(w)
+        for w in _weeks(first, last)
+    ]
+
+
+def metric_week_counts(
+    *,
+    team: Team,
+    metric: str,
+    stage: Stage | None,
+    tactic: Tactic | None,
+    first: dt.date,
+    last: dt.date,
+) -> list[WeekCount]:
+    """The weekly counts a cycle's metric is made of: a tactic's touches and answers, entries
+    to the first stage (arrivals) or a stage's decided deals (conversion)."""
+    if metric == CycleMetric.RESPONSE_RATE:
+        return tactic_week_counts(tactic=tactic, first=first, last=last)
+    return week_counts(
+        stage=metric_stage(team=team, metric=metric, stage=stage), first=first, last=last
+    )
 
 
 def cycle_do_weeks(*, cycle: Cycle, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -114,20 +164,30 @@ def default_do_window(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def plan_baseline(
-    *, team: Team, metric: str, stage: Stage | None, do_start: dt.date, today: dt.date
+    *,
+    team: Team,
+    metric: str,
+    stage: Stage | None,
+    do_start: dt.date,
+    today: dt.date,
+    tactic: Tactic | None = None,
 ) -> tuple[Baseline, dt.date]:
     """The baseline a plan with this Do start would freeze if committed today, and its last day."""
     first, last = baseline_window(do_start=do_start, today=today)
-    stage = metric_stage(team=team, metric=metric, stage=stage)
-    counts = week_counts(stage=stage, first=first, last=week_start(last))
+    counts = metric_week_counts(
+        team=team, metric=metric, stage=stage, tactic=tactic, first=first, last=week_start(last)
+    )
     return baseline_capture(metric, counts), last
 
 
 def plan_problem_sentence(
     *, team: Team, metric: str, stage: Stage | None, do_start: dt.date | None, today: dt.date
 ) -> str:
-    """The problem's prefilled opening sentence for a Do start ("" without a stage or start)."""
+    """The problem's prefilled opening sentence for a Do start ("" without a stage or start;
+    "" for a tactic's answer rate, whose sentence is not about a bottleneck)."""
     if do_start is None or (metric == CycleMetric.CONVERSION and stage is None):
+        return ""
+    if metric == CycleMetric.RESPONSE_RATE:
         return ""
     base, last = plan_baseline(
         team=team, metric=metric, stage=stage, do_start=do_start, today=today
@@ -196,6 +256,33 @@ def cycle_prefill_from_bottleneck(*, team: Team, today: dt.date) -> Prefill | No
     }
     station = Station(status.station).label if status.station in Station.values else ""
     return Prefill(values=values, source=f"bottleneck at {where} ({station} station)")
+
+
+def cycle_prefill_from_tactic(*, team: Team, tactic_slug: str, today: dt.date) -> Prefill | None:
+    """A plan to move one of the team's tactics' answer rate (the tactics page's "Test a
+    change"), its problem quoting the rate of a Do window starting this week."""
+    tactic = Tactic.objects.filter(team=team, slug=tactic_slug, is_active=True).first()
+    if tactic is None:
+        return None
+    do_start, do_end = default_do_window(today)
+    base, last = plan_baseline(
+        team=team,
+        metric=CycleMetric.RESPONSE_RATE,
+        stage=None,
+        tactic=tactic,
+        do_start=do_start,
+        today=today,
+    )
+    values = {
+        "title": f"Lift the answer rate of {tactic.name}",
+        "metric": CycleMetric.RESPONSE_RATE,
+        "tactic": tactic.id,
+        "problem": tactic_baseline_sentence(tactic=tactic.name, base=base, last_day=last),
+        "predicted_direction": "up",
+        "do_start": do_start,
+        "do_end": do_end,
+    }
+    return Prefill(values=values, source=f"the answer rate of {tactic.name}")
 
 
 PHASE_ORDER = [Phase.PLAN, Phase.DO, Phase.CHECK, Phase.ACT, Phase.CLOSED]

@@ -164,6 +164,9 @@ AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "funnel.members.lockout.lockout_response"
 
 ROOT_URLCONF = "kaizen.urls"
+# Where the tactics page (funnel) sends "Test a change" on a tactic: the new-cycle form of the
+# improvement loop, named here because funnel never imports kaizen. Empty: no such link.
+TACTIC_CYCLE_URL_NAME = "kaizen:cycle_new"
 WSGI_APPLICATION = "kaizen.wsgi.application"
 
 TEMPLATES = [

@@ -5,6 +5,11 @@ touched a few times around its first weeks, with tactics whose answer rates diff
 the field (a meeting booked is answered far more often than a cold e-mail) and fall with every
 further touch of the same prospect. Some touches carry no recorded answer, so the tactic's rule
 derives it from the deal's next stage.
+
+One change shows in the data: from eight weeks before the demo's today, Enterprise's reps open
+their calls with a needs assessment instead of a cold pitch, and first calls are answered about
+twice as often. The PDCA story (kaizen.services.demo) tests that change as a cycle on the
+call tactic's answer rate.
 """
 
 from __future__ import annotations
@@ -30,16 +35,43 @@ DEMO_TACTICS = (
     DemoTactic("linkedin", 0.15, 0.10),
     DemoTactic("meeting", 0.10, 0.45),
 )
+
+
+@dataclass(frozen=True)
+class DemoChange:
+    """From the Monday `weeks_ago` weeks before the week of `now`, a tactic's first touches are
+    answered with chance `answered` instead of its usual one."""
+
+    slug: str
+    weeks_ago: int
+    answered: float
+
+
+NEEDS_ASSESSMENT = DemoChange("call", weeks_ago=8, answered=0.34)
+TACTIC_CHANGES = {"enterprise": (NEEDS_ASSESSMENT,)}
+
 REPEAT_FADE = 0.6  # each further touch of the same prospect is answered this much less often
 UNRECORDED = 0.15  # share of touches whose answer nobody recorded
 
 
+def change_starts(change: DemoChange, now: dt.datetime) -> dt.datetime:
+    """The Monday (midnight, in `now`'s time zone) from which `change` applies."""
+    monday = now.date() - dt.timedelta(days=now.weekday(), weeks=change.weeks_ago)
+    return dt.datetime.combine(monday, dt.time(), tzinfo=now.tzinfo)
+
+
 def demo_touches(
-    *, deals: Sequence[tuple[str, dt.datetime]], seed: str, now: dt.datetime
+    *,
+    deals: Sequence[tuple[str, dt.datetime]],
+    seed: str,
+    now: dt.datetime,
+    changes: Sequence[DemoChange] = (),
 ) -> list[TouchIn]:
-    """Touches for (deal id, first event time) pairs, none later than `now`."""
+    """Touches for (deal id, first event time) pairs, none later than `now`, with the tactic
+    `changes` applied from their start (the random draws are the same with or without them)."""
     rng = random.Random(f"touches-{seed}")
     weights = [t.weight for t in DEMO_TACTICS]
+    changed = {c.slug: (change_starts(c, now), c.answered) for c in changes}
     out = []
     for external_id, opened_at in deals:
         for n in range(1, rng.choice((1, 1, 2, 2, 3, 3, 4, 5, 6, 7)) + 1):
@@ -47,7 +79,10 @@ def demo_touches(
             when = opened_at + dt.timedelta(days=rng.uniform(0, 6) * n, hours=rng.uniform(0, 8))
             if when > now:
                 break
-            answered = rng.random() < tactic.answered * REPEAT_FADE ** (n - 1)
+            chance = tactic.answered
+            if tactic.slug in changed and when >= changed[tactic.slug][0]:
+                chance = changed[tactic.slug][1]
+            answered = rng.random() < chance * REPEAT_FADE ** (n - 1)
             recorded = rng.random() >= UNRECORDED
             out.append(
                 TouchIn(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
-from funnel.selectors import Action, team_get_for_user
+from funnel.selectors import Action, TeamAccess, team_get_for_user
 from funnel.touches.analysis import tactics_analysis
 from funnel.touches.forms import TacticForm, TacticsPeriodForm
 from funnel.touches.selectors import tactics_for_team, touch_counts_for_team, touches_horizon
@@ -43,11 +45,21 @@ def tactics_page(request: HttpRequest, slug: str) -> HttpResponse:
         "settings": tactics_for_team(team=access.team, active_only=False)
         if access.can_manage
         else [],
+        "test_change_url": _test_change_url(access),
     }
     template = "touches/tactics.html" + ("#results" if request.htmx else "")
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _test_change_url(access: TeamAccess) -> str:
+    """The improvement loop's new-cycle form, for those who may plan cycles ("" otherwise):
+    resolved by the name in settings, since the loop lives in a layer above this one."""
+    name = getattr(settings, "TACTIC_CYCLE_URL_NAME", "")
+    if not name or not access.can_manage:
+        return ""
+    return reverse(name, kwargs={"slug": access.team.slug})
 
 
 @require_http_methods(["GET", "POST"])

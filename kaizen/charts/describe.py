@@ -23,7 +23,7 @@ def chart_description(
     if do_from:
         text += f" The Do window starts in the week of {do_from:%-d %b %Y}."
         if baseline.do_mean is not None:
-            text += f" Do window, all its deals pooled: {fmt(baseline.do_mean)}."
+            text += f" Do window, all its weeks pooled: {fmt(baseline.do_mean)}."
     if signals:
         text += (
             f" {len(signals)} signal{'s' if len(signals) != 1 else ''}{where}: "

@@ -63,6 +63,14 @@ def history_moves(statuses: list) -> list[Move]:
     return moves
 
 
+def _cycle_where(cycle) -> str:
+    if cycle.stage:
+        return cycle.stage.name
+    if cycle.tactic:
+        return f"{cycle.tactic.name} answer rate"
+    return STATION_LABELS.get(cycle.station, cycle.station)
+
+
 def _cycle_rows(team, cycles) -> list[dict]:
     rows = []
     for c in cycles:
@@ -72,7 +80,7 @@ def _cycle_rows(team, cycles) -> list[dict]:
                 "title": c.title,
                 "phase": c.phase,
                 "phase_label": Phase(c.phase).label,
-                "where": c.stage.name if c.stage else STATION_LABELS.get(c.station, c.station),
+                "where": _cycle_where(c),
                 "owner": (c.owner.get_full_name() or c.owner.email) if c.owner else "",
                 "do_start": c.do_start,
                 "do_end": c.do_end,

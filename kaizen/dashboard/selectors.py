@@ -168,7 +168,7 @@ def team_dashboard_get(*, team, period: Period | None = None) -> TeamDashboard:
     cycles = list(
         Cycle.objects.filter(team=team)
         .filter(Q(phase__in=ACTIVE_PHASES) | Q(do_start__gte=start))
-        .select_related("stage", "owner")
+        .select_related("stage", "owner", "tactic")
         .order_by("-updated_at", "-id")
     )
     dividers = [

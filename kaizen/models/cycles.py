@@ -18,6 +18,7 @@ class Phase(models.TextChoices):
 class CycleMetric(models.TextChoices):
     CONVERSION = "conversion", "Stage conversion"
     ARRIVALS = "arrivals", "Arrivals per week"
+    RESPONSE_RATE = "response_rate", "Answer rate of a tactic"
 
 
 class Direction(models.TextChoices):
@@ -63,14 +64,21 @@ class Cycle(models.Model):
     )
     station = models.CharField(max_length=16, blank=True)
     metric = models.CharField(
-        max_length=12, choices=CycleMetric.choices, default=CycleMetric.CONVERSION
+        max_length=16, choices=CycleMetric.choices, default=CycleMetric.CONVERSION
+    )
+    # The tactic whose answer rate the cycle means to move (its metric is the response rate).
+    # RESTRICT: a tactic with cycles is retired, never deleted, so their Checks keep their series.
+    tactic = models.ForeignKey(
+        "funnel.Tactic", on_delete=models.RESTRICT, null=True, blank=True, related_name="cycles"
     )
     problem = models.TextField(blank=True, help_text="The current condition, in numbers.")
     target_condition = models.TextField(blank=True)
     hypothesis = models.TextField(blank=True)
     predicted_direction = models.CharField(max_length=4, choices=Direction.choices, blank=True)
     predicted_size = models.FloatField(
-        null=True, blank=True, help_text="Percentage points (conversion) or deals a week."
+        null=True,
+        blank=True,
+        help_text="Percentage points (conversion, answer rate) or deals a week.",
     )
     countermeasure = models.TextField(blank=True)
     do_start = models.DateField(null=True, blank=True)
@@ -114,6 +122,11 @@ class Cycle(models.Model):
                 | Q(do_end__gte=models.F("do_start")),
                 name="cycle_do_window_ordered",
             ),
+            models.CheckConstraint(
+                condition=Q(metric=CycleMetric.RESPONSE_RATE, tactic__isnull=False)
+                | (~Q(metric=CycleMetric.RESPONSE_RATE) & Q(tactic__isnull=True)),
+                name="cycle_tactic_iff_response_rate",
+            ),
         ]
         indexes = [models.Index(fields=["team", "phase"], name="cycle_team_phase")]
 
@@ -148,6 +161,11 @@ class Cycle(models.Model):
     @property
     def is_conversion(self) -> bool:
         return self.metric == CycleMetric.CONVERSION
+
+    @property
+    def is_proportion(self) -> bool:
+        """A share of n (decided deals, touches) rather than a count a week."""
+        return self.metric != CycleMetric.ARRIVALS
 
 
 class CycleNote(models.Model):

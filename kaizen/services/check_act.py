@@ -16,16 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.metrics.accounting import week_start
-from kaizen.check import (
-    Baseline,
-    CheckResult,
-    check_opens_on,
-    check_waits_for,
-    cycle_check,
-)
+from kaizen.check import Baseline, CheckResult, check_opens_on
+from kaizen.check_tactic import metric_check, metric_waits_for
 from kaizen.models import (
     ActDecision,
     Cycle,
+    CycleMetric,
     CycleNote,
     Direction,
     Phase,
@@ -34,7 +30,7 @@ from kaizen.models import (
 from kaizen.selectors import (
     comparison_stage,
     cycle_do_weeks,
-    metric_stage,
+    metric_week_counts,
     week_counts,
 )
 from kaizen.services.cycles import CycleError, _event, _phase_set, cycle_create
@@ -44,14 +40,21 @@ logger = logging.getLogger(__name__)
 
 def cycle_check_compute(*, cycle: Cycle, today: dt.date) -> CheckResult:
     """The Check over the frozen baseline and the complete Do weeks so far (reads snapshots)."""
-    stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
     base_first = week_start(cycle.baseline_from)
     do_first, do_last = cycle_do_weeks(cycle=cycle, today=today)
-    counts = week_counts(stage=stage, first=base_first, last=max(do_last, do_first))
+    counts = metric_week_counts(
+        team=cycle.team,
+        metric=cycle.metric,
+        stage=cycle.stage,
+        tactic=cycle.tactic,
+        first=base_first,
+        last=max(do_last, do_first),
+    )
     counts = [c for c in counts if c.week <= do_last or c.week < do_first]
     do_index = (do_first - base_first).days // 7
     comparison = None
-    if cycle.comparison_team_id:
+    # A tactic is the team's own: no other team's series compares with it.
+    if cycle.comparison_team_id and cycle.metric != CycleMetric.RESPONSE_RATE:
         other = comparison_stage(team=cycle.comparison_team, stage=cycle.stage, metric=cycle.metric)
         comparison = week_counts(stage=other, first=base_first, last=max(do_last, do_first))
         comparison = comparison[: len(counts)]
@@ -64,7 +67,7 @@ def cycle_check_compute(*, cycle: Cycle, today: dt.date) -> CheckResult:
         (week_start(cycle.baseline_to) - base_first).days // 7 + 1,
         cycle.baseline_limits,
     )
-    return cycle_check(
+    return metric_check(
         metric=cycle.metric,
         counts=counts,
         do_start_index=do_index,
@@ -92,14 +95,14 @@ def cycle_check_run(
     today = today or timezone.localdate()
     cycle = (
         Cycle.objects.select_for_update(of=("self",))
-        .select_related("team", "stage", "comparison_team")
+        .select_related("team", "stage", "tactic", "comparison_team")
         .get(id=cycle.id)
     )
     if cycle.phase not in (Phase.DO, Phase.CHECK):
         raise CycleError("The Check runs in the Do and Check phases only.")
     result = cycle_check_compute(cycle=cycle, today=today)
     if require_evidence and cycle.phase == Phase.DO and not result.enough_evidence:
-        waits = check_waits_for(
+        waits = metric_waits_for(
             metric=cycle.metric,
             do_weeks=result.do_weeks,
             do_volume=result.do_volume,
@@ -148,6 +151,7 @@ def _follow_up_create(cycle: Cycle, by: AbstractBaseUser, learnings: str) -> Cyc
         title=f"{cycle.title} (adapted)",
         stage=cycle.stage,
         metric=cycle.metric,
+        tactic=cycle.tactic,
         problem=problem,
         target_condition=cycle.target_condition,
         hypothesis=cycle.hypothesis,

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.metrics.accounting import week_start
-from funnel.models import Stage, Team
+from funnel.models import Stage, Tactic, Team
 from kaizen.check import (
     Baseline,
     baseline_capture,
@@ -37,9 +37,8 @@ from kaizen.models import (
 from kaizen.problem import problem_refreshed
 from kaizen.selectors import (
     baseline_window,
-    metric_stage,
+    metric_week_counts,
     plan_problem_sentence,
-    week_counts,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,6 +47,7 @@ PLAN_FIELDS = (
     "title",
     "stage",
     "metric",
+    "tactic",
     "problem",
     "target_condition",
     "hypothesis",
@@ -72,7 +72,7 @@ def _event(cycle: Cycle, by: AbstractBaseUser | None, action: str, changes: dict
 def _shown(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, Stage | Team):
+    if isinstance(value, Stage | Team | Tactic):
         return str(value)
     return value
 
@@ -94,6 +94,9 @@ def _snap_window(values: dict) -> dict:
         values["station"] = stage.station
     if values.get("metric") == CycleMetric.ARRIVALS:
         values["station"] = "market"
+    if values.get("metric") == CycleMetric.RESPONSE_RATE:
+        # Whether prospects answer is the marketing station's question (DESIGN.md §1).
+        values["station"] = "marketing"
     return values
 
 
@@ -184,6 +187,8 @@ def cycle_plan_missing(cycle: Cycle) -> list[str]:
         missing.append("the predicted size (more than 0)")
     if cycle.metric == CycleMetric.CONVERSION and cycle.stage_id is None:
         missing.append("the stage whose conversion it means to move")
+    if cycle.metric == CycleMetric.RESPONSE_RATE and cycle.tactic_id is None:
+        missing.append("the tactic whose answer rate it means to move")
     if cycle.do_start and cycle.do_end and (cycle.do_end - cycle.do_start).days + 1 < MIN_DO_DAYS:
         missing.append("a Do window of at least two weeks")
     if cycle.comparison_team_id and cycle.comparison_team_id == cycle.team_id:
@@ -192,9 +197,16 @@ def cycle_plan_missing(cycle: Cycle) -> list[str]:
 
 
 def _baseline(cycle: Cycle, today: dt.date) -> Baseline:
-    stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
     first, last = baseline_window(do_start=cycle.do_start, today=today)
-    return baseline_capture(cycle.metric, week_counts(stage=stage, first=first, last=last))
+    counts = metric_week_counts(
+        team=cycle.team,
+        metric=cycle.metric,
+        stage=cycle.stage,
+        tactic=cycle.tactic,
+        first=first,
+        last=last,
+    )
+    return baseline_capture(cycle.metric, counts)
 
 
 @transaction.atomic
@@ -204,7 +216,7 @@ def cycle_commit(*, cycle: Cycle, by: AbstractBaseUser, today: dt.date | None = 
     today = today or timezone.localdate()
     cycle = (
         Cycle.objects.select_for_update(of=("self",))
-        .select_related("team", "stage")
+        .select_related("team", "stage", "tactic")
         .get(id=cycle.id)
     )
     if cycle.phase != Phase.PLAN or cycle.is_committed:
@@ -215,9 +227,10 @@ def cycle_commit(*, cycle: Cycle, by: AbstractBaseUser, today: dt.date | None = 
     base = _baseline(cycle, today)
     first, last = baseline_window(do_start=cycle.do_start, today=today)
     if base.n == 0:
+        what = f"no touches of {cycle.tactic}" if cycle.tactic_id else "no data for this metric"
         raise CycleError(
             f"No baseline: the {base.weeks} weeks from {first:%d %b %Y} to {last:%d %b %Y} have "
-            "no data for this metric, so there is nothing to compare the Do window with."
+            f"{what}, so there is nothing to compare the Do window with."
         )
     cycle.baseline_from, cycle.baseline_to = first, last
     cycle.baseline_value, cycle.baseline_low, cycle.baseline_high = base.value, base.low, base.high

@@ -4,7 +4,9 @@ For a freshly seeded demo team (its deals loaded and recomputed): the definition
 the history began, agreements by the team's reps and managers to most current versions, and for
 Enterprise a definition that changed mid-year and four cycles on the dates the demo data was
 generated around (funnel.demo_data): one abandoned, one adopted as standard work, one adapted
-into a follow-up, and one in Do now. Every Check is computed from the weekly snapshots.
+into a follow-up, one in Do now, and one on the call tactic's answer rate whose Check waits for
+the team's decision (the change funnel.touches.demo put in the touches). Every Check is
+computed from the weekly snapshots and touches.
 
 The services stamp rows with the clock; the story then dates its rows (events, phases, notes,
 agreements) to when they would have happened, so the pages read like a year of practice.
@@ -32,11 +34,14 @@ from funnel.models import (
     OperationalDefinition,
     Role,
     Stage,
+    Tactic,
     Team,
 )
+from funnel.touches.demo import NEEDS_ASSESSMENT
 from kaizen.check import CheckResult, baseline_capture
 from kaizen.models import ActDecision, Cycle, CycleEvent, CycleMetric, CycleNote, StandardWork
-from kaizen.selectors import baseline_window, metric_stage, week_counts
+from kaizen.problem import tactic_baseline_sentence
+from kaizen.selectors import baseline_window, metric_week_counts
 from kaizen.services.check_act import cycle_check_run, cycle_close, cycle_note_add, cycle_to_act
 from kaizen.services.cycles import cycle_commit, cycle_create
 
@@ -58,6 +63,8 @@ class StoryCycle:
     learnings: str = ""
     standard_work: str = ""
     notes: tuple[str, ...] = field(default=())
+    tactic_slug: str | None = None  # for a cycle on a tactic's answer rate
+    stop_at_check: bool = False  # the Check is computed; the team has not decided yet
 
 
 def enterprise_cycles(profile: TeamProfile) -> tuple[StoryCycle, ...]:
@@ -134,6 +141,26 @@ def enterprise_cycles(profile: TeamProfile) -> tuple[StoryCycle, ...]:
                 "One buyer asked for the PDF first; we sent it and held the call the next day.",
             ),
         ),
+        StoryCycle(
+            title="Replace cold calls with a needs assessment",
+            metric=CycleMetric.RESPONSE_RATE,
+            stage_slug=None,
+            tactic_slug=NEEDS_ASSESSMENT.slug,
+            start_weeks=NEEDS_ASSESSMENT.weeks_ago,
+            weeks=6,
+            hypothesis="If reps open a call with questions about the prospect's situation "
+            "instead of a pitch, more prospects answer, because the call is about them.",
+            target_condition="Calls are answered 15 % of the time or more.",
+            predicted_size=5,
+            countermeasure="The cold-call script is replaced by five needs-assessment "
+            "questions; the rep pitches only when the prospect asks.",
+            stop_at_check=True,
+            notes=(
+                "Two reps found the questions awkward on the first day; we rehearsed them in "
+                "the Monday huddle.",
+                "Prospects stay on the line longer: several booked a meeting in the same call.",
+            ),
+        ),
     )
 
 
@@ -166,13 +193,19 @@ def _dated(since: int, when: dt.datetime, *cycles: Cycle) -> None:
     )
 
 
-def _problem(team: Team, story: StoryCycle, stage: Stage | None, do_start: dt.date) -> str:
+def _problem(
+    team: Team, story: StoryCycle, stage: Stage | None, tactic: Tactic | None, do_start: dt.date
+) -> str:
     """The current condition in numbers: the 13 weeks before the Do start, as commit sees them."""
     first, last = baseline_window(do_start=do_start, today=do_start)
-    measured = metric_stage(team=team, metric=story.metric, stage=stage)
-    base = baseline_capture(story.metric, week_counts(stage=measured, first=first, last=last))
+    counts = metric_week_counts(
+        team=team, metric=story.metric, stage=stage, tactic=tactic, first=first, last=last
+    )
+    base = baseline_capture(story.metric, counts)
     if base.value is None:
         return "No data yet for this metric."
+    if tactic is not None:
+        return tactic_baseline_sentence(tactic=tactic.name, base=base, last_day=last)
     if story.metric == CycleMetric.ARRIVALS:
         return (
             f"{base.value:.1f} new deals a week over the {base.weeks} weeks to {last:%-d %b %Y}; "
@@ -199,6 +232,7 @@ def _story_cycle(
     *, team: Team, story: StoryCycle, by: AbstractBaseUser, this_monday: dt.date
 ) -> Cycle:
     stage = Stage.objects.get(team=team, slug=story.stage_slug) if story.stage_slug else None
+    tactic = Tactic.objects.get(team=team, slug=story.tactic_slug) if story.tactic_slug else None
     do_start = this_monday - dt.timedelta(weeks=story.start_weeks)
     do_end = do_start + dt.timedelta(weeks=story.weeks, days=-1)
     since = _last_event_id()
@@ -208,7 +242,8 @@ def _story_cycle(
         title=story.title,
         metric=story.metric,
         stage=stage,
-        problem=_problem(team, story, stage, do_start),
+        tactic=tactic,
+        problem=_problem(team, story, stage, tactic, do_start),
         target_condition=story.target_condition,
         hypothesis=story.hypothesis,
         predicted_direction="up",
@@ -229,7 +264,7 @@ def _story_cycle(
         CycleNote.objects.filter(id=note.id).update(
             created_at=_at(do_start + dt.timedelta(day), 17)
         )
-    if not story.decision:
+    if not story.decision and not story.stop_at_check:
         return cycle
     checked_on = do_end + dt.timedelta(days=1)
     since = _last_event_id()
@@ -239,6 +274,8 @@ def _story_cycle(
     if not result.enough_evidence:
         # The data did not carry the story on this day (never seen); leave it in Do, honestly.
         logger.warning("demo cycle %r: %s", story.title, " ".join(result.reasons))
+        return cycle
+    if story.stop_at_check:
         return cycle
     since = _last_event_id()
     cycle_to_act(cycle=cycle, by=by)

@@ -10,13 +10,8 @@ from funnel.metrics.accounting import week_start
 from funnel.metrics.xmr import XmrLimits
 from funnel.selectors import TeamAccess
 from kaizen.charts.xmr import FrozenBaseline, XmrSvg, pct, per_week, xmr_svg
-from kaizen.check import (
-    MIN_DECIDED,
-    MIN_DO_WEEKS,
-    baseline_capture,
-    check_opens_on,
-    check_waits_for,
-)
+from kaizen.check import MIN_DO_WEEKS, baseline_capture, check_opens_on
+from kaizen.check_tactic import evidence_for, metric_waits_for
 from kaizen.forms import CycleCloseForm, CycleNoteForm
 from kaizen.models import Cycle, CycleMetric, Phase, StandardWork
 from kaizen.problem import problem_mismatch
@@ -24,13 +19,13 @@ from kaizen.selectors import (
     PHASE_ORDER,
     baseline_window,
     metric_stage,
+    metric_week_counts,
     plan_baseline,
     plan_problem_sentence,
-    week_counts,
 )
 from kaizen.services.check_act import cycle_check_compute
 from kaizen.services.cycles import cycle_plan_missing
-from kaizen.views.cycle_words import baseline_words, check_sentences
+from kaizen.views.cycle_words import baseline_words, check_sentences, metric_label
 
 VERDICT_EXPLANATIONS = {
     "not_enough_evidence": "Too little has happened in the Do window to judge it; keep going.",
@@ -50,6 +45,13 @@ PHASE_HELP = {
     "abandon the change.",
     Phase.ACT: "Adopt, adapt or abandon — and write down what was learned.",
     Phase.CLOSED: "Done. The learnings stay with the team.",
+}
+
+
+CHART_UNITS = {
+    CycleMetric.CONVERSION: "of decided deals advance",
+    CycleMetric.ARRIVALS: "new deals a week",
+    CycleMetric.RESPONSE_RATE: "of touches answered",
 }
 
 
@@ -117,20 +119,22 @@ def _cycle_chart(
 ) -> XmrSvg:
     """The cycle's weekly chart: the baseline's limits across it, the Do window judged against
     them as the Check judges it."""
-    conversion = cycle.metric == CycleMetric.CONVERSION
+    proportion = cycle.is_proportion
     return xmr_svg(
         key="cycle",
         title=title,
-        unit="of decided deals advance" if conversion else "new deals a week",
+        unit=CHART_UNITS[cycle.metric],
         periods=weeks,
         values=values,
         dividers=[(day, "Definition changed", "definition") for day in dividers],
         baseline=FrozenBaseline(XmrLimits(**limits) if limits else None, do_start, do_mean),
-        fmt=pct if conversion else per_week,
+        fmt=pct if proportion else per_week,
         period_why="as the Check judges it" if do_start is not None else "",
-        notes=_centre_line_note(limits, values, do_start, pooled) if conversion else (),
-        y_label=_metric_label(cycle),
-        volumes=volumes if conversion else None,
+        notes=_centre_line_note(limits, values, do_start, pooled, evidence_for(cycle.metric).many)
+        if proportion
+        else (),
+        y_label=metric_label(cycle),
+        volumes=volumes if proportion else None,
     )
 
 
@@ -139,10 +143,11 @@ def _centre_line_note(
     values: list[float | None],
     do_start: int | None,
     pooled: tuple[int, int] | None,
+    what: str = "decided deals",
 ) -> tuple[str, ...]:
     """Why the chart's baseline mean differs from the baseline rate on the page: the XmR chart
     (and the Check's rules) average the weekly rates, each week counting the same; the
-    baseline rate pools the decided deals, so a busy week counts more."""
+    baseline rate pools the decided deals (touches), so a busy week counts more."""
     if not limits or not pooled or not pooled[1]:
         return ()
     weeks = sum(v is not None for v in values[:do_start])
@@ -154,7 +159,7 @@ def _centre_line_note(
         f"The baseline mean line, {mean * 100:.1f} %, is the average of the {weeks} baseline "
         f"weeks' rates, each week counting the same; the limits and the Check's rules are "
         f"built on it. The baseline rate, {rate * 100:.1f} % ({pooled[0]} of {pooled[1]}), "
-        "pools the decided deals, so busier weeks count more.",
+        f"pools the {what}, so busier weeks count more.",
     )
 
 
@@ -172,7 +177,7 @@ def _chart_from_check(cycle: Cycle, check: dict, dividers) -> XmrSvg:
     before = check.get("before") or {}
     return _cycle_chart(
         cycle,
-        title=f"{_metric_label(cycle)} by week",
+        title=f"{metric_label(cycle)} by week",
         weeks=weeks + ahead,
         values=list(check["values"]) + [None] * len(ahead),
         volumes=list(check["volumes"]) + [0] * len(ahead),
@@ -184,21 +189,21 @@ def _chart_from_check(cycle: Cycle, check: dict, dividers) -> XmrSvg:
     )
 
 
-def _metric_label(cycle: Cycle) -> str:
-    if cycle.metric == CycleMetric.ARRIVALS:
-        return "Arrivals a week"
-    return f"{cycle.stage.name} conversion" if cycle.stage else "Conversion"
-
-
 def _current_condition_chart(cycle: Cycle, today: dt.date, dividers) -> XmrSvg:
     """Plan phase: the weeks that would be the baseline if the plan were committed today."""
-    stage = metric_stage(team=cycle.team, metric=cycle.metric, stage=cycle.stage)
     first, last = baseline_window(do_start=cycle.do_start or today, today=today)
-    counts = week_counts(stage=stage, first=first, last=week_start(last))
+    counts = metric_week_counts(
+        team=cycle.team,
+        metric=cycle.metric,
+        stage=cycle.stage,
+        tactic=cycle.tactic,
+        first=first,
+        last=week_start(last),
+    )
     base = baseline_capture(cycle.metric, counts)
-    conversion = cycle.metric == CycleMetric.CONVERSION
+    proportion = cycle.is_proportion
     values = [
-        (c.advanced / c.decided if c.decided else None) if conversion else float(c.entered)
+        (c.advanced / c.decided if c.decided else None) if proportion else float(c.entered)
         for c in counts
     ]
     return _cycle_chart(
@@ -218,10 +223,10 @@ def _check_button_why(cycle: Cycle, progress: dict, today: dt.date) -> str:
     opens_on = check_opens_on(cycle.do_start)
     if progress["do_weeks"] < MIN_DO_WEEKS and opens_on > today:
         return f"Opens {opens_on:%a %-d %b}"
-    missing = MIN_DECIDED - progress["do_volume"]
+    evidence = evidence_for(cycle.metric)
+    missing = evidence.minimum - progress["do_volume"]
     if missing > 0:
-        what = "new" if cycle.metric == CycleMetric.ARRIVALS else "decided"
-        return f"Waits for {missing} more {what} deal{'' if missing == 1 else 's'}"
+        return f"Waits for {missing} more {evidence.one if missing == 1 else evidence.many}"
     return ""
 
 
@@ -231,6 +236,8 @@ def plan_problem_warning(cycle: Cycle, today: dt.date):
         return None
     if cycle.metric == CycleMetric.CONVERSION and cycle.stage is None:
         return None
+    if cycle.metric == CycleMetric.RESPONSE_RATE:
+        return None  # its problem quotes no bottleneck sentence to keep in step
     plan = {
         "team": cycle.team,
         "metric": cycle.metric,
@@ -252,7 +259,8 @@ def cycle_page_context(
     close_form: CycleCloseForm | None = None,
     note_form: CycleNoteForm | None = None,
 ) -> dict:
-    conversion = cycle.metric == CycleMetric.CONVERSION
+    proportion = cycle.is_proportion
+    evidence = evidence_for(cycle.metric)
     check = cycle.check_result
     preview = False
     progress = None
@@ -271,7 +279,7 @@ def cycle_page_context(
             dividers = definition_changes_for_stage(stage)
         if check:
             the_chart = _chart_from_check(cycle, check, dividers)
-        elif cycle.metric == CycleMetric.ARRIVALS or cycle.stage_id:
+        elif cycle.metric != CycleMetric.CONVERSION or cycle.stage_id:
             the_chart = _current_condition_chart(cycle, today, dividers)
     phase_index = PHASE_ORDER.index(cycle.phase)
     direction = -1 if cycle.predicted_direction == "down" else 1
@@ -279,7 +287,8 @@ def cycle_page_context(
         "access": access,
         "team": access.team,
         "cycle": cycle,
-        "conversion": conversion,
+        "proportion": proportion,
+        "volume_noun": evidence.many,
         "phases": [
             (p, "done" if i < phase_index else "current" if i == phase_index else "todo")
             for i, p in enumerate(PHASE_ORDER)
@@ -296,13 +305,13 @@ def cycle_page_context(
             }
         ),
         "verdict_explanation": VERDICT_EXPLANATIONS.get(check["verdict"], "") if check else "",
-        "baseline_limits_shown": _limits_shown(cycle.baseline_limits, conversion),
-        "effect": _effect_view(check.get("effect") if check else None, conversion, direction),
-        "did": _effect_view(check.get("did") if check else None, conversion, direction),
+        "baseline_limits_shown": _limits_shown(cycle.baseline_limits, proportion),
+        "effect": _effect_view(check.get("effect") if check else None, proportion, direction),
+        "did": _effect_view(check.get("did") if check else None, proportion, direction),
         "chart": the_chart,
         "progress": progress,
         "today": today,
-        "check_waits_for": check_waits_for(
+        "check_waits_for": metric_waits_for(
             metric=cycle.metric,
             do_weeks=progress["do_weeks"],
             do_volume=progress["do_volume"],
@@ -315,7 +324,7 @@ def cycle_page_context(
         "baseline_words": baseline_words(cycle),
         "problem_warning": plan_problem_warning(cycle, today) if chart else None,
         "min_do_weeks": MIN_DO_WEEKS,
-        "min_decided": MIN_DECIDED,
+        "min_decided": evidence.minimum,
         "notes": cycle.notes.select_related("author"),
         "events": cycle.events.select_related("actor"),
         "note_form": note_form or CycleNoteForm(),

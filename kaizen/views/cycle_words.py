@@ -3,7 +3,9 @@ words for the page's "How we know" panel."""
 
 from __future__ import annotations
 
+from funnel.metrics.intervals import wilson_interval
 from kaizen.check import ARRIVALS, Baseline
+from kaizen.check_tactic import RESPONSE_RATE
 from kaizen.models import Cycle, CycleMetric
 from kaizen.problem import baseline_figure
 
@@ -17,12 +19,20 @@ METHOD_WORDS = {
         "The range around the change in arrivals a week treats each period's arrivals as a "
         "Poisson count (normal approximation to the difference of two rates)."
     ),
+    CycleMetric.RESPONSE_RATE: (
+        "A touch counts as answered by the tactic's response rule in force, for the baseline "
+        "and the Do window alike. Each period's answer rate pools its touches and carries a "
+        "Wilson score interval; the range around the change combines the two as Newcombe's "
+        "hybrid score method, which stays reliable with rates of a few percent."
+    ),
 }
 
 
 def metric_label(cycle: Cycle) -> str:
     if cycle.metric == CycleMetric.ARRIVALS:
         return "New deals a week"
+    if cycle.metric == CycleMetric.RESPONSE_RATE:
+        return f"{cycle.tactic.name} answer rate" if cycle.tactic else "Answer rate"
     return f"{cycle.stage.name} conversion" if cycle.stage else "Conversion"
 
 
@@ -48,6 +58,10 @@ def period_figure(metric: str, totals: dict) -> str:
         if not weeks:
             return "not measured yet (no complete week)"
         return f"{successes / weeks:.1f} new deals a week ({successes} in {weeks} weeks)"
+    if metric == RESPONSE_RATE:
+        if not n:
+            return "not measurable yet (no touches)"
+        return f"{successes / n * 100:.1f} % ({successes} of {n} touches)"
     if not n:
         return "not measurable yet (no decided deals)"
     return f"{successes / n * 100:.1f} % ({successes} of {n} decided deals)"
@@ -59,6 +73,11 @@ def interval_words(low: float, high: float, confidence_pct: str) -> str:
 
 def check_sentences(cycle: Cycle, check: dict) -> dict:
     """The Check's main sentences: where the metric was, where it is now, by how much."""
+    if cycle.metric == CycleMetric.RESPONSE_RATE:
+        return {
+            "before_after": answer_rate_sentence(cycle, check),
+            "method": METHOD_WORDS[cycle.metric],
+        }
     label = metric_label(cycle)
     before = period_figure(cycle.metric, check["before"])
     after = period_figure(cycle.metric, check["after"])
@@ -73,6 +92,25 @@ def check_sentences(cycle: Cycle, check: dict) -> dict:
         ),
         "method": METHOD_WORDS[cycle.metric],
     }
+
+
+def answer_rate_sentence(cycle: Cycle, check: dict) -> str:
+    """ "Needs assessment call touches were answered 18.0 % of the time (14–23 %) in the Do
+    window, 27 of 150; against 9.0 % (45 of 500) in the 13 weeks before." """
+    before, after = check["before"], check["after"]
+    name = cycle.tactic.name if cycle.tactic else "The tactic's"
+    do_weeks = check["do_weeks"]
+    window = f"the {do_weeks} complete Do week{'' if do_weeks == 1 else 's'}"
+    was = period_figure(RESPONSE_RATE, before)
+    if not after["n"]:
+        return f"{name} touches: none yet in {window}; before Do they were answered {was}."
+    rate = wilson_interval(after["successes"], after["n"])
+    return (
+        f"{name} touches were answered {rate.rate * 100:.1f} % of the time "
+        f"({rate.low * 100:.0f}–{rate.high * 100:.0f} %) in {window}, "
+        f"{after['successes']} of {after['n']}; against {was} in the {before['weeks']} "
+        "weeks before."
+    )
 
 
 def baseline_words(cycle: Cycle) -> str:

@@ -21,6 +21,7 @@ from kaizen.models import Cycle, Phase, StandardWork
 from kaizen.selectors import (
     cycle_get,
     cycle_prefill_from_bottleneck,
+    cycle_prefill_from_tactic,
     cycles_for_team,
     default_do_window,
 )
@@ -102,6 +103,10 @@ def cycle_new(request: HttpRequest, slug: str) -> HttpResponse:
     today = timezone.localdate()
     if request.GET.get("from") == "bottleneck":
         prefill = cycle_prefill_from_bottleneck(team=team, today=today)
+    elif request.GET.get("tactic"):
+        prefill = cycle_prefill_from_tactic(
+            team=team, tactic_slug=request.GET["tactic"], today=today
+        )
     do_start, do_end = default_do_window(today)
     initial = (
         prefill.values
@@ -129,6 +134,7 @@ def cycle_new(request: HttpRequest, slug: str) -> HttpResponse:
         "form": form,
         "prefill": prefill,
         "no_bottleneck": request.GET.get("from") == "bottleneck" and prefill is None,
+        "no_tactic": bool(request.GET.get("tactic")) and prefill is None,
     }
     return render(request, "kaizen/cycle_plan.html", context)
 
@@ -147,6 +153,7 @@ def cycle_plan_edit(request: HttpRequest, slug: str, cycle_id: int) -> HttpRespo
         initial=initial,
         team=access.team,
         comparison_teams=_comparison_teams(request, access.team),
+        tactic_id=cycle.tactic_id,
     )
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,6 +1,7 @@
 """The seed_demo command: two demo teams with a year of deals whose statistics tell the truth,
 and the PDCA story told on them (cycles with computed Checks, agreements, a changed definition)."""
 
+import datetime as dt
 from collections import defaultdict
 from datetime import timedelta
 from io import StringIO
@@ -11,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import F
 from django.urls import reverse
+from django.utils import timezone
 from scipy.stats import fisher_exact
 
 from funnel.demo_data import DEMO_PASSWORD, DEMO_USERS
@@ -26,6 +28,7 @@ from funnel.models import (
     Stage,
     StageEvent,
     Team,
+    Touch,
 )
 from funnel.positions import deal_position_from_events
 from funnel.selectors import team_accesses_for_user
@@ -303,7 +306,32 @@ def test_closed_cycles_adopted_abandoned_and_adapted_with_computed_checks(seeded
     adapted = next(c for c in closed if c.act_decision == "adapt")
     assert adapted.follow_up.phase == Phase.PLAN
     assert adapted.follow_up.title == f"{adapted.title} (adapted)"
-    assert Cycle.objects.filter(team__slug="enterprise").count() == 5
+    assert Cycle.objects.filter(team__slug="enterprise").count() == 6
+
+
+@pytest.mark.django_db
+def test_the_answer_rate_cycle_waits_in_check_with_the_calls_counted_by_hand(seeded):
+    cycle = Cycle.objects.get(team__slug="enterprise", metric="response_rate")
+    assert cycle.tactic.slug == "call" and cycle.phase == Phase.CHECK and not cycle.act_decision
+    result = cycle.check_result
+    assert result["enough_evidence"] and result["do_weeks"] == 6
+
+    def calls(first, last):
+        touches = Touch.objects.filter(
+            tactic=cycle.tactic,
+            occurred_at__gte=timezone.make_aware(dt.datetime.combine(first, dt.time())),
+            occurred_at__lt=timezone.make_aware(dt.datetime.combine(last, dt.time()))
+            + dt.timedelta(days=1),
+        )
+        return touches.count(), touches.filter(responded=True).count()
+
+    n, said_yes = calls(cycle.baseline_from, cycle.baseline_to)
+    assert result["before"]["n"] == n and result["before"]["successes"] >= said_yes
+    n, said_yes = calls(cycle.do_start, cycle.do_end)
+    assert result["after"]["n"] == n and result["after"]["successes"] >= said_yes
+    # The demo's calls open with a needs assessment from the Do start: answered more often.
+    assert result["effect"]["after"] > result["effect"]["before"]
+    assert result["verdict"] in {"supported", "partial"}
 
 
 @pytest.mark.django_db

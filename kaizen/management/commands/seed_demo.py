@@ -30,7 +30,7 @@ from funnel.ingest import MAX_BATCH, EventIn, stage_events_ingest
 from funnel.models import Characteristic, Origin, Role, StageEvent, Team
 from funnel.pipeline.run import team_recompute
 from funnel.services import membership_add, team_create, team_delete
-from funnel.touches.demo import demo_touches
+from funnel.touches.demo import TACTIC_CHANGES, demo_touches
 from funnel.touches.ingest import touches_ingest
 from kaizen.models import StandardWork
 from kaizen.services.demo import demo_story_build
@@ -182,7 +182,8 @@ class Command(BaseCommand):
         touches = demo_touches(
             deals=[(demo.external_id, demo.events[0].occurred_at) for demo in deals if demo.events],
             seed=team.slug,
-            now=timezone.now(),
+            now=timezone.localtime(),
+            changes=TACTIC_CHANGES.get(team.slug, ()),
         )
         for start in range(0, len(touches), MAX_BATCH):
             touches_ingest(

@@ -136,4 +136,4 @@ def test_the_legend_shows_the_do_weeks_mark_only_when_drawn():
     assert chart.do_points and chart.signal_kinds == ()
     html = render_to_string("charts/_xmr.html", {"chart": chart})
     assert '<g class="pt is-do">' in html[html.index('class="xmr-legend"') :]
-    assert "Do window, all its deals pooled: 50 %" in html
+    assert "Do window, all its weeks pooled: 50 %" in html
