@@ -23,9 +23,20 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from bench.data import tables_analyze
+from bench.data import tables_analyze, team_bench_delete
 from bench.measure import load_text
-from bench.scale import scale_team_load, table_sizes, team_sizes
+from bench.partition import partition_compare, partitioned_copy_create, partitioned_copy_drop
+from bench.scale import scale_team_load, scale_teams, table_sizes, team_sizes
+from bench.scale_runs import (
+    Workers,
+    broker_use,
+    burst_drain,
+    burst_ingest,
+    burst_makers,
+    floor_run,
+    rebuild_run,
+)
+from funnel.models import Deal
 
 
 class Command(BaseCommand):
@@ -43,6 +54,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=1000)
         parser.add_argument("--burst-teams", type=int, default=50)
         parser.add_argument("--partitions", type=int, default=8)
+        parser.add_argument(
+            "--rebuild-teams", type=int, default=0, help="Rebuild only the N smallest teams."
+        )
         parser.add_argument(
             "--broker",
             default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/13",
@@ -90,3 +104,81 @@ class Command(BaseCommand):
             + ", ".join(f"{t} {b / 2**30:.2f} GiB" for t, b in table_sizes().items())
             + f" (load {load_text()})"
         )
+
+    def _workers(self, o: dict) -> list[int]:
+        return [int(n) for n in o["workers"].split(",")]
+
+    def _teams(self) -> list:
+        teams = scale_teams()
+        if not teams:
+            raise CommandError("no scale-* teams: run `bench_scale load` first")
+        return teams
+
+    def _rebuild(self, o: dict) -> None:
+        teams = self._teams()
+        if o["rebuild_teams"]:
+            teams = teams[-o["rebuild_teams"] :]
+        ids = [t.id for t in teams]  # largest first (the slugs number them by size)
+        deals = Deal.objects.filter(team_id__in=ids).count()
+        self.out(f"nightly rebuild of {len(ids)} teams, {deals:,} deals (load {load_text()})")
+        broker_use(o["broker"])
+        for _ in range(o["repeat"]):
+            for n in self._workers(o):
+                floor = floor_run(ids, connections=n)
+                self.out(f"floor, plain SQL on {n} connection(s): {floor:.1f} s ({load_text()})")
+                with Workers(n, o["broker"]) as workers:
+                    took = rebuild_run(ids)
+                    self.out(
+                        f"app, nightly rebuild with {n} worker(s): {took:.1f} s, "
+                        f"{deals / took:,.0f} deals/s, ratio to the floor {took / floor:.1f}x; "
+                        f"worker max RSS {workers.peak_rss()} (load {load_text()})"
+                    )
+
+    def _burst(self, o: dict) -> None:
+        os.environ["WINNABLE_REFRESH_SECONDS"] = "86400"  # the verdict only, as after a batch
+        teams = self._teams()
+        step = max(1, len(teams) // o["burst_teams"])
+        teams = teams[::step][: o["burst_teams"]]
+        makers = burst_makers(teams)
+        events = o["batches"] * o["batch_size"]
+        self.out(
+            f"burst: {o['batches']} batches of {o['batch_size']:,} events over {len(teams)} "
+            f"teams (every {step}th by size), {o['repeat']} run(s) per worker count "
+            f"(load {load_text()})"
+        )
+        broker_use(o["broker"])
+        for n in self._workers(o):
+            with Workers(n, o["broker"]) as workers:
+                for _ in range(o["repeat"]):
+                    ingest = burst_ingest(teams, makers, batches=o["batches"], size=o["batch_size"])
+                    drain = burst_drain(teams)
+                    self.out(
+                        f"{n} worker(s): {events:,} events stored in {ingest:.1f} s, then "
+                        f"{len(teams)} team runs drained them in {drain:.1f} s = "
+                        f"{events / drain:,.0f} events/s (load {load_text()})"
+                    )
+                self.out(f"worker max RSS {workers.peak_rss()}")
+
+    def _partition(self, o: dict) -> None:
+        teams = self._teams()
+        sample = [teams[0], teams[len(teams) // 2], teams[-1]]
+        self.out(f"partitioned copy, {o['partitions']} hash partitions (load {load_text()})")
+        made = partitioned_copy_create(partitions=o["partitions"])
+        self.out(f"copy made and indexed in {made:.0f} s (load {load_text()})")
+        try:
+            for name, team_id, plain, part in partition_compare(
+                [t.id for t in sample], repeat=o["repeat"]
+            ):
+                deals = Deal.objects.filter(team_id=team_id).count()
+                self.out(
+                    f"{name}, team of {deals:,} deals: plain {plain * 1000:,.1f} ms, "
+                    f"partitioned {part * 1000:,.1f} ms, ratio {part / plain:.2f}"
+                )
+            self.out(f"(medians of {o['repeat']}, load {load_text()})")
+        finally:
+            partitioned_copy_drop()
+
+    def _drop(self, o: dict) -> None:
+        for team in scale_teams():
+            team_bench_delete(team)
+            self.out(f"deleted {team.slug}")
