@@ -2,7 +2,9 @@
 one and then two real Celery worker processes (PostgreSQL and Redis).
 
     python manage.py bench_scale load --teams 100 --deals 10000000 [--part 0/2]
-    python manage.py bench_scale rebuild --workers 1,2 [--repeat 1]
+    python manage.py bench_scale prepare
+    python manage.py bench_scale rebuild --workers 1,2 [--repeat 1] [--rebuild-teams N]
+        [--floor-only]
     python manage.py bench_scale burst --workers 1,2 [--batches 200] [--batch-size 1000]
         [--burst-teams 50] [--repeat 3]
     python manage.py bench_scale partition [--repeat 5] [--partitions 8]
@@ -10,8 +12,9 @@ one and then two real Celery worker processes (PostgreSQL and Redis).
 
 `load` creates teams scale-000.. with skewed sizes (bench.scale.team_sizes) and COPYs a
 generated year into each, then VACUUM ANALYZE; `--part k/n` loads only every n-th team
-(start n loads in parallel). The other steps measure the loaded company; see docs/performance.md
-("Past one machine").
+(start n loads in parallel). `prepare` makes every team's weekly counts from its passages and
+its first verdict with the winnable counts, as after a nightly run. The other steps measure the
+loaded company; see docs/performance.md ("Past one machine").
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from django.db import connection
 from bench.data import tables_analyze, team_bench_delete
 from bench.measure import load_text
 from bench.partition import partition_compare, partitioned_copy_create, partitioned_copy_drop
-from bench.scale import scale_team_load, scale_teams, table_sizes, team_sizes
+from bench.scale import scale_team_load, scale_teams, table_sizes, team_sizes, timed
 from bench.scale_runs import (
     Workers,
     broker_use,
@@ -37,16 +40,23 @@ from bench.scale_runs import (
     rebuild_run,
 )
 from funnel.models import Deal
+from funnel.pipeline.passages import team_flow_from_passages
+from funnel.pipeline.run import team_recompute
 
 
 class Command(BaseCommand):
     help = "Benchmark many teams: nightly rebuild and batch bursts with 1 and 2 workers."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("step", choices=["load", "rebuild", "burst", "partition", "drop"])
+        parser.add_argument(
+            "step", choices=["load", "prepare", "rebuild", "burst", "partition", "drop"]
+        )
         parser.add_argument("--teams", type=int, default=100)
         parser.add_argument("--deals", type=int, default=10_000_000)
         parser.add_argument("--part", default="0/1", help="k/n: load every n-th team from k.")
+        parser.add_argument(
+            "--indexes", default="", help="start:stop:step, instead of --part (e.g. 98:60:-2)."
+        )
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--workers", default="1,2", help="Worker processes to compare.")
         parser.add_argument("--repeat", type=int, default=3)
@@ -57,6 +67,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rebuild-teams", type=int, default=0, help="Rebuild only the N smallest teams."
         )
+        parser.add_argument("--floor-only", action="store_true", help="Only the SQL floor.")
         parser.add_argument(
             "--broker",
             default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/13",
@@ -86,7 +97,10 @@ class Command(BaseCommand):
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         started = time.perf_counter()
         deals = events = 0
-        for index in range(k, o["teams"], n):
+        indexes = range(k, o["teams"], n)
+        if o["indexes"]:
+            indexes = range(o["teams"])[slice(*(int(v) for v in o["indexes"].split(":")))]
+        for index in indexes:
             t0 = time.perf_counter()
             d, e = scale_team_load(index=index, deals=sizes[index], now=now, seed=o["seed"])
             deals, events = deals + d, events + e
@@ -114,6 +128,19 @@ class Command(BaseCommand):
             raise CommandError("no scale-* teams: run `bench_scale load` first")
         return teams
 
+    def _prepare(self, o: dict) -> None:
+        teams = self._teams()
+        flow = recompute = 0.0
+        for team in teams:
+            flow += timed(lambda team=team: team_flow_from_passages(team=team))
+            recompute += timed(lambda team=team: team_recompute(team=team, winnable=True))
+        deals = Deal.objects.count()
+        self.out(
+            f"{len(teams)} teams, {deals:,} deals: weekly counts from the passages (set-based) "
+            f"{flow:.0f} s, then each team's recompute with its winnable counts {recompute:.0f} s, "
+            f"one process (load {load_text()})"
+        )
+
     def _rebuild(self, o: dict) -> None:
         teams = self._teams()
         if o["rebuild_teams"]:
@@ -125,7 +152,12 @@ class Command(BaseCommand):
         for _ in range(o["repeat"]):
             for n in self._workers(o):
                 floor = floor_run(ids, connections=n)
-                self.out(f"floor, plain SQL on {n} connection(s): {floor:.1f} s ({load_text()})")
+                self.out(
+                    f"floor, plain SQL on {n} connection(s): {floor:.1f} s, "
+                    f"{deals / floor:,.0f} deals/s (load {load_text()})"
+                )
+                if o["floor_only"]:
+                    continue
                 with Workers(n, o["broker"]) as workers:
                     took = rebuild_run(ids)
                     self.out(
