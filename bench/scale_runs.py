@@ -4,9 +4,11 @@ each, solo pool), and the plain-SQL floor of the rebuild on one and on N connect
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -156,11 +158,24 @@ def burst_makers(teams: list[Team], *, per_team: int = 20000, seed: int = 11) ->
 def burst_ingest(teams: list[Team], makers: dict, *, batches: int, size: int) -> float:
     """The burst's batches, round robin over the teams, stored without asking for runs (their
     deals are marked pending). Wall seconds."""
+    # BatchMaker numbers events and new deals from 1: tagged per run of the command, so that
+    # they never repeat what an earlier run stored.
+    tag = secrets.token_hex(3)
     started = time.perf_counter()
     for n in range(batches):
         team = teams[n % len(teams)]
-        events = makers[team.id].batch(size)
-        # New deals' ids must not repeat across runs: BatchMaker numbers them per maker.
+        events = [
+            dataclasses.replace(
+                e,
+                event_id=f"{tag}-{e.event_id}",
+                deal_external_id=(
+                    f"{tag}-{e.deal_external_id}"
+                    if e.deal_external_id.startswith("new-")
+                    else e.deal_external_id
+                ),
+            )
+            for e in makers[team.id].batch(size)
+        ]
         result = stage_events_ingest(
             team=team, events=events, origin="api", schedule_recompute=False
         )
