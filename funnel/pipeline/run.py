@@ -43,13 +43,14 @@ from funnel.pipeline.as_of import (
 )
 from funnel.pipeline.figures import SETTINGS
 from funnel.pipeline.passages import team_flow_rebuild, team_lock, team_pending_drain
-from funnel.pipeline.queue import TEAM_REBUILD, task_enqueue
+from funnel.pipeline.queue import TEAM_REBUILD, TEAM_RECOMPUTE, task_enqueue
 from funnel.pipeline.request import (
     company_recompute_request,
     team_last_event_id,
     team_recompute_started,
     winnable_due,
 )
+from funnel.pipeline.run_lock import team_run_lock
 from funnel.pipeline.snapshots import stage_metrics_sync
 from funnel.pipeline.stale import open_deals_figures, stale_cut_of
 from funnel.winnable.services import team_winnable_recompute
@@ -144,12 +145,29 @@ def team_recompute(
 def team_recompute_queued(*, team_id: int) -> BottleneckStatus | None:
     """The queued run a write asked for: its flag is cleared first, so writes from here on
     queue exactly one trailing run. None when the team was deleted meanwhile, or its run
-    failed (logged and marked on the team; see `team_run_isolated`)."""
-    team_recompute_started(team_id=team_id)
-    team = Team.objects.filter(id=team_id).first()
-    if team is None:
-        return None
-    return team_run_isolated("recompute", team, lambda: team_recompute(team=team))
+    failed (logged and marked on the team; see `team_run_isolated`), or another run of the team
+    holds its run lock: then this one is sent again later (`team_run_defer`), its flag left set
+    so that writes meanwhile add no run."""
+    with team_run_lock(team_id=team_id) as held:
+        if not held:
+            team_run_defer(TEAM_RECOMPUTE, team_id)
+            return None
+        team_recompute_started(team_id=team_id)
+        team = Team.objects.filter(id=team_id).first()
+        if team is None:
+            return None
+        return team_run_isolated("recompute", team, lambda: team_recompute(team=team))
+
+
+def team_run_defer(task: str, team_id: int) -> None:
+    """Send the team's run again after TEAM_BUSY_RETRY_SECONDS: another run of the team is
+    under way (funnel.pipeline.run_lock). A broker that refuses leaves it to the sweeper."""
+    delay = settings.TEAM_BUSY_RETRY_SECONDS
+    logger.info("%s team=%s deferred %s s: another run of the team holds it", task, team_id, delay)
+    try:
+        task_enqueue(task, team_id, countdown=delay)
+    except Exception:
+        logger.exception("%s team=%s not deferred; the sweeper runs it later", task, team_id)
 
 
 def team_run_isolated(kind: str, team: Team, run) -> BottleneckStatus | None:
@@ -309,10 +327,15 @@ def _status_record(*, team, stages, figures, watermark, now, horizon=None) -> Bo
 
 
 def team_rebuild_by_id(*, team_id: int) -> BottleneckStatus | None:
-    team = Team.objects.filter(id=team_id).first()
-    if team is None:
-        return None
-    return team_run_isolated("rebuild", team, lambda: team_rebuild(team=team))
+    """The rebuild task's run, under the team's run lock like a recompute (deferred if busy)."""
+    with team_run_lock(team_id=team_id) as held:
+        if not held:
+            team_run_defer(TEAM_REBUILD, team_id)
+            return None
+        team = Team.objects.filter(id=team_id).first()
+        if team is None:
+            return None
+        return team_run_isolated("rebuild", team, lambda: team_rebuild(team=team))
 
 
 def teams_rebuild_enqueue() -> list[int]:
