@@ -293,6 +293,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LI
 # The winnable analysis scans every closed deal (seconds at a million): a recompute refreshes it
 # at most this often, and the sweeper catches up on what a throttled run left stale.
 WINNABLE_REFRESH_SECONDS = int(os.environ.get("WINNABLE_REFRESH_SECONDS", 0 if TESTING else 300))
+# The tactics page's counts re-judge every touch (seconds at a million): rebuilt at most this often.
+TACTICS_REFRESH_SECONDS = int(os.environ.get("TACTICS_REFRESH_SECONDS", 0 if TESTING else 300))
 # An import whose heartbeat (its start, each committed chunk) is older than this lost its worker:
 # the sweeper queues it again, up to IMPORT_MAX_ATTEMPTS runs, then marks it failed with a Retry.
 IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", "120"))

@@ -40,7 +40,14 @@ from funnel.models.integration import (
 )
 from funnel.models.invitations import Invitation
 from funnel.models.team import Membership, Role, Stage, Station, Team
-from funnel.models.touches import Channel, ResponseRule, Tactic, Touch
+from funnel.models.touches import (
+    Channel,
+    ProspectDayCount,
+    ResponseRule,
+    Tactic,
+    Touch,
+    TouchDayCount,
+)
 from funnel.models.winnable import WinnableCount, WinnableDimension
 
 __all__ = [
@@ -76,6 +83,7 @@ __all__ = [
     "Origin",
     "Outcome",
     "ReopenChoice",
+    "ProspectDayCount",
     "ResponseRule",
     "Role",
     "Stage",
@@ -84,6 +92,7 @@ __all__ = [
     "Tactic",
     "Team",
     "Touch",
+    "TouchDayCount",
     "WinnableCount",
     "WinnableDimension",
 ]

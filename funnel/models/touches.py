@@ -147,3 +147,82 @@ class Touch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tactic} → {self.deal or self.prospect} at {self.occurred_at:%Y-%m-%d}"
+
+
+class TouchDayCount(models.Model):
+    """Kept by the recompute (funnel.pipeline.tactics) so the tactics page never reads raw
+    touches: one tactic's touches on one day (in the app's time zone) in one station, the
+    station of the stage the deal was in at the touch ('' when it had none: a prospect
+    without a deal, or a deal before its first stage).
+
+    Deals are counted once per period, on the day of their LAST answered touch: summed over
+    the days from any day to the latest touch, that is the number of distinct deals answered
+    in the period (the page's periods all end at the latest touch). `deals_answered` takes the
+    deal's last answer in this station; `deals_answered_any` its last answer in any station,
+    filed under the station it fell in, so the sum over every station counts each deal once.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="touch_day_counts")
+    tactic = models.ForeignKey(Tactic, on_delete=models.CASCADE, related_name="day_counts")
+    station = models.CharField(max_length=16, blank=True)
+    day = models.DateField()
+    touches = models.PositiveIntegerField()
+    answers = models.PositiveIntegerField()
+    deal_answers = models.PositiveIntegerField(help_text="Answers on touches of a deal.")
+    answers_advanced = models.PositiveIntegerField(
+        help_text="Answers on deals that later reached a later stage or were won."
+    )
+    deals_answered = models.PositiveIntegerField()
+    deals_answered_won = models.PositiveIntegerField()
+    deals_answered_any = models.PositiveIntegerField()
+    deals_answered_any_won = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["team", "day", "tactic", "station"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "tactic", "station", "day"], name="touch_day_count_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(answers__lte=models.F("touches")), name="touch_day_answers_le_touches"
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="touch_day_count_team_day")]
+
+    def __str__(self) -> str:
+        where = self.station or "no stage"
+        return f"{self.tactic_id} {where} {self.day}: {self.answers}/{self.touches}"
+
+
+class ProspectDayCount(models.Model):
+    """Kept with TouchDayCount, for "does touching again pay?": prospects by how many touches
+    they had in a period. A prospect (a deal, or the sender's prospect id) is counted in the
+    row of `at_least` = k on the day of its k-th LAST touch (k = 1 ... 5): summed from any day
+    to the latest touch, that is how many prospects had at least k touches in the period.
+    `answered` does the same on the later of that day and the prospect's last answer's day
+    (the earlier of the two days, so both fall in the period). The `_any` columns count over
+    every station, filed under the station of that k-th last touch; the others within it."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prospect_day_counts")
+    station = models.CharField(max_length=16, blank=True)
+    day = models.DateField()
+    at_least = models.PositiveSmallIntegerField()
+    prospects = models.PositiveIntegerField()
+    answered = models.PositiveIntegerField()
+    prospects_any = models.PositiveIntegerField()
+    answered_any = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["team", "day", "station", "at_least"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "station", "day", "at_least"], name="prospect_day_count_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(at_least__gte=1, at_least__lte=5), name="prospect_day_at_least_1_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="prospect_day_count_team_day")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.station or 'no stage'} {self.day} ≥{self.at_least}"

@@ -20,6 +20,7 @@ from funnel.models import (
     Team,
     Touch,
 )
+from funnel.pipeline.request import team_tactics_stale_on_commit
 from funnel.touches.defaults import DEFAULT_TACTICS, DEFAULT_WINDOW_DAYS
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ def response_rule_set(
     rule = ResponseRule.objects.create(
         tactic=tactic, number=latest + 1, window_days=window_days, note=note, author=by
     )
+    team_tactics_stale_on_commit(team_id=tactic.team_id)  # the rule re-judges every touch
     logger.info(
         "response rule set team=%s tactic=%s v%d window=%s",
         tactic.team.slug if tactic.team_id else "",
@@ -152,6 +154,7 @@ def touch_record(
         origin=Origin.UI,
         recorded_by=by,
     )
+    team_tactics_stale_on_commit(team_id=deal.team_id)
     logger.info("touch recorded team=%s deal=%s tactic=%s", deal.team_id, deal.id, tactic.slug)
     return touch
 
@@ -161,6 +164,7 @@ def touch_response_set(*, touch: Touch, responded: bool | None) -> Touch:
     touch.responded = responded
     touch.responded_at = timezone.now() if responded else None
     touch.save(update_fields=["responded", "responded_at"])
+    team_tactics_stale_on_commit(team_id=touch.team_id)
     logger.info("touch response team=%s touch=%s responded=%s", touch.team_id, touch.pk, responded)
     return touch
 

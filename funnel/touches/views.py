@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
-from funnel.selectors import Action, team_get_for_user
+from funnel.pipeline.tactics import team_tactics_ensure
+from funnel.selectors import Action, team_accesses_for_user, team_get_for_user
 from funnel.touches.analysis import tactics_analysis
-from funnel.touches.forms import TacticForm, TacticsPeriodForm
-from funnel.touches.selectors import tactics_for_team, touch_counts_for_team, touches_horizon
+from funnel.touches.forms import TacticForm, TacticsFilterForm
+from funnel.touches.selectors import (
+    tactic_counts_for_team,
+    tactics_for_team,
+    tactics_horizon,
+    tactics_stations,
+)
 from funnel.touches.services import tactic_update
 
 
@@ -22,27 +28,36 @@ from funnel.touches.services import tactic_update
 @login_required
 def tactics_page(request: HttpRequest, slug: str) -> HttpResponse:
     """Which tactics earn an answer: every member of the team may read it (reps choose their
-    tactics every day); outsiders get 404."""
+    tactics every day); outsiders get 404. It reads the counts the recompute keeps (built here
+    on the first read); someone on several teams may switch team."""
     access = team_get_for_user(user=request.user, slug=slug)
-    form = TacticsPeriodForm(request.GET or None)
-    months = form.months()
-    horizon = touches_horizon(team=access.team)
-    since = (
-        None
-        if months is None or horizon is None
-        else horizon - dt.timedelta(days=round(months * 365.25 / 12))
+    team = access.team
+    state = team_tactics_ensure(team=team)
+    teams = sorted((a.team for a in team_accesses_for_user(user=request.user)), key=str)
+    form = TacticsFilterForm(
+        request.GET or None,
+        stations=tactics_stations(team=team),
+        teams=[(t.slug, t.name) for t in teams],
     )
-    counts = touch_counts_for_team(team=access.team, since=since)
+    if (other := form.team_selected(team.slug)) != team.slug:
+        url = reverse("tactics_team", args=[other]) + f"?period={form.selected}"
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    horizon = tactics_horizon(team=team)
+    since = form.since(horizon)
+    tactics = tactics_for_team(team=team, active_only=False)
+    counts = tactic_counts_for_team(
+        team=team, since=since, station=form.station_filter(), tactics=tactics
+    )
     context = {
         "access": access,
-        "team": access.team,
+        "team": team,
+        "teams": teams,
         "form": form,
         "since": since,
         "horizon": horizon,
+        "counted_at": state.tactics_at,
         "analysis": tactics_analysis(counts) if counts.tactics else None,
-        "settings": tactics_for_team(team=access.team, active_only=False)
-        if access.can_manage
-        else [],
+        "settings": tactics if access.can_manage else [],
     }
     template = "touches/tactics.html" + ("#results" if request.htmx else "")
     response = render(request, template, context)
