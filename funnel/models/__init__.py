@@ -42,11 +42,11 @@ from funnel.models.invitations import Invitation
 from funnel.models.team import Membership, Role, Stage, Station, Team
 from funnel.models.touches import (
     Channel,
-    ProspectDayCount,
+    ProspectWeekCount,
     ResponseRule,
     Tactic,
     Touch,
-    TouchDayCount,
+    TouchWeekCount,
 )
 from funnel.models.winnable import WinnableCount, WinnableDimension
 
@@ -83,7 +83,7 @@ __all__ = [
     "Origin",
     "Outcome",
     "ReopenChoice",
-    "ProspectDayCount",
+    "ProspectWeekCount",
     "ResponseRule",
     "Role",
     "Stage",
@@ -92,7 +92,7 @@ __all__ = [
     "Tactic",
     "Team",
     "Touch",
-    "TouchDayCount",
+    "TouchWeekCount",
     "WinnableCount",
     "WinnableDimension",
 ]

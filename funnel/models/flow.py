@@ -129,6 +129,9 @@ class RecomputeState(models.Model):
     tactics_at = models.DateTimeField(
         null=True, blank=True, help_text="When the tactics page's counts were last rebuilt."
     )
+    tactics_horizon = models.DateTimeField(
+        null=True, blank=True, help_text="The latest touch the tactics counts include."
+    )
     tactics_stale = models.BooleanField(
         default=False,
         help_text="Touches, events or a response rule changed since (the rebuild is throttled).",

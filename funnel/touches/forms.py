@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils import timezone
 
 from funnel.models import Channel, Station, Tactic
 from funnel.touches.selectors import NO_STAGE
@@ -70,12 +71,14 @@ class TacticsFilterForm(forms.Form):
     def selected(self) -> str:
         return self._value("period", self.DEFAULT)
 
-    def since(self, horizon: dt.date | None) -> dt.date | None:
-        """The first day of the period: its months back from the latest touch's day."""
+    def since(self, horizon: dt.datetime | None) -> dt.date | None:
+        """The Monday the period starts on: that of the week its months back from the latest
+        touch fall in (the counts are kept by week, in the app's time zone)."""
         months = self.PERIODS[self.selected]
         if months is None or horizon is None:
             return None
-        return horizon - dt.timedelta(days=round(months * 365.25 / 12))
+        start = timezone.localtime(horizon).date() - dt.timedelta(days=round(months * 365.25 / 12))
+        return start - dt.timedelta(days=start.weekday())
 
     @property
     def station_selected(self) -> str:

@@ -13,7 +13,6 @@ from django.db.models import (
     DateTimeField,
     Exists,
     ExpressionWrapper,
-    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -26,14 +25,15 @@ from django.db.models.functions import TruncWeek
 from funnel.models import (
     Deal,
     Outcome,
-    ProspectDayCount,
+    ProspectWeekCount,
     ResponseRule,
+    Stage,
     StageEvent,
     Station,
     Tactic,
     Team,
     Touch,
-    TouchDayCount,
+    TouchWeekCount,
 )
 
 RECENT_TOUCHES = 8
@@ -107,21 +107,11 @@ class TouchCounts:
         return self.at_least.get(1, (0, 0))[0]
 
 
-def tactics_horizon(*, team: Team) -> dt.date | None:
-    """The day of the team's latest touch, from the kept counts: periods end there (an
-    imported history stopped long ago)."""
-    return TouchDayCount.objects.filter(team=team).aggregate(last=Max("day"))["last"]
-
-
 def tactics_stations(*, team: Team) -> list[str]:
-    """The stations the team's touches fell in, in the funnel's order ('' = no stage yet)."""
-    found = set(
-        TouchDayCount.objects.filter(team=team)
-        .order_by()
-        .values_list("station", flat=True)
-        .distinct()
-    )
-    return [s for s in ["", *Station.values] if s in found]
+    """The station filter's choices: '' (no stage yet) and the stations of the team's stages,
+    in the funnel's order."""
+    used = set(Stage.objects.filter(team=team).in_funnel().values_list("station", flat=True))
+    return ["", *(s for s in Station.values if s in used)]
 
 
 def tactic_counts_for_team(
@@ -131,15 +121,16 @@ def tactic_counts_for_team(
     station: str | None = None,
     tactics: list[Tactic] | None = None,
 ) -> TouchCounts:
-    """The tactics page's counts for touches on days from `since` (None: all) to the latest
-    touch, in one station ('' = no stage yet; None: all), read from the counts the recompute
-    keeps (funnel.pipeline.tactics): two grouped queries, whatever the number of touches.
+    """The tactics page's counts for touches in the weeks from the one starting on `since`
+    (a Monday; None: all) to the latest touch, in one station ('' = no stage yet; None: all),
+    read from the counts the recompute keeps (funnel.pipeline.tactics): two grouped queries,
+    whatever the number of touches.
     `tactics`: the team's tactics (all, retired too) when the caller has read them already."""
-    touch_days = TouchDayCount.objects.filter(team=team)
-    prospect_days = ProspectDayCount.objects.filter(team=team)
+    touch_weeks = TouchWeekCount.objects.filter(team=team)
+    prospect_weeks = ProspectWeekCount.objects.filter(team=team)
     if since is not None:
-        touch_days = touch_days.filter(day__gte=since)
-        prospect_days = prospect_days.filter(day__gte=since)
+        touch_weeks = touch_weeks.filter(week__gte=since)
+        prospect_weeks = prospect_weeks.filter(week__gte=since)
     if station is None:
         deals, won, prospects, answered = (
             "deals_answered_any",
@@ -148,8 +139,8 @@ def tactic_counts_for_team(
             "answered_any",
         )
     else:
-        touch_days = touch_days.filter(station=station)
-        prospect_days = prospect_days.filter(station=station)
+        touch_weeks = touch_weeks.filter(station=station)
+        prospect_weeks = prospect_weeks.filter(station=station)
         deals, won, prospects, answered = (
             "deals_answered",
             "deals_answered_won",
@@ -158,7 +149,7 @@ def tactic_counts_for_team(
         )
     sums = {
         row["tactic_id"]: row
-        for row in touch_days.values("tactic_id")
+        for row in touch_weeks.values("tactic_id")
         .annotate(
             n=Sum("touches"),
             k=Sum("answers"),
@@ -186,7 +177,7 @@ def tactic_counts_for_team(
                     answers_advanced=row["advanced"],
                 )
             )
-    by_k = prospect_days.values("at_least").annotate(p=Sum(prospects), a=Sum(answered))
+    by_k = prospect_weeks.values("at_least").annotate(p=Sum(prospects), a=Sum(answered))
     result.at_least = {row["at_least"]: (row["p"], row["a"]) for row in by_k.order_by()}
     return result
 

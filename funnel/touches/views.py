@@ -18,7 +18,6 @@ from funnel.touches.forms import TacticForm, TacticsFilterForm
 from funnel.touches.selectors import (
     tactic_counts_for_team,
     tactics_for_team,
-    tactics_horizon,
     tactics_stations,
 )
 from funnel.touches.services import tactic_update
@@ -42,7 +41,7 @@ def tactics_page(request: HttpRequest, slug: str) -> HttpResponse:
     if (other := form.team_selected(team.slug)) != team.slug:
         url = reverse("tactics_team", args=[other]) + f"?period={form.selected}"
         return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-    horizon = tactics_horizon(team=team)
+    horizon = state.tactics_horizon
     since = form.since(horizon)
     tactics = tactics_for_team(team=team, active_only=False)
     counts = tactic_counts_for_team(

@@ -4,7 +4,8 @@ The oracle below is written apart from the SQL, in plain Python over the rows: e
 judged by the rules the page states (answered: recorded, or the deal moved on within the
 tactic's latest window; station: that of the deal's stage at the touch, a merged stage counting
 as the one it was merged into; advanced: a later stage or a win after it), then counted per
-tactic and per prospect over the touches on days from `since` on.
+tactic and per prospect over the touches in the weeks (from Monday, in the app's time zone)
+from `since` on.
 """
 
 import datetime as dt
@@ -27,7 +28,7 @@ from funnel.models import (
     StageEvent,
     Tactic,
     Touch,
-    TouchDayCount,
+    TouchWeekCount,
 )
 from funnel.pipeline.tactics import team_tactics_rebuild
 from funnel.positions import deal_refresh_position
@@ -40,7 +41,7 @@ T0 = dt.datetime(2025, 3, 3, 8, 30, tzinfo=dt.UTC)
 
 
 def _judged(team) -> list[tuple]:
-    """Every touch of the team as (tactic, deal, prospect, day, station, answered, advanced,
+    """Every touch of the team as (tactic, deal, prospect, week, station, answered, advanced,
     deal won)."""
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     stages = {s.id: s for s in Stage.objects.filter(team=team)}
@@ -79,8 +80,9 @@ def _judged(team) -> list[tuple]:
             for e in log
         )
         day = t.occurred_at.astimezone(zone).date()
+        week = day - dt.timedelta(days=day.weekday())
         won = status.get(t.deal_id) == "won"
-        out.append((t.tactic_id, t.deal_id, t.prospect, day, where, answered, advanced, won))
+        out.append((t.tactic_id, t.deal_id, t.prospect, week, where, answered, advanced, won))
     return out
 
 
@@ -88,8 +90,8 @@ def _oracle(judged, since: dt.date | None, station: str | None):
     per_tactic = defaultdict(lambda: {"n": 0, "k": 0, "on_deals": 0, "adv": 0})
     deals, won_deals = defaultdict(set), defaultdict(set)
     prospects = defaultdict(lambda: [0, False])
-    for tactic, deal, prospect, day, where, answered, advanced, won in judged:
-        if (since is not None and day < since) or (station is not None and where != station):
+    for tactic, deal, prospect, week, where, answered, advanced, won in judged:
+        if (since is not None and week < since) or (station is not None and where != station):
             continue
         cell = per_tactic[tactic]
         cell["n"] += 1
@@ -117,9 +119,9 @@ def _oracle(judged, since: dt.date | None, station: str | None):
 
 def _check_every_period_and_station(team):
     judged = _judged(team)
-    days = sorted({row[3] for row in judged})
-    periods = [None, days[0], days[len(days) // 3], days[len(days) // 2], days[-1]]
-    for since in [*periods, days[-1] + dt.timedelta(days=1)]:
+    weeks = sorted({row[3] for row in judged})
+    periods = [None, weeks[0], weeks[len(weeks) // 3], weeks[len(weeks) // 2], weeks[-1]]
+    for since in [*periods, weeks[-1] + dt.timedelta(weeks=1)]:
         for station in STATIONS:
             assert _kept(team, since, station) == _oracle(judged, since, station), (since, station)
 
@@ -214,7 +216,8 @@ def test_kept_counts_equal_the_raw_touches_for_every_period_and_station(team, ma
 
 def test_a_deal_answered_on_several_days_counts_once_and_prospects_by_hand(team):
     """One deal answered a call on day 0 and day 10 (once in market, then in qualifying), a
-    prospect without a deal was called three times and answered the first. Worked by hand."""
+    prospect without a deal was called three times and answered the first. Day 0 is a Monday:
+    days 0 and 1 fall in the first week, days 8 to 10 in the second. Worked by hand."""
     deal = Deal.objects.create(team=team, external_id="D-1")
     for i, (slug, day) in enumerate([("inquiry", -1), ("qualified", 5)]):
         StageEvent.objects.create(
@@ -232,8 +235,8 @@ def test_a_deal_answered_on_several_days_counts_once_and_prospects_by_hand(team)
             (0, {"deal": deal, "responded": True}),
             (10, {"deal": deal, "responded": True}),
             (1, {"prospect": "P", "responded": True}),
-            (2, {"prospect": "P", "responded": False}),
-            (3, {"prospect": "P", "responded": False}),
+            (8, {"prospect": "P", "responded": False}),
+            (9, {"prospect": "P", "responded": False}),
         ]
     ):
         Touch.objects.create(
@@ -253,8 +256,8 @@ def test_a_deal_answered_on_several_days_counts_once_and_prospects_by_hand(team)
     assert row.answered_deals == 1
     # Deal: 2 touches, answered; P: 3 touches, answered.
     assert everything.at_least == {1: (2, 2), 2: (2, 2), 3: (1, 1)}
-    # From day 2 on: the deal's day-10 answer, and P's two unanswered calls.
-    later = tactic_counts_for_team(team=team, since=(T0 + dt.timedelta(days=2)).date())
+    # From the second week: the deal's day-10 answer, and P's two unanswered calls.
+    later = tactic_counts_for_team(team=team, since=(T0 + dt.timedelta(days=7)).date())
     assert (later.tactics[0].touches, later.tactics[0].answered_deals) == (3, 1)
     assert later.at_least == {1: (2, 1), 2: (1, 0)}
     # In market only the day-0 call; qualifying only the day-10 one; P has no stage.
@@ -282,6 +285,6 @@ def test_the_rebuild_is_one_statement_per_table_and_marks_the_team_fresh(team):
         team_tactics_rebuild(team=team)
     inserts = [q["sql"] for q in queries if q["sql"].lstrip().upper().startswith("WITH")]
     assert len(inserts) == 2
-    assert TouchDayCount.objects.filter(team=team).count() == 1
+    assert TouchWeekCount.objects.filter(team=team).count() == 1
     state = RecomputeState.objects.get(team=team)
     assert state.tactics_at is not None and not state.tactics_stale

@@ -94,7 +94,7 @@ def test_the_period_and_the_team_bound_the_counts(team, other_team):
     _touch(team, "call", "old", prospect="P-1", days=-100, responded=True)
     _touch(team, "call", "new", prospect="P-1", days=0)
     _touch(other_team, "call", "theirs", prospect="P-1", responded=True)
-    assert _by_tactic(team, since=(T0 - dt.timedelta(days=30)).date())[0] == {"call": (1, 0)}
+    assert _by_tactic(team, since=(T0 - dt.timedelta(days=28)).date())[0] == {"call": (1, 0)}
     assert _by_tactic(team)[0] == {"call": (2, 1)}
 
 
