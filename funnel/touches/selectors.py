@@ -4,10 +4,12 @@ tactics page (from the aggregates the recompute keeps, never the raw touches).""
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Count,
     DateTimeField,
@@ -81,6 +83,17 @@ def touch_response_q(window_days: int | None) -> tuple[Q, Exists | None]:
 
 
 NO_STAGE = "none"  # the station filter's value for touches made before any stage
+_SETTINGS_VERSION = "tactics-settings:{}"
+
+
+def tactics_settings_version(*, team_id: int) -> int:
+    """Bumped when a manager changes a tactic (its name, cost, use): the tactics page's cached
+    results name it, so they are keyed on this too (funnel.touches.views)."""
+    return cache.get(_SETTINGS_VERSION.format(team_id), 0)
+
+
+def tactics_settings_changed(*, team_id: int) -> None:
+    cache.set(_SETTINGS_VERSION.format(team_id), time.time_ns(), None)
 
 
 @dataclass

@@ -22,6 +22,7 @@ from funnel.models import (
 )
 from funnel.pipeline.request import team_tactics_stale_on_commit
 from funnel.touches.defaults import DEFAULT_TACTICS, DEFAULT_WINDOW_DAYS
+from funnel.touches.selectors import tactics_settings_changed
 
 logger = logging.getLogger(__name__)
 
@@ -187,5 +188,6 @@ def tactic_update(
     current = tactic.response_rules.order_by("-number").first()
     if current is None or current.window_days != window_days:
         response_rule_set(tactic=tactic, window_days=window_days, by=by)
+    transaction.on_commit(lambda: tactics_settings_changed(team_id=tactic.team_id))
     logger.info("tactic updated team=%s tactic=%s", tactic.team_id, tactic.slug)
     return tactic
