@@ -299,6 +299,8 @@ WINNABLE_REFRESH_SECONDS = int(os.environ.get("WINNABLE_REFRESH_SECONDS", 0 if T
 # A team run that finds another run of the same team under way (any worker, any host) is sent
 # again after this many seconds instead of running beside it (funnel.pipeline.run_lock).
 TEAM_BUSY_RETRY_SECONDS = float(os.environ.get("TEAM_BUSY_RETRY_SECONDS", "2"))
+# The tactics page's counts re-judge every touch (seconds at a million): rebuilt at most this often.
+TACTICS_REFRESH_SECONDS = int(os.environ.get("TACTICS_REFRESH_SECONDS", 0 if TESTING else 300))
 # An import whose heartbeat (its start, each committed chunk) is older than this lost its worker:
 # the sweeper queues it again, up to IMPORT_MAX_ATTEMPTS runs, then marks it failed with a Retry.
 IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", "120"))

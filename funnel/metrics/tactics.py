@@ -10,7 +10,7 @@ evidence". Touches to the same prospect are not independent trials, so the test 
 read as a screen, not a proof; the interval says how sure the rate itself is.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -138,3 +138,19 @@ def response_by_touch_count(prospects: Sequence[tuple[int, bool]]) -> list[tuple
         cell[0] += 1
         cell[1] += bool(responded)
     return [(bucket, wilson_interval(k, n)) for bucket, (n, k) in counts.items()]
+
+
+def response_by_touch_count_at_least(
+    at_least: Mapping[int, tuple[int, int]],
+) -> list[tuple[str, Rate]]:
+    """The same rates from "at least k touches" counts (k = 1 ... 5: prospects with at least k
+    touches, and how many of them answered), as the kept aggregates give them: exactly k is at
+    least k minus at least k + 1; "5+" is at least 5."""
+    out = []
+    for k, bucket in enumerate(TOUCH_BUCKETS, start=1):
+        n, answered = at_least.get(k, (0, 0))
+        if k < len(TOUCH_BUCKETS):
+            more_n, more_answered = at_least.get(k + 1, (0, 0))
+            n, answered = n - more_n, answered - more_answered
+        out.append((bucket, wilson_interval(answered, n)))
+    return out

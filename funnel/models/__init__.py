@@ -40,7 +40,14 @@ from funnel.models.integration import (
 )
 from funnel.models.invitations import Invitation
 from funnel.models.team import Membership, Role, Stage, Station, Team
-from funnel.models.touches import Channel, ResponseRule, Tactic, Touch
+from funnel.models.touches import (
+    Channel,
+    ProspectWeekCount,
+    ResponseRule,
+    Tactic,
+    Touch,
+    TouchWeekCount,
+)
 from funnel.models.winnable import WinnableCount, WinnableDimension
 
 __all__ = [
@@ -76,6 +83,7 @@ __all__ = [
     "Origin",
     "Outcome",
     "ReopenChoice",
+    "ProspectWeekCount",
     "ResponseRule",
     "Role",
     "Stage",
@@ -84,6 +92,7 @@ __all__ = [
     "Tactic",
     "Team",
     "Touch",
+    "TouchWeekCount",
     "WinnableCount",
     "WinnableDimension",
 ]

@@ -126,6 +126,16 @@ class RecomputeState(models.Model):
     winnable_stale = models.BooleanField(
         default=False, help_text="A run since then skipped the winnable rebuild (throttled)."
     )
+    tactics_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the tactics page's counts were last rebuilt."
+    )
+    tactics_horizon = models.DateTimeField(
+        null=True, blank=True, help_text="The latest touch the tactics counts include."
+    )
+    tactics_stale = models.BooleanField(
+        default=False,
+        help_text="Touches, events or a response rule changed since (the rebuild is throttled).",
+    )
     # The stale rule the passages were derived under (set by the rebuild, read by the drain),
     # so every deal is judged against the same cut until the next rebuild.
     stale_days = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -147,3 +147,82 @@ class Touch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tactic} → {self.deal or self.prospect} at {self.occurred_at:%Y-%m-%d}"
+
+
+class TouchWeekCount(models.Model):
+    """Kept by the recompute (funnel.pipeline.tactics) so the tactics page never reads raw
+    touches: one tactic's touches in one week (from Monday, in the app's time zone) in one
+    station: the station of the stage the deal was in at the touch ('' when it had none: a
+    prospect without a deal, or a deal before its first stage).
+
+    Deals are counted once per period, in the week of their LAST answered touch: summed over
+    the weeks from any week to the latest touch, that is the number of distinct deals answered
+    in them (the page's periods all run to the latest touch). `deals_answered` takes the deal's
+    last answer in this station; `deals_answered_any` its last answer in any station, filed
+    under the station it fell in, so the sum over every station counts each deal once.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="touch_week_counts")
+    tactic = models.ForeignKey(Tactic, on_delete=models.CASCADE, related_name="week_counts")
+    station = models.CharField(max_length=16, blank=True)
+    week = models.DateField(help_text="The Monday the week starts on.")
+    touches = models.PositiveIntegerField()
+    answers = models.PositiveIntegerField()
+    deal_answers = models.PositiveIntegerField(help_text="Answers on touches of a deal.")
+    answers_advanced = models.PositiveIntegerField(
+        help_text="Answers on deals that later reached a later stage or were won."
+    )
+    deals_answered = models.PositiveIntegerField()
+    deals_answered_won = models.PositiveIntegerField()
+    deals_answered_any = models.PositiveIntegerField()
+    deals_answered_any_won = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["team", "week", "tactic", "station"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "tactic", "station", "week"], name="touch_week_count_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(answers__lte=models.F("touches")), name="touch_week_answers_le_touches"
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "week"], name="touch_week_count_team_week")]
+
+    def __str__(self) -> str:
+        where = self.station or "no stage"
+        return f"{self.tactic_id} {where} {self.week}: {self.answers}/{self.touches}"
+
+
+class ProspectWeekCount(models.Model):
+    """Kept with TouchWeekCount, for "does touching again pay?": prospects by how many touches
+    they had in a period. A prospect (a deal, or the sender's prospect id) is counted in the
+    row of `at_least` = k in the week of its k-th LAST touch (k = 1 ... 5): summed from any
+    week to the latest touch, that is how many prospects had at least k touches in those weeks.
+    `answered` counts the same prospects in the earlier of that week and the week of their last
+    answer, so both fall in the period. The `_any` columns count touches in every station,
+    filed under the station of that k-th last touch; the others count within the station."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prospect_week_counts")
+    station = models.CharField(max_length=16, blank=True)
+    week = models.DateField(help_text="The Monday the week starts on.")
+    at_least = models.PositiveSmallIntegerField()
+    prospects = models.PositiveIntegerField()
+    answered = models.PositiveIntegerField()
+    prospects_any = models.PositiveIntegerField()
+    answered_any = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["team", "week", "station", "at_least"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "station", "week", "at_least"], name="prospect_week_count_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(at_least__gte=1, at_least__lte=5), name="prospect_week_at_least_1_5"
+            ),
+        ]
+        indexes = [models.Index(fields=["team", "week"], name="prospect_week_count_team_week")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.station or 'no stage'} {self.week} ≥{self.at_least}"

@@ -169,6 +169,28 @@ def winnable_due(state: RecomputeState, now: dt.datetime) -> bool:
     return state.winnable_at is None or now - state.winnable_at >= every
 
 
+def tactics_due(state: RecomputeState, now: dt.datetime) -> bool:
+    """The tactics counts want a rebuild: never built, or stale for TACTICS_REFRESH_SECONDS."""
+    if state.tactics_at is None:
+        return True
+    every = dt.timedelta(seconds=settings.TACTICS_REFRESH_SECONDS)
+    return state.tactics_stale and now - state.tactics_at >= every
+
+
+def team_tactics_stale_on_commit(*, team_id: int) -> None:
+    """Touch writes and response-rule changes call this inside their transaction: once it
+    commits, the tactics counts are marked stale and the team's recompute is asked for (it
+    rebuilds them when due; else the sweep does, once they are)."""
+
+    def mark() -> None:
+        RecomputeState.objects.filter(team_id=team_id, tactics_stale=False).update(
+            tactics_stale=True
+        )
+        _request_after_commit(team_id)
+
+    transaction.on_commit(mark)
+
+
 def teams_sweep(*, now: dt.datetime | None = None, waiting: int | None = None) -> list[int]:
     """Re-enqueue teams that are behind (events newer than their watermark, deals pending, or
     winnable counts a throttled run left stale) and that no live request covers. The database
@@ -198,6 +220,7 @@ def teams_sweep(*, now: dt.datetime | None = None, waiting: int | None = None) -
             team_last_event_id(team_id=team_id) > state.watermark
             or PendingDeal.objects.filter(team_id=team_id).exists()
             or (state.winnable_stale and winnable_due(state, now))
+            or (state.tactics_stale and tactics_due(state, now))
         )
         if not behind or _request_covers(state, now=now, waiting=waiting):
             continue

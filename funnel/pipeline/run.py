@@ -46,6 +46,7 @@ from funnel.pipeline.passages import team_flow_rebuild, team_lock, team_pending_
 from funnel.pipeline.queue import TEAM_REBUILD, TEAM_RECOMPUTE, task_enqueue
 from funnel.pipeline.request import (
     company_recompute_request,
+    tactics_due,
     team_last_event_id,
     team_recompute_started,
     winnable_due,
@@ -53,6 +54,7 @@ from funnel.pipeline.request import (
 from funnel.pipeline.run_lock import team_run_lock
 from funnel.pipeline.snapshots import stage_metrics_sync
 from funnel.pipeline.stale import open_deals_figures, stale_cut_of
+from funnel.pipeline.tactics import team_tactics_rebuild
 from funnel.winnable.services import team_winnable_recompute
 
 logger = logging.getLogger(__name__)
@@ -104,14 +106,20 @@ def _open_age_counts_orm(team: Team, now: dt.datetime, stale_before=None) -> Age
 
 
 def team_recompute(
-    *, team: Team, now: dt.datetime | None = None, winnable: bool | None = None
+    *,
+    team: Team,
+    now: dt.datetime | None = None,
+    winnable: bool | None = None,
+    tactics: bool | None = None,
 ) -> BottleneckStatus:
     """Recompute the team's snapshots and verdict; idempotent, one run per team at a time.
 
     First the pending deals are drained into the passages and StageFlow; then the verdict and
     stage snapshots commit, so dashboards see them at once; then the winnable counts (a scan of
     every closed deal: seconds at a million deals), at most every WINNABLE_REFRESH_SECONDS unless
-    `winnable` forces or skips them, and the company roll-up.
+    `winnable` forces or skips them; the tactics counts likewise (TACTICS_REFRESH_SECONDS,
+    `tactics`: a run follows a write of events or touches, either of which changes them); and
+    the company roll-up.
     """
     started = time.perf_counter()
     now = now or timezone.now()
@@ -130,13 +138,18 @@ def team_recompute(
             winnable_at=now if due else state.winnable_at,
             winnable_stale=not due,
         )
+        # The snapshots step marked the tactics counts stale; rebuilt here when due.
+        rebuild_tactics = tactics if tactics is not None else tactics_due(state, now)
+    if rebuild_tactics:
+        team_tactics_rebuild(team=team, now=now)
     company_recompute_request()
     logger.info(
-        "recompute team=%s verdict=%s through event %s winnable=%s in %.0f ms",
+        "recompute team=%s verdict=%s through event %s winnable=%s tactics=%s in %.0f ms",
         team.slug,
         status.verdict,
         watermark,
         "rebuilt" if due else "throttled",
+        "rebuilt" if rebuild_tactics else "throttled",
         (time.perf_counter() - started) * 1000,
     )
     return status
@@ -202,7 +215,7 @@ def team_rebuild(*, team: Team) -> BottleneckStatus:
     started = time.perf_counter()
     _refuse_out_of_range_events(team)
     deals = team_flow_rebuild(team=team)
-    status = team_recompute(team=team, winnable=True)
+    status = team_recompute(team=team, winnable=True, tactics=True)
     logger.info(
         "rebuild team=%s deals=%d in %.0f ms",
         team.slug,
@@ -268,7 +281,17 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     # The winnable counts lag the verdict until the run's last step says otherwise: a worker
     # killed in between leaves the mark, and the sweeper runs the team again.
     state.winnable_stale = True
-    state.save(update_fields=["watermark", "started_at", "finished_at", "runs", "winnable_stale"])
+    state.tactics_stale = True
+    state.save(
+        update_fields=[
+            "watermark",
+            "started_at",
+            "finished_at",
+            "runs",
+            "winnable_stale",
+            "tactics_stale",
+        ]
+    )
     return status
 
 

@@ -1,5 +1,6 @@
-"""The tactics page's figures and words, from the counts (funnel.touches.selectors) and the pure
-arithmetic (funnel.metrics.tactics). The chart reuses the winnable analysis's interval chart."""
+"""The tactics page's figures and words, from the kept counts (funnel.touches.selectors) and
+the pure arithmetic (funnel.metrics.tactics). The chart reuses the winnable analysis's interval
+chart."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from funnel.metrics.tactics import (
     TacticCount,
     TacticFinding,
     TacticVerdict,
-    response_by_touch_count,
+    response_by_touch_count_at_least,
     tactic_findings,
 )
 from funnel.models import Tactic
@@ -38,6 +39,8 @@ class TacticRow:
     mark: Mark | None
     answered_deals: int
     answered_deals_won: int
+    deal_answers: int = 0
+    answers_advanced: int = 0
 
     @property
     def verdict_class(self) -> str:
@@ -48,6 +51,22 @@ class TacticRow:
     @property
     def won_share(self) -> Rate:
         return wilson_interval(self.answered_deals_won, self.answered_deals)
+
+    @property
+    def advanced_share(self) -> Rate:
+        return wilson_interval(self.answers_advanced, self.deal_answers)
+
+    @property
+    def advanced_sentence(self) -> str:
+        """Did the answers lead anywhere: the plain line under each tactic."""
+        if not self.deal_answers:
+            return "No answer came on a deal, so none can show whether it led anywhere."
+        n, k = self.deal_answers, self.answers_advanced
+        answers = "answer" if n == 1 else "answers"
+        return (
+            f"Of {n:,} {answers} on deals, {k:,} led to a later stage or a win "
+            f"({pct(self.advanced_share.rate)})."
+        )
 
     @property
     def sentence(self) -> str:
@@ -110,12 +129,18 @@ def tactics_analysis(counts: TouchCounts) -> TacticsAnalysis:
     scale = chart_scale([f.rate for f in findings], points=[f.rest for f in findings])
     rows = [
         TacticRow(
-            c.tactic, f, chart_mark(f.rate, scale, f.rest), c.answered_deals, c.answered_deals_won
+            c.tactic,
+            f,
+            chart_mark(f.rate, scale, f.rest),
+            c.answered_deals,
+            c.answered_deals_won,
+            c.deal_answers,
+            c.answers_advanced,
         )
         for c, f in zip(counts.tactics, findings, strict=True)
     ]
     rows.sort(key=lambda r: (-(r.finding.rate.rate or 0), r.tactic.position))
-    buckets = response_by_touch_count(counts.prospects)
+    buckets = response_by_touch_count_at_least(counts.at_least)
     bucket_scale = chart_scale([rate for _, rate in buckets])
     return TacticsAnalysis(
         rows=rows,
@@ -125,7 +150,7 @@ def tactics_analysis(counts: TouchCounts) -> TacticsAnalysis:
         ),
         buckets=[BucketRow(label, rate, chart_mark(rate, bucket_scale)) for label, rate in buckets],
         bucket_scale=bucket_scale,
-        prospects=len(counts.prospects),
+        prospects=counts.prospects,
     )
 
 

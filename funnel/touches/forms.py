@@ -1,10 +1,15 @@
-"""Input validation for the touch buttons on the deal page."""
+"""Input validation: the touch buttons on the deal page, the tactics page's filters and a
+manager's tactic settings."""
 
 from __future__ import annotations
 
-from django import forms
+import datetime as dt
 
-from funnel.models import Channel, Tactic
+from django import forms
+from django.utils import timezone
+
+from funnel.models import Channel, Station, Tactic
+from funnel.touches.selectors import NO_STAGE
 
 
 class TouchForm(forms.Form):
@@ -27,9 +32,10 @@ class TouchResponseForm(forms.Form):
         return self.RESPONSES[self.cleaned_data["responded"]]
 
 
-class TacticsPeriodForm(forms.Form):
-    """The tactics page's period: months back from the team's latest touch. Bad values fall
-    back to the default."""
+class TacticsFilterForm(forms.Form):
+    """The tactics page's filters: the period (months back from the team's latest touch), the
+    station touches fell in, and, for someone on several teams, the team. Bad values fall back
+    to the defaults (all stations, the page's own team)."""
 
     PERIODS = {"3": 3, "6": 6, "12": 12, "all": None}
     DEFAULT = "12"
@@ -43,17 +49,50 @@ class TacticsPeriodForm(forms.Form):
             ("all", "All touches"),
         ],
     )
+    station = forms.ChoiceField(required=False, label="Station")
+    team = forms.ChoiceField(required=False, label="Team")
 
-    def months(self) -> int | None:
-        if self.is_bound and self.is_valid() and self.cleaned_data["period"]:
-            return self.PERIODS[self.cleaned_data["period"]]
-        return self.PERIODS[self.DEFAULT]
+    def __init__(self, data=None, *, stations: list[str], teams: list[tuple[str, str]], **kw):
+        super().__init__(data, **kw)
+        labels = dict(Station.choices)
+        self.fields["station"].choices = [("", "All stations")] + [
+            (s or NO_STAGE, labels.get(s, "No stage yet")) for s in stations
+        ]
+        self.fields["team"].choices = teams
+
+    def _value(self, name: str, default: str) -> str:
+        """The field's value when valid (a bad one leaves the others standing), else default."""
+        if not self.is_bound:
+            return default
+        self.is_valid()
+        return self.cleaned_data.get(name) or default
 
     @property
     def selected(self) -> str:
-        if self.is_bound and self.is_valid() and self.cleaned_data["period"]:
-            return self.cleaned_data["period"]
-        return self.DEFAULT
+        return self._value("period", self.DEFAULT)
+
+    def since(self, horizon: dt.datetime | None) -> dt.date | None:
+        """The Monday the period starts on: that of the week its months back from the latest
+        touch fall in (the counts are kept by week, in the app's time zone)."""
+        months = self.PERIODS[self.selected]
+        if months is None or horizon is None:
+            return None
+        start = timezone.localtime(horizon).date() - dt.timedelta(days=round(months * 365.25 / 12))
+        return start - dt.timedelta(days=start.weekday())
+
+    @property
+    def station_selected(self) -> str:
+        return self._value("station", "")
+
+    def station_filter(self) -> str | None:
+        """The station to read ('' = no stage yet), or None for all."""
+        value = self.station_selected
+        if not value:
+            return None
+        return "" if value == NO_STAGE else value
+
+    def team_selected(self, current: str) -> str:
+        return self._value("team", current)
 
 
 class TacticForm(forms.Form):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from funnel.bounds import BAD_OFFSET, TOO_EARLY, offset_out_of_range, text_problem, too_early
 from funnel.ingest import FUTURE_TOLERANCE, MAX_BATCH, EventError, ids_repeated
 from funnel.models import Channel, Deal, Tactic, Team, Touch
+from funnel.pipeline.request import team_tactics_stale_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,8 @@ def touches_ingest(
     ]
     # A concurrent replay may store an id between the look-up and the insert: skip it there.
     Touch.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    if rows:
+        team_tactics_stale_on_commit(team_id=team.id)
     logger.info(
         "touches ingested team=%s origin=%s accepted=%d duplicates=%d in %.3fs",
         team.slug,

@@ -1,29 +1,42 @@
 """Reads: a team's tactics and their rules, a deal's recent touches, and the counts behind the
-tactics page (one grouped query per tactic)."""
+tactics page (from the aggregates the recompute keeps, never the raw touches)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import zoneinfo
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import (
     Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
-    Max,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import TruncWeek
 
-from funnel.models import Deal, DealStatus, Outcome, ResponseRule, StageEvent, Tactic, Team, Touch
+from funnel.models import (
+    Deal,
+    Outcome,
+    ProspectWeekCount,
+    ResponseRule,
+    Stage,
+    StageEvent,
+    Station,
+    Tactic,
+    Team,
+    Touch,
+    TouchWeekCount,
+)
 
 RECENT_TOUCHES = 8
 
@@ -69,6 +82,20 @@ def touch_response_q(window_days: int | None) -> tuple[Q, Exists | None]:
     return Q(responded=True) | Q(responded__isnull=True, moved_on=True), moved_on
 
 
+NO_STAGE = "none"  # the station filter's value for touches made before any stage
+_SETTINGS_VERSION = "tactics-settings:{}"
+
+
+def tactics_settings_version(*, team_id: int) -> int:
+    """Bumped when a manager changes a tactic (its name, cost, use): the tactics page's cached
+    results name it, so they are keyed on this too (funnel.touches.views)."""
+    return cache.get(_SETTINGS_VERSION.format(team_id), 0)
+
+
+def tactics_settings_changed(*, team_id: int) -> None:
+    cache.set(_SETTINGS_VERSION.format(team_id), time.time_ns(), None)
+
+
 @dataclass
 class TacticCounts:
     tactic: Tactic
@@ -76,50 +103,95 @@ class TacticCounts:
     responses: int = 0
     answered_deals: int = 0  # deals with at least one response to this tactic
     answered_deals_won: int = 0
+    deal_answers: int = 0  # responses on touches of a deal
+    answers_advanced: int = 0  # of those, on deals that later reached a later stage or won
 
 
 @dataclass
 class TouchCounts:
-    """What the tactics page needs: per tactic, and per prospect (touches, responded)."""
+    """What the tactics page needs: per tactic, and prospects by their number of touches
+    (k -> prospects with at least k touches, how many of them answered; k = 1 ... 5)."""
 
     tactics: list[TacticCounts] = field(default_factory=list)
-    prospects: list[tuple[int, bool]] = field(default_factory=list)
-    last_at: dt.datetime | None = None
+    at_least: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def prospects(self) -> int:
+        return self.at_least.get(1, (0, 0))[0]
 
 
-def touch_counts_for_team(
-    *, team: Team, since: dt.datetime | None = None, until: dt.datetime | None = None
+def tactics_stations(*, team: Team) -> list[str]:
+    """The station filter's choices: '' (no stage yet) and the stations of the team's stages,
+    in the funnel's order."""
+    used = set(Stage.objects.filter(team=team).in_funnel().values_list("station", flat=True))
+    return ["", *(s for s in Station.values if s in used)]
+
+
+def tactic_counts_for_team(
+    *,
+    team: Team,
+    since: dt.date | None = None,
+    station: str | None = None,
+    tactics: list[Tactic] | None = None,
 ) -> TouchCounts:
-    """Touches and responses per tactic, and per prospect across tactics, for touches in
-    [since, until). A prospect is a deal, or the sender's prospect id for touches without one."""
-    touches = Touch.objects.filter(team=team)
+    """The tactics page's counts for touches in the weeks from the one starting on `since`
+    (a Monday; None: all) to the latest touch, in one station ('' = no stage yet; None: all),
+    read from the counts the recompute keeps (funnel.pipeline.tactics): two grouped queries,
+    whatever the number of touches.
+    `tactics`: the team's tactics (all, retired too) when the caller has read them already."""
+    touch_weeks = TouchWeekCount.objects.filter(team=team)
+    prospect_weeks = ProspectWeekCount.objects.filter(team=team)
     if since is not None:
-        touches = touches.filter(occurred_at__gte=since)
-    if until is not None:
-        touches = touches.filter(occurred_at__lt=until)
-    result = TouchCounts(last_at=touches.aggregate(last=Max("occurred_at"))["last"])
-    per_prospect: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for tactic in tactics_for_team(team=team, active_only=False):
-        condition, moved_on = touch_response_q(tactic.rule.window_days if tactic.rule else None)
-        rows = touches.filter(tactic=tactic)
-        if moved_on is not None:
-            rows = rows.annotate(moved_on=moved_on)
-        grouped = rows.values("deal_id", "prospect", "deal__status").annotate(
-            n=Count("id"), r=Count("id", filter=condition)
+        touch_weeks = touch_weeks.filter(week__gte=since)
+        prospect_weeks = prospect_weeks.filter(week__gte=since)
+    if station is None:
+        deals, won, prospects, answered = (
+            "deals_answered_any",
+            "deals_answered_any_won",
+            "prospects_any",
+            "answered_any",
         )
-        counts = TacticCounts(tactic=tactic)
-        for row in grouped.order_by():
-            counts.touches += row["n"]
-            counts.responses += row["r"]
-            if row["r"] and row["deal_id"] is not None:
-                counts.answered_deals += 1
-                counts.answered_deals_won += row["deal__status"] == DealStatus.WON
-            cell = per_prospect[(row["deal_id"], row["prospect"])]
-            cell[0] += row["n"]
-            cell[1] += row["r"]
-        if counts.touches:
-            result.tactics.append(counts)
-    result.prospects = [(n, r > 0) for n, r in per_prospect.values()]
+    else:
+        touch_weeks = touch_weeks.filter(station=station)
+        prospect_weeks = prospect_weeks.filter(station=station)
+        deals, won, prospects, answered = (
+            "deals_answered",
+            "deals_answered_won",
+            "prospects",
+            "answered",
+        )
+    sums = {
+        row["tactic_id"]: row
+        for row in touch_weeks.values("tactic_id")
+        .annotate(
+            n=Sum("touches"),
+            k=Sum("answers"),
+            on_deals=Sum("deal_answers"),
+            advanced=Sum("answers_advanced"),
+            deals=Sum(deals),
+            won=Sum(won),
+        )
+        .order_by()
+    }
+    result = TouchCounts()
+    if tactics is None:
+        tactics = tactics_for_team(team=team, active_only=False)
+    for tactic in tactics:
+        row = sums.get(tactic.id)
+        if row and row["n"]:
+            result.tactics.append(
+                TacticCounts(
+                    tactic=tactic,
+                    touches=row["n"],
+                    responses=row["k"],
+                    answered_deals=row["deals"],
+                    answered_deals_won=row["won"],
+                    deal_answers=row["on_deals"],
+                    answers_advanced=row["advanced"],
+                )
+            )
+    by_k = prospect_weeks.values("at_least").annotate(p=Sum(prospects), a=Sum(answered))
+    result.at_least = {row["at_least"]: (row["p"], row["a"]) for row in by_k.order_by()}
     return result
 
 
@@ -149,11 +221,6 @@ def touch_panel_for_deal(*, deal: Deal) -> dict:
         "touch_total": touches[0].deal_total if touches else 0,
         "touch_answered": (touches[0].deal_answered or 0) if touches else 0,
     }
-
-
-def touches_horizon(*, team: Team) -> dt.datetime | None:
-    """The team's latest touch: periods end there (an imported history stopped long ago)."""
-    return Touch.objects.filter(team=team).aggregate(last=Max("occurred_at"))["last"]
 
 
 @dataclass(frozen=True)

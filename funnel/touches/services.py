@@ -20,7 +20,9 @@ from funnel.models import (
     Team,
     Touch,
 )
+from funnel.pipeline.request import team_tactics_stale_on_commit
 from funnel.touches.defaults import DEFAULT_TACTICS, DEFAULT_WINDOW_DAYS
+from funnel.touches.selectors import tactics_settings_changed
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +124,7 @@ def response_rule_set(
     rule = ResponseRule.objects.create(
         tactic=tactic, number=latest + 1, window_days=window_days, note=note, author=by
     )
+    team_tactics_stale_on_commit(team_id=tactic.team_id)  # the rule re-judges every touch
     logger.info(
         "response rule set team=%s tactic=%s v%d window=%s",
         tactic.team.slug if tactic.team_id else "",
@@ -152,6 +155,7 @@ def touch_record(
         origin=Origin.UI,
         recorded_by=by,
     )
+    team_tactics_stale_on_commit(team_id=deal.team_id)
     logger.info("touch recorded team=%s deal=%s tactic=%s", deal.team_id, deal.id, tactic.slug)
     return touch
 
@@ -161,6 +165,7 @@ def touch_response_set(*, touch: Touch, responded: bool | None) -> Touch:
     touch.responded = responded
     touch.responded_at = timezone.now() if responded else None
     touch.save(update_fields=["responded", "responded_at"])
+    team_tactics_stale_on_commit(team_id=touch.team_id)
     logger.info("touch response team=%s touch=%s responded=%s", touch.team_id, touch.pk, responded)
     return touch
 
@@ -183,5 +188,6 @@ def tactic_update(
     current = tactic.response_rules.order_by("-number").first()
     if current is None or current.window_days != window_days:
         response_rule_set(tactic=tactic, window_days=window_days, by=by)
+    transaction.on_commit(lambda: tactics_settings_changed(team_id=tactic.team_id))
     logger.info("tactic updated team=%s tactic=%s", tactic.team_id, tactic.slug)
     return tactic

@@ -124,3 +124,45 @@ def test_the_tactics_page_reads_as_a_chart_on_a_desktop(
     expect(page.locator('[data-tactic="call"][data-verdict="value"]')).to_be_visible()
     expect(page.locator('[data-tactic="email"][data-verdict="waste"]')).to_be_visible()
     screenshot(page, screenshots_dir / "touches-desktop-tactics.png")
+
+
+def test_filters_swap_the_results_in_place_on_desktop_and_phone(
+    new_page, live_server, team, manager, rep, screenshots_dir
+):
+    """Choosing a station refreshes the results through htmx (no page load) and keeps the
+    choice in the address; the page fits a phone."""
+    _seed_touches(team)
+    deal = deal_with_history(
+        team=team, external_id="ENT-0500", stages=["inquiry", "proposal"], owner=rep
+    )
+    meeting = Tactic.objects.get(team=team, slug="meeting")
+    Touch.objects.bulk_create(
+        Touch(
+            team=team,
+            touch_id=f"d-{i}",
+            tactic=meeting,
+            channel=meeting.channel,
+            deal=deal,
+            occurred_at=deal.stage_entered_at + dt.timedelta(hours=i + 1),
+            responded=i % 2 == 0,
+            origin=Origin.API,
+        )
+        for i in range(12)
+    )
+    for viewport, name in ((DESKTOP | {"height": 900}, "desktop"), (PHONE, "phone")):
+        page = new_page(viewport)
+        log_in(page, live_server.url, manager.email)
+        page.goto(f"{live_server.url}/teams/north/tactics/?period=all")
+        expect(page.locator('[data-tactic="call"]').first).to_be_visible()
+        screenshot(page, screenshots_dir / f"tactics-filters-{name}-all.png")
+        loads: list[int] = []
+        page.on("load", lambda _, seen=loads: seen.append(1))
+        page.get_by_label("Station").select_option("selling")
+        expect(page.locator("#results-title")).to_contain_text("Selling")
+        expect(page.locator('[data-tactic="meeting"]').first).to_be_visible()
+        expect(page.locator('[data-tactic="call"]')).to_have_count(0)
+        expect(page.locator(".finding-led").first).to_contain_text("answers on deals")
+        assert loads == [] and "station=selling" in page.url
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"] + 1, f"{name}: the page scrolls sideways ({width}px)"
+        screenshot(page, screenshots_dir / f"tactics-filters-{name}-selling.png")

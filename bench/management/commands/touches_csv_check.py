@@ -7,8 +7,9 @@ The team must hold the file, imported with `import_touches` (as a user would). T
 side reads the file with the csv module and counts by the documented mapping (touches per
 tactic, answers, prospects by number of touches), then computes each rate's Wilson interval with
 scipy's binomtest, Fisher's exact test with scipy.stats.fisher_exact and Benjamini-Hochberg by
-hand. The app's side is the tactics page's own analysis. Every count must agree exactly and every
-interval and p-value to 1e-9 (relative 1e-6 for p-values), or the command fails.
+hand. The app's side is the tactics page's own analysis, over the counts the recompute keeps.
+Every count must agree exactly and every interval and p-value to 1e-9 (relative 1e-6 for
+p-values), or the command fails.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from scipy.stats import binomtest, fisher_exact
 
 from funnel.models import Team
+from funnel.pipeline.tactics import team_tactics_rebuild
 from funnel.touches.analysis import tactics_analysis
-from funnel.touches.selectors import touch_counts_for_team
+from funnel.touches.selectors import tactic_counts_for_team
 
 MIN_TOUCHES, MIN_DIFFERENCE, ALPHA = 30, 0.05, 0.05
 MIN_RATIO, MIN_GAP = 1.5, 0.01  # or one rate 1.5 times the other, a point apart
@@ -116,7 +118,10 @@ class Command(BaseCommand):
             expected = independent(*olist_counts(path, options["closed_deals"]))
         else:
             expected = independent(*bank_counts(path))
-        analysis = tactics_analysis(touch_counts_for_team(team=Team.objects.get(slug=team)))
+        # The page's own path: the counts the recompute keeps, rebuilt now, then read.
+        team_obj = Team.objects.get(slug=team)
+        team_tactics_rebuild(team=team_obj)
+        analysis = tactics_analysis(tactic_counts_for_team(team=team_obj))
         mismatches = []
         self.stdout.write(
             f"{'tactic':<20}{'touches':>9}{'answers':>9}{'rate':>8}  "

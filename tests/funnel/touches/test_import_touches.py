@@ -10,8 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from funnel.models import Tactic, Touch
+from funnel.pipeline.tactics import team_tactics_rebuild
 from funnel.touches.analysis import tactics_analysis
-from funnel.touches.selectors import touch_counts_for_team
+from funnel.touches.selectors import tactic_counts_for_team
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,8 @@ CLOSED = FIXTURES / "olist_closed_deals_sample.csv"
 
 
 def _figures(team):
-    analysis = tactics_analysis(touch_counts_for_team(team=team))
+    team_tactics_rebuild(team=team)
+    analysis = tactics_analysis(tactic_counts_for_team(team=team))
     tactics = {r.tactic.slug: (r.finding.rate.n, r.finding.rate.successes) for r in analysis.rows}
     buckets = {b.label: (b.rate.n, b.rate.successes) for b in analysis.buckets}
     return tactics, buckets

@@ -13,6 +13,7 @@ from funnel.metrics.tactics import (
     TacticVerdict,
     practical,
     response_by_touch_count,
+    response_by_touch_count_at_least,
     tactic_findings,
     touch_bucket,
 )
@@ -126,3 +127,16 @@ def test_a_low_rate_three_times_another_is_a_verdict_though_under_five_points():
 )
 def test_what_size_of_gap_matters(rate, rest, matters):
     assert practical(rate, rest) is matters
+
+
+@given(st.lists(st.tuples(st.integers(1, 12), st.booleans()), max_size=60))
+def test_at_least_counts_give_the_same_buckets_as_the_prospects(prospects):
+    """The kept counts give "at least k touches" (k = 1 ... 5); counted here from the list."""
+    at_least = {
+        k: (
+            sum(1 for n, _ in prospects if n >= k),
+            sum(1 for n, answered in prospects if n >= k and answered),
+        )
+        for k in range(1, 6)
+    }
+    assert response_by_touch_count_at_least(at_least) == response_by_touch_count(prospects)

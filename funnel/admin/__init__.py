@@ -1,11 +1,14 @@
 """The admin: a window on the data for operators. What changes the figures goes through the
 services (a deal's details, a stage's targets, a new team), and every stage edit schedules the
-team's recompute; the logs, the verdicts and the definition versions are read-only."""
+team's recompute; the logs, the verdicts and the definition versions are read-only.
+funnel.admin.touches holds the touches, tactics and the tactics page's counts."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
+from funnel.admin import touches  # noqa: F401 (registers the touches' admin)
+from funnel.admin.base import ReadOnlyAdmin, ReadOnlyTabularInline
 from funnel.api.services import api_tokens_revoke
 from funnel.deals.selectors import deal_dates_out_of_range
 from funnel.deals.services import (
@@ -37,32 +40,6 @@ from funnel.services import (
     team_update,
 )
 from funnel.stages.services import MAX_TARGET_DAYS, stage_targets_set
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never changed here: append-only logs, computed verdicts, agreed versions."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyTabularInline(admin.TabularInline):
-    extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class MembershipInline(admin.TabularInline):
@@ -413,6 +390,15 @@ class AgreementAdmin(ReadOnlyAdmin):
 class RecomputeStateAdmin(ReadOnlyAdmin):
     """Per team: the last recompute, and the failure that froze its figures, if any."""
 
-    list_display = ["team", "finished_at", "watermark", "runs", "failed_at", "failure"]
+    list_display = [
+        "team",
+        "finished_at",
+        "watermark",
+        "runs",
+        "tactics_at",
+        "tactics_stale",
+        "failed_at",
+        "failure",
+    ]
     list_filter = [("failed_at", admin.EmptyFieldListFilter)]
     list_select_related = ["team"]
