@@ -27,6 +27,7 @@ from decimal import Decimal
 import psycopg
 from django.db import connection
 
+from funnel.ingest.writes import EVENT_FIELDS
 from funnel.models import Deal, DealStatus, StageEvent
 
 DEAL_COLUMNS = (
@@ -42,19 +43,8 @@ DEAL_COLUMNS = (
     "created_at",
     "updated_at",
 )
-EVENT_COLUMNS = (
-    "team_id",
-    "deal_id",
-    "stage_id",
-    "outcome",
-    "lost_reason",
-    "occurred_at",
-    "recorded_at",
-    "event_id",
-    "origin",
-    "recorded_by_id",
-    "api_token_id",
-)
+# The columns the app's write path fills, in its order (the floor writes the same rows).
+EVENT_COLUMNS = EVENT_FIELDS
 EVENT_TYPES = [
     "int8",
     "int8",
