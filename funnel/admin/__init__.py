@@ -1,15 +1,16 @@
 """The admin: a window on the data for operators. What changes the figures goes through the
 services (a deal's details, a stage's targets, a new team), and every stage edit schedules the
 team's recompute; the logs, the verdicts and the definition versions are read-only.
-funnel.admin.touches holds the touches, tactics and the tactics page's counts."""
+funnel.admin.touches holds the touches, tactics and the tactics page's counts; api_tokens the
+API tokens; records the read-only verdicts, definitions and recompute states."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from funnel.admin import touches  # noqa: F401 (registers the touches' admin)
-from funnel.admin.base import ReadOnlyAdmin, ReadOnlyTabularInline
-from funnel.api.services import api_tokens_revoke
+from funnel.admin import api_tokens, records, touches  # noqa: F401 (each registers its models)
+from funnel.admin.base import ReadOnlyAdmin
+from funnel.admin.base import ReadOnlyTabularInline as ReadOnlyTabularInline  # for kaizen.admin
 from funnel.deals.selectors import deal_dates_out_of_range
 from funnel.deals.services import (
     deal_delete_out_of_range,
@@ -17,16 +18,10 @@ from funnel.deals.services import (
     deal_details_validate,
 )
 from funnel.models import (
-    Agreement,
-    ApiToken,
-    BottleneckStatus,
     Characteristic,
     Deal,
-    DefinitionVersion,
     Membership,
     Observation,
-    OperationalDefinition,
-    RecomputeState,
     Stage,
     StageEvent,
     Team,
@@ -288,117 +283,3 @@ class CharacteristicAdmin(ReadOnlyAdmin):
 class ObservationAdmin(ReadOnlyAdmin):
     list_display = ["deal", "characteristic", "value", "observed_by", "observed_at"]
     list_select_related = ["deal", "characteristic", "observed_by"]
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Adding a token generates it and shows it once; only its hash is stored."""
-
-    list_display = [
-        "name",
-        "prefix",
-        "team",
-        "can_manage",
-        "created_at",
-        "last_used_at",
-        "is_revoked",
-    ]
-    list_filter = ["team", ("revoked_at", admin.EmptyFieldListFilter)]
-    search_fields = ["name", "prefix", "team__name"]
-    list_select_related = ["team"]
-    actions = ["revoke"]
-
-    def get_fields(self, request, obj=None):
-        if obj is None:
-            return ["team", "name", "can_manage"]
-        return [
-            "team",
-            "name",
-            "can_manage",
-            "prefix",
-            "created_by",
-            "created_at",
-            "last_used_at",
-            "revoked_at",
-        ]
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        return ["team", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
-
-    @admin.display(boolean=True, description="revoked", ordering="revoked_at")
-    def is_revoked(self, obj: ApiToken) -> bool:
-        return obj.revoked_at is not None
-
-    def save_model(self, request, obj: ApiToken, form, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        token, obj.prefix, obj.token_hash = ApiToken.generate()
-        obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        self.message_user(
-            request,
-            f"The new token is {token} — copy it now: it is not shown again. "
-            "Send it as the header Authorization: Bearer <token>.",
-            messages.WARNING,
-        )
-
-    @admin.action(description="Revoke the selected tokens")
-    def revoke(self, request, queryset) -> None:
-        count = api_tokens_revoke(tokens=queryset)
-        self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)
-
-
-@admin.register(BottleneckStatus)
-class BottleneckStatusAdmin(ReadOnlyAdmin):
-    list_display = ["team", "verdict", "station", "stage", "gap_per_week", "computed_at"]
-    list_filter = ["verdict", "team"]
-    list_select_related = ["team", "stage"]
-
-
-class DefinitionVersionInline(ReadOnlyTabularInline):
-    """A version is never edited: an edit is a new version (funnel.definitions)."""
-
-    model = DefinitionVersion
-    fields = ["number", "meaning", "effective_from", "author", "created_at"]
-    readonly_fields = fields
-
-
-@admin.register(DefinitionVersion)
-class DefinitionVersionAdmin(ReadOnlyAdmin):
-    list_display = ["definition", "number", "effective_from", "author", "created_at"]
-    list_select_related = ["definition", "author"]
-
-
-@admin.register(OperationalDefinition)
-class OperationalDefinitionAdmin(ReadOnlyAdmin):
-    """A definition changes by a new version, written on its page in the app."""
-
-    list_display = ["term", "team", "created_at"]
-    list_filter = ["team"]
-    inlines = [DefinitionVersionInline]
-
-
-@admin.register(Agreement)
-class AgreementAdmin(ReadOnlyAdmin):
-    list_display = ["user", "version", "agreed_at"]
-
-
-@admin.register(RecomputeState)
-class RecomputeStateAdmin(ReadOnlyAdmin):
-    """Per team: the last recompute, and the failure that froze its figures, if any."""
-
-    list_display = [
-        "team",
-        "finished_at",
-        "watermark",
-        "runs",
-        "tactics_at",
-        "tactics_stale",
-        "failed_at",
-        "failure",
-    ]
-    list_filter = [("failed_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["team"]
