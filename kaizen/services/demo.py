@@ -25,7 +25,8 @@ from django.db.models import Max
 from django.utils import timezone
 
 from funnel.definitions.services import definition_agree, definition_version_create
-from funnel.demo_data import DEMO_TEAMS, HISTORY_DAYS, TeamProfile
+from funnel.demo_data import HISTORY_DAYS, TeamProfile
+from funnel.demo_teams import DEMO_TEAMS
 from funnel.metrics.accounting import week_start
 from funnel.models import (
     Agreement,

@@ -21,7 +21,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import Resolver404, resolve
 
-from funnel.demo_data import DEMO_PASSWORD
+from funnel.demo_teams import DEMO_PASSWORD
 from funnel.imports.service import import_job_create
 from funnel.models import Deal, Team
 from kaizen.models import Cycle, Phase

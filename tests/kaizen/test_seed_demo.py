@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from scipy.stats import fisher_exact
 
-from funnel.demo_data import DEMO_PASSWORD, DEMO_USERS
+from funnel.demo_teams import DEMO_PASSWORD, DEMO_USERS
 from funnel.members.selectors import user_is_administrator
 from funnel.metrics.accounting import week_start
 from funnel.models import (

@@ -25,7 +25,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.deals.services import ObservationNew, observations_record_bulk
-from funnel.demo_data import DEMO_PASSWORD, DEMO_SEED, DEMO_TEAMS, DEMO_USERS, DemoDeal, demo_deals
+from funnel.demo_data import DemoDeal, demo_deals
+from funnel.demo_teams import DEMO_PASSWORD, DEMO_SEED, DEMO_TEAMS, DEMO_USERS
 from funnel.ingest import MAX_BATCH, EventIn, stage_events_ingest
 from funnel.models import Characteristic, Origin, Role, StageEvent, Team
 from funnel.pipeline.run import team_recompute
