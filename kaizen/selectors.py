@@ -103,17 +103,21 @@ def _local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
-def tactic_week_counts(*, tactic: Tactic | None, first: dt.date, last: dt.date) -> list[WeekCount]:
+def tactic_week_counts(
+    *, tactic: Tactic | None, first: dt.date, last: dt.date, rule_at: dt.datetime | None = None
+) -> list[WeekCount]:
     """Weekly touches and answers of one tactic, weeks `first`..`last` (Mondays, inclusive),
-    answers counted by the tactic's response rule in force (funnel's tactic_weekly_counts); a
-    week without a touch is a zero week. As a WeekCount: entered = touches, advanced = answered,
-    lost = not answered, so the proportion Check reads it like a conversion."""
+    answers counted by the tactic's response rule in force at `rule_at` (now if None; funnel's
+    tactic_weekly_counts); a week without a touch is a zero week. As a WeekCount: entered =
+    touches, advanced = answered, lost = not answered, so the proportion Check reads it like a
+    conversion."""
     if tactic is None or last < first:
         return []
     rows = tactic_weekly_counts(
         tactic=tactic,
         since=_local_midnight(first),
         until=_local_midnight(last + dt.timedelta(weeks=1)),
+        rule_at=rule_at,
     )
     by_week = {row.week: row for row in rows}
     return [
@@ -130,11 +134,13 @@ def metric_week_counts(
     tactic: Tactic | None,
     first: dt.date,
     last: dt.date,
+    rule_at: dt.datetime | None = None,
 ) -> list[WeekCount]:
-    """The weekly counts a cycle's metric is made of: a tactic's touches and answers, entries
-    to the first stage (arrivals) or a stage's decided deals (conversion)."""
+    """The weekly counts a cycle's metric is made of: a tactic's touches and answers (by its
+    response rule in force at `rule_at`, now if None), entries to the first stage (arrivals)
+    or a stage's decided deals (conversion)."""
     if metric == CycleMetric.RESPONSE_RATE:
-        return tactic_week_counts(tactic=tactic, first=first, last=last)
+        return tactic_week_counts(tactic=tactic, first=first, last=last, rule_at=rule_at)
     return week_counts(
         stage=metric_stage(team=team, metric=metric, stage=stage), first=first, last=last
     )

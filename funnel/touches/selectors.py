@@ -237,12 +237,27 @@ class TacticWeek:
         return self.responses / self.touches if self.touches else None
 
 
+def tactic_rule_at(*, tactic: Tactic, moment: dt.datetime | None = None) -> ResponseRule | None:
+    """The version of the tactic's response rule in force at `moment` (now if None): the last
+    one made by then. None when it had none yet: then only recorded responses count."""
+    rules = tactic.response_rules.order_by("-number")
+    if moment is not None:
+        rules = rules.filter(created_at__lte=moment)
+    return rules.first()
+
+
 def tactic_weekly_counts(
-    *, tactic: Tactic, since: dt.datetime | None = None, until: dt.datetime | None = None
+    *,
+    tactic: Tactic,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    rule_at: dt.datetime | None = None,
 ) -> list[TacticWeek]:
     """Week by week, from the week of the first touch to that of the last (weeks with no touch
-    included, as zeros), answers counted by the tactic's rule in force."""
-    rule = tactic.response_rules.order_by("-number").first()
+    included, as zeros), answers counted by the tactic's rule in force at `rule_at` (now if
+    None; a PDCA cycle passes its commit, so that a rule changed during Do does not mix two
+    rules in one comparison)."""
+    rule = tactic_rule_at(tactic=tactic, moment=rule_at)
     condition, moved_on = touch_response_q(rule.window_days if rule else None)
     touches = Touch.objects.filter(tactic=tactic)
     if since is not None:

@@ -49,6 +49,9 @@ def cycle_check_compute(*, cycle: Cycle, today: dt.date) -> CheckResult:
         tactic=cycle.tactic,
         first=base_first,
         last=max(do_last, do_first),
+        # A tactic's answers by the rule in force when the plan was committed: the baseline was
+        # counted by it, so the Do window is too, whatever rule the tactic has since.
+        rule_at=cycle.committed_at,
     )
     counts = [c for c in counts if c.week <= do_last or c.week < do_first]
     do_index = (do_first - base_first).days // 7

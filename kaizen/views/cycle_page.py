@@ -25,7 +25,7 @@ from kaizen.selectors import (
 )
 from kaizen.services.check_act import cycle_check_compute
 from kaizen.services.cycles import cycle_plan_missing
-from kaizen.views.cycle_words import baseline_words, check_sentences, metric_label
+from kaizen.views.cycle_words import baseline_words, check_sentences, metric_label, rule_sentence
 
 VERDICT_EXPLANATIONS = {
     "not_enough_evidence": "Too little has happened in the Do window to judge it; keep going.",
@@ -289,6 +289,7 @@ def cycle_page_context(
         "cycle": cycle,
         "proportion": proportion,
         "volume_noun": evidence.many,
+        "rule_sentence": rule_sentence(cycle),
         "phases": [
             (p, "done" if i < phase_index else "current" if i == phase_index else "todo")
             for i, p in enumerate(PHASE_ORDER)

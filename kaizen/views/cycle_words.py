@@ -4,6 +4,8 @@ words for the page's "How we know" panel."""
 from __future__ import annotations
 
 from funnel.metrics.intervals import wilson_interval
+from funnel.models import ResponseRule
+from funnel.touches.selectors import tactic_rule_at
 from kaizen.check import ARRIVALS, Baseline
 from kaizen.check_tactic import RESPONSE_RATE
 from kaizen.models import Cycle, CycleMetric
@@ -20,10 +22,11 @@ METHOD_WORDS = {
         "Poisson count (normal approximation to the difference of two rates)."
     ),
     CycleMetric.RESPONSE_RATE: (
-        "A touch counts as answered by the tactic's response rule in force, for the baseline "
-        "and the Do window alike. Each period's answer rate pools its touches and carries a "
-        "Wilson score interval; the range around the change combines the two as Newcombe's "
-        "hybrid score method, which stays reliable with rates of a few percent."
+        "A touch counts as answered by the tactic's response rule in force when the plan was "
+        "committed, for the baseline and the Do window alike. Each period's answer rate pools "
+        "its touches and carries a Wilson score interval; the range around the change combines "
+        "the two as Newcombe's hybrid score method, which stays reliable with rates of a few "
+        "percent."
     ),
 }
 
@@ -116,3 +119,35 @@ def answer_rate_sentence(cycle: Cycle, check: dict) -> str:
 def baseline_words(cycle: Cycle) -> str:
     base = frozen_baseline(cycle)
     return baseline_figure(cycle.metric, base) if base else ""
+
+
+def _rule_words(rule: ResponseRule | None) -> str:
+    if rule is None or rule.window_days is None:
+        number = f"version {rule.number}: " if rule else ""
+        return f"{number}answers recorded by the rep or an import only"
+    days = f"{rule.window_days} day{'s' if rule.window_days != 1 else ''}"
+    return f"version {rule.number}: a recorded answer, or a stage move or win within {days}"
+
+
+def rule_sentence(cycle: Cycle) -> str:
+    """Which version of its tactic's response rule a cycle counts answers by ("" for other
+    metrics), and whether the tactic has changed its rule since: the cycle keeps the version in
+    force at its commit, so its baseline and Do window are counted by one rule."""
+    if cycle.tactic is None:
+        return ""
+    if cycle.committed_at is None:
+        rule = tactic_rule_at(tactic=cycle.tactic)
+        return f"Answers are counted by the tactic's response rule ({_rule_words(rule)})."
+    kept = tactic_rule_at(tactic=cycle.tactic, moment=cycle.committed_at)
+    now = tactic_rule_at(tactic=cycle.tactic)
+    sentence = (
+        f"Answers are counted by the response rule in force when the plan was committed "
+        f"({_rule_words(kept)})."
+    )
+    if now is not None and (kept is None or now.number != kept.number):
+        sentence += (
+            f" The tactic's rule has changed since, on {now.created_at:%-d %b %Y} "
+            f"({_rule_words(now)}); this cycle keeps the rule it was planned with, so that its "
+            "baseline and its Do window are counted alike."
+        )
+    return sentence

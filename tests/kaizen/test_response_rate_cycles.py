@@ -13,8 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 from scipy.stats import binomtest, norm
 
-from funnel.models import Origin, Role, Stage, Tactic, Touch
+from funnel.models import Deal, Origin, Role, Stage, StageEvent, Tactic, Touch
 from funnel.services import membership_add
+from funnel.touches.selectors import tactic_weekly_counts
+from funnel.touches.services import response_rule_set
 from kaizen.models import Cycle, CycleMetric, Phase
 from kaizen.services.check_act import cycle_check_run
 from kaizen.services.cycles import CycleError, cycle_commit, cycle_create
@@ -397,3 +399,84 @@ def test_cycle_page_names_the_tactic_in_plain_sentences(login, manager, team, ca
     assert "16 of 80 touches answered" in page
     assert "Call answer rate goes up by 5 percentage points" in page
     assert "answer rate of Call" in page
+
+
+# --- the rule a cycle counts by is the one in force at its commit ---------------------------
+
+
+def derived_touches(tactic, first: dt.date, answered: list[int], per_week: int = 10):
+    """`per_week` touches a week on deals of their own, nothing recorded either way; the first
+    `answered[i]` of week i are followed two days later by their deal entering a stage, which
+    a rule with a window of a few days derives as an answer and a recorded-only rule does not."""
+    stage = Stage.objects.filter(team=tactic.team).in_funnel().order_by("position")[1]
+    for i, k in enumerate(answered):
+        monday = timezone.make_aware(dt.datetime.combine(first + dt.timedelta(weeks=i), dt.time()))
+        for j in range(per_week):
+            at = monday + dt.timedelta(days=1, hours=j)
+            deal = Deal.objects.create(team=tactic.team, external_id=f"d-{i}-{j}")
+            Touch.objects.create(
+                team=tactic.team,
+                touch_id=f"r-{i}-{j}",
+                tactic=tactic,
+                channel=tactic.channel,
+                deal=deal,
+                occurred_at=at,
+                responded=None,
+                origin=Origin.API,
+            )
+            if j < k:
+                StageEvent.objects.create(
+                    team=tactic.team,
+                    deal=deal,
+                    stage=stage,
+                    occurred_at=at + dt.timedelta(days=2),
+                    recorded_at=at + dt.timedelta(days=2),
+                    event_id=f"e-{i}-{j}",
+                    origin=Origin.API,
+                )
+
+
+@pytest.mark.django_db
+def test_a_rule_changed_during_do_does_not_change_what_the_cycle_counts(login, manager, team, call):
+    response_rule_set(tactic=call, window_days=7, by=manager)
+    baseline, do = [1, 2, 1, 2, 1, 1, 2, 1, 2, 1, 1, 2, 1], [4, 5, 4, 5]
+    derived_touches(call, weeks_before_now(17), baseline + do)
+    cycle = plan(
+        team,
+        manager,
+        call,
+        do_start=weeks_before_now(4),
+        do_end=weeks_before_now(1) + dt.timedelta(days=6),
+    )
+    cycle_commit(cycle=cycle, by=manager)
+    cycle.refresh_from_db()
+    assert (cycle.baseline_successes, cycle.baseline_n) == (sum(baseline), 130)
+    # During Do the manager makes the rule "recorded answers only": by it, no touch here is
+    # answered. The cycle still counts by the 7-day rule it was planned with.
+    response_rule_set(tactic=call, window_days=None, by=manager)
+    result = cycle_check_run(cycle=cycle, by=manager)
+    assert (result.before.successes, result.before.n) == (sum(baseline), 130)
+    assert (result.after.successes, result.after.n) == (sum(do), 40)
+    # The tactic's own series, by the rule now in force, has no answer at all.
+    assert all(w.responses == 0 for w in tactic_weekly_counts(tactic=call))
+    url = reverse("kaizen:cycle_detail", kwargs={"slug": team.slug, "cycle_id": cycle.id})
+    page = login(manager).get(url).content.decode()
+    assert (
+        "Answers are counted by the response rule in force when the plan was committed "
+        "(version 2: a recorded answer, or a stage move or win within 7 days)."
+    ) in page
+    assert "The tactic&#x27;s rule has changed since" in page
+    assert "(version 3: answers recorded by the rep or an import only)" in page
+
+
+@pytest.mark.django_db
+def test_a_plan_counts_by_the_rule_in_force_and_says_which(login, manager, team, call):
+    response_rule_set(tactic=call, window_days=7, by=manager)
+    cycle = plan(team, manager, call)
+    url = reverse("kaizen:cycle_detail", kwargs={"slug": team.slug, "cycle_id": cycle.id})
+    page = login(manager).get(url).content.decode()
+    assert (
+        "Answers are counted by the tactic&#x27;s response rule (version 2: a recorded "
+        "answer, or a stage move or win within 7 days)."
+    ) in page
+    assert "has changed since" not in page
