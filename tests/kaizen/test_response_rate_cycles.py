@@ -95,6 +95,19 @@ def plan(team, manager, tactic, **overrides):
     return cycle_create(team=team, by=manager, **{**values, **overrides})
 
 
+def plan_committed_now(team, manager, tactic):
+    """A plan on the real date, committed: 13 baseline weeks and 4 complete Do weeks before
+    this week."""
+    cycle = plan(
+        team,
+        manager,
+        tactic,
+        do_start=weeks_before_now(4),
+        do_end=weeks_before_now(1) + dt.timedelta(days=6),
+    )
+    return cycle_commit(cycle=cycle, by=manager)
+
+
 # --- baseline, series and Check against scipy and hand-worked intervals ---------------------
 
 
@@ -378,14 +391,7 @@ def test_retired_tactic_has_no_link(login, manager, team, call):
 def test_cycle_page_names_the_tactic_in_plain_sentences(login, manager, team, call):
     # On the real date: 13 baseline weeks and 4 complete Do weeks before this week.
     touches(call, weeks_before_now(17), BASELINE_ANSWERED + DO_ANSWERED)
-    cycle = plan(
-        team,
-        manager,
-        call,
-        do_start=weeks_before_now(4),
-        do_end=weeks_before_now(1) + dt.timedelta(days=6),
-    )
-    cycle_commit(cycle=cycle, by=manager)
+    cycle = plan_committed_now(team, manager, call)
     cycle_check_run(cycle=cycle, by=manager)
     url = reverse("kaizen:cycle_detail", kwargs={"slug": team.slug, "cycle_id": cycle.id})
     page = login(manager).get(url).content.decode()
@@ -441,14 +447,7 @@ def test_a_rule_changed_during_do_does_not_change_what_the_cycle_counts(login, m
     response_rule_set(tactic=call, window_days=7, by=manager)
     baseline, do = [1, 2, 1, 2, 1, 1, 2, 1, 2, 1, 1, 2, 1], [4, 5, 4, 5]
     derived_touches(call, weeks_before_now(17), baseline + do)
-    cycle = plan(
-        team,
-        manager,
-        call,
-        do_start=weeks_before_now(4),
-        do_end=weeks_before_now(1) + dt.timedelta(days=6),
-    )
-    cycle_commit(cycle=cycle, by=manager)
+    cycle = plan_committed_now(team, manager, call)
     cycle.refresh_from_db()
     assert (cycle.baseline_successes, cycle.baseline_n) == (sum(baseline), 130)
     # During Do the manager makes the rule "recorded answers only": by it, no touch here is
