@@ -57,13 +57,12 @@ def _dialect() -> dict[str, str]:
     }
 
 
-def _judged_touches() -> str:
-    """CTEs ending in `judged`: one row per touch of the team with its week, station, whether
-    it was answered and whether its deal advanced after it, and the deal's status. Materialized:
-    inlined, PostgreSQL evaluated the answer's subquery once per place that named it."""
-    d = _dialect()
-    week = d["week"].format("t.occurred_at")
-    until = d["plus_days"].format("a.occurred_at", "a.window_days")
+JUDGED = "tactics_judged"  # the temporary table both counts are grouped from
+
+
+def _rules_and_stages() -> str:
+    """CTEs `rule_now` (each tactic's latest response rule) and `stage_of` (each stage's
+    position and station, a merged stage as the one it was merged into)."""
     return f"""
     rule_now AS (
         SELECT r.tactic_id, r.window_days
@@ -79,7 +78,18 @@ def _judged_touches() -> str:
         FROM {Stage._meta.db_table} s
         LEFT JOIN {Stage._meta.db_table} m ON m.id = s.merged_into_id
         WHERE s.team_id = %(team)s
-    ),
+    )"""
+
+
+def _judged_by_probes() -> str:
+    """CTEs ending in `judged`: one row per touch of the team with its week, station, whether
+    it was answered and whether its deal advanced after it, and the deal's status. Three index
+    probes of the deal's log per touch (SQLite, the embedded default, holds small teams)."""
+    d = _dialect()
+    week = d["week"].format("t.occurred_at")
+    until = d["plus_days"].format("a.occurred_at", "a.window_days")
+    return f"""
+    {_rules_and_stages()},
     at_touch AS (
         SELECT t.id, t.tactic_id, t.deal_id, t.prospect, t.occurred_at, t.responded,
                rule_now.window_days, {week} AS week,
@@ -113,12 +123,92 @@ def _judged_touches() -> str:
     )"""
 
 
+# A won deal's "later stage": beyond every position.
+WON_POSITION = 2147483647
+
+
+def _judged_by_windows() -> str:
+    """`judged` as _judged_by_probes defines it, computed by two window passes over each
+    deal's touches and events merged in time order instead of three probes per touch
+    (PostgreSQL: a million touches in seconds, not minutes):
+    - forwards, events before touches at one instant (an event at the touch's instant counts):
+      the stage of the latest event at or before the touch, ties by the stage's position, as
+      the greatest [epoch, position, stage] so far;
+    - backwards, touches before events at one instant (only events strictly after count): the
+      earliest later event that enters a stage or wins (the answer, when within the rule's
+      window), and the furthest later position, a win beyond every stage (advanced).
+    """
+    d = _dialect()
+    week = d["week"].format("t.occurred_at")
+    until = d["plus_days"].format("m.occurred_at", "m.window_days")
+    event = StageEvent._meta.db_table
+    return f"""
+    {_rules_and_stages()},
+    touches AS (
+        SELECT t.id, t.tactic_id, t.deal_id, t.prospect, t.occurred_at, t.responded,
+               rule_now.window_days, {week} AS week
+        FROM {Touch._meta.db_table} t
+        LEFT JOIN rule_now ON rule_now.tactic_id = t.tactic_id
+        WHERE t.team_id = %(team)s
+    ),
+    stream AS (
+        SELECT deal_id, occurred_at, 1 AS kind, id AS touch_id,
+               NULL::numeric[] AS mark, NULL::timestamptz AS move_at, NULL::bigint AS reach
+        FROM touches WHERE deal_id IS NOT NULL
+        UNION ALL
+        SELECT e.deal_id, e.occurred_at, 0, NULL,
+               CASE WHEN e.stage_id IS NOT NULL THEN ARRAY[
+                   EXTRACT(EPOCH FROM e.occurred_at), so.position, e.stage_id]::numeric[] END,
+               CASE WHEN e.stage_id IS NOT NULL OR e.outcome = 'won' THEN e.occurred_at END,
+               CASE WHEN e.outcome = 'won' THEN {WON_POSITION} ELSE so.position END
+        FROM {event} e
+        LEFT JOIN stage_of so ON so.id = e.stage_id
+        WHERE e.team_id = %(team)s
+          AND e.deal_id IN (SELECT deal_id FROM touches WHERE deal_id IS NOT NULL)
+    ),
+    passes AS (
+        SELECT kind, touch_id,
+               MAX(mark) OVER (PARTITION BY deal_id ORDER BY occurred_at, kind
+                               ROWS UNBOUNDED PRECEDING) AS last_mark,
+               MIN(move_at) OVER (PARTITION BY deal_id ORDER BY occurred_at DESC, kind DESC
+                                  ROWS UNBOUNDED PRECEDING) AS next_move,
+               MAX(reach) OVER (PARTITION BY deal_id ORDER BY occurred_at DESC, kind DESC
+                                ROWS UNBOUNDED PRECEDING) AS furthest
+        FROM stream
+    ),
+    marked AS (
+        SELECT t.*, p.next_move, p.furthest,
+               CAST(p.last_mark[3] AS bigint) AS stage_id
+        FROM touches t
+        LEFT JOIN passes p ON p.kind = 1 AND p.touch_id = t.id
+    ),
+    judged AS (
+        SELECT m.id, m.tactic_id, m.deal_id, m.prospect, m.occurred_at, m.week,
+               COALESCE(so.station, '') AS station, dl.status,
+               CASE WHEN m.responded THEN 1
+                    WHEN m.responded IS NULL AND m.window_days IS NOT NULL
+                         AND m.next_move <= {until} THEN 1
+                    ELSE 0 END AS answered,
+               CASE WHEN m.deal_id IS NOT NULL
+                         AND m.furthest > COALESCE(so.position, 0) THEN 1
+                    ELSE 0 END AS advanced
+        FROM marked m
+        LEFT JOIN stage_of so ON so.id = m.stage_id
+        LEFT JOIN {Deal._meta.db_table} dl ON dl.id = m.deal_id
+    )"""
+
+
+def _judged_sql() -> str:
+    """The statement that fills the JUDGED table, once for both counts."""
+    judged = _judged_by_windows() if connection.vendor == "postgresql" else _judged_by_probes()
+    return f"CREATE TEMPORARY TABLE {JUDGED} AS WITH {judged} SELECT * FROM judged"
+
+
 def _touch_week_sql() -> str:
     # A deal's last answered touch of a tactic (in its station, and in any): ranked among the
     # deal's answered touches of the tactic, latest first.
     return f"""
-    WITH {_judged_touches()},
-    ranked AS (
+    WITH ranked AS (
         SELECT j.*,
                CASE WHEN j.answered = 1 AND j.deal_id IS NOT NULL THEN ROW_NUMBER() OVER (
                    PARTITION BY j.deal_id, j.tactic_id, j.station, j.answered
@@ -126,7 +216,7 @@ def _touch_week_sql() -> str:
                CASE WHEN j.answered = 1 AND j.deal_id IS NOT NULL THEN ROW_NUMBER() OVER (
                    PARTITION BY j.deal_id, j.tactic_id, j.answered
                    ORDER BY j.occurred_at DESC, j.id DESC) END AS last_any
-        FROM judged j
+        FROM {JUDGED} j
     )
     INSERT INTO {TouchWeekCount._meta.db_table}
         (team_id, tactic_id, station, week, touches, answers, deal_answers, answers_advanced,
@@ -147,8 +237,7 @@ def _prospect_week_sql() -> str:
     # A prospect is a (deal, prospect id) pair, as the touches name it. k: the touch's rank
     # among the prospect's touches, latest first; the week of the last answer over the same touches.
     return f"""
-    WITH {_judged_touches()},
-    ranked AS (
+    WITH ranked AS (
         SELECT j.station, j.week,
                ROW_NUMBER() OVER (PARTITION BY j.deal_id, j.prospect, j.station
                                   ORDER BY j.occurred_at DESC, j.id DESC) AS k,
@@ -158,7 +247,7 @@ def _prospect_week_sql() -> str:
                                   ORDER BY j.occurred_at DESC, j.id DESC) AS k_any,
                MAX(CASE WHEN j.answered = 1 THEN j.week END)
                    OVER (PARTITION BY j.deal_id, j.prospect) AS answer_week_any
-        FROM judged j
+        FROM {JUDGED} j
     ),
     cells AS (
         SELECT station, week, k AS at_least, 1 AS p, 0 AS a, 0 AS p_any, 0 AS a_any
@@ -198,8 +287,12 @@ def team_tactics_rebuild(*, team: Team, now: dt.datetime | None = None) -> tuple
             cursor.execute("SET LOCAL jit = off")
         TouchWeekCount.objects.filter(team=team).delete()
         ProspectWeekCount.objects.filter(team=team).delete()
+        # Every touch judged once, into a table of the session that both counts read.
+        cursor.execute(f"DROP TABLE IF EXISTS {JUDGED}")
+        cursor.execute(_judged_sql(), params)
         cursor.execute(_touch_week_sql(), params)
         cursor.execute(_prospect_week_sql(), params)
+        cursor.execute(f"DROP TABLE {JUDGED}")
         touch_weeks = TouchWeekCount.objects.filter(team=team).count()
         prospect_weeks = ProspectWeekCount.objects.filter(team=team).count()
         horizon = Touch.objects.filter(team=team).aggregate(last=Max("occurred_at"))["last"]

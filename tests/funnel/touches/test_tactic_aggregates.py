@@ -214,6 +214,59 @@ def test_kept_counts_equal_the_raw_touches_for_every_period_and_station(team, ma
     _check_every_period_and_station(team)
 
 
+def test_events_at_the_very_instant_of_a_touch(team, manager):
+    """Three deals touched at T0, each in inquiry the day before and entering engaged and
+    qualified at T0 itself. The first also enters proposal and is won at T0; the second does
+    both an hour later; the third is the first again, its touch recorded as answered. Events at the touch's instant place it (ties by the funnel's order) but
+    neither answer it nor count as its deal advancing: only events strictly after do."""
+    response_rule_set(tactic=Tactic.objects.get(team=team, slug="call"), window_days=1, by=manager)
+    stages = {s.slug: s for s in Stage.objects.filter(team=team)}
+    call = Tactic.objects.get(team=team, slug="call")
+    same, hour = dt.timedelta(0), dt.timedelta(hours=1)
+    for d, (later, responded) in enumerate([(same, None), (hour, None), (same, True)]):
+        deal = Deal.objects.create(team=team, external_id=f"D-{d}")
+        moments = [
+            (stages["inquiry"], "", T0 - dt.timedelta(days=1)),
+            (stages["qualified"], "", T0),
+            (stages["engaged"], "", T0),
+            (stages["proposal"], "", T0 + later),
+            (None, Outcome.WON, T0 + later),
+        ]
+        for i, (stage, outcome, at) in enumerate(moments):
+            StageEvent.objects.create(
+                team=team,
+                deal=deal,
+                stage=stage,
+                outcome=outcome,
+                occurred_at=at,
+                event_id=f"D-{d}-{i}",
+                origin=Origin.API,
+            )
+        deal_refresh_position(deal=deal)
+        Touch.objects.create(
+            team=team,
+            touch_id=f"t-{d}",
+            tactic=call,
+            channel="phone",
+            deal=deal,
+            occurred_at=T0,
+            responded=responded,
+            origin=Origin.API,
+        )
+    team_tactics_rebuild(team=team)
+    judged = _judged(team)
+    # The oracle's reading, worked by hand: the first touch stands in proposal (selling), the
+    # furthest of its four stages at T0, with nothing after it; the second in qualified
+    # (qualifying, further than engaged), answered and advanced by the moves an hour later;
+    # the third answered, in selling, and not advanced by the win at its own instant.
+    assert sorted((row[4], row[5], row[6]) for row in judged) == [
+        ("qualifying", True, True),
+        ("selling", False, False),
+        ("selling", True, False),
+    ]
+    _check_every_period_and_station(team)
+
+
 def test_a_deal_answered_on_several_days_counts_once_and_prospects_by_hand(team):
     """One deal answered a call on day 0 and day 10 (once in market, then in qualifying), a
     prospect without a deal was called three times and answered the first. Day 0 is a Monday:
