@@ -217,8 +217,9 @@ def test_kept_counts_equal_the_raw_touches_for_every_period_and_station(team, ma
 def test_events_at_the_very_instant_of_a_touch(team, manager):
     """Three deals touched at T0, each in inquiry the day before and entering engaged and
     qualified at T0 itself. The first also enters proposal and is won at T0; the second does
-    both an hour later; the third is the first again, its touch recorded as answered. Events at the touch's instant place it (ties by the funnel's order) but
-    neither answer it nor count as its deal advancing: only events strictly after do."""
+    both an hour later; the third is the first again, its touch recorded as answered. Events
+    at the touch's instant place it (ties by the funnel's order) but neither answer it nor
+    count as its deal advancing: only events strictly after do."""
     response_rule_set(tactic=Tactic.objects.get(team=team, slug="call"), window_days=1, by=manager)
     stages = {s.slug: s for s in Stage.objects.filter(team=team)}
     call = Tactic.objects.get(team=team, slug="call")
