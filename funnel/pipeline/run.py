@@ -34,13 +34,7 @@ from funnel.models import (
     StageMetric,
     Team,
 )
-from funnel.pipeline.as_of import (
-    histogram_since,
-    left_days_read,
-    stage_weeks_read,
-    status_values,
-    verdict_as_of,
-)
+from funnel.pipeline.as_of import histogram_since, status_values, verdict_as_of
 from funnel.pipeline.figures import SETTINGS
 from funnel.pipeline.passages import team_flow_rebuild, team_lock, team_pending_drain
 from funnel.pipeline.queue import TEAM_REBUILD, TEAM_RECOMPUTE, task_enqueue
@@ -55,6 +49,7 @@ from funnel.pipeline.run_lock import team_run_lock
 from funnel.pipeline.snapshots import stage_metrics_sync
 from funnel.pipeline.stale import open_deals_figures, stale_cut_of
 from funnel.pipeline.tactics import team_tactics_rebuild
+from funnel.pipeline.touched import histograms_at, inputs_read, kept_store
 from funnel.winnable.services import team_winnable_recompute
 
 logger = logging.getLogger(__name__)
@@ -252,11 +247,14 @@ def _refuse_out_of_range_events(team: Team) -> None:
 def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -> BottleneckStatus:
     state = team_lock(team)
     stages = list(Stage.objects.filter(team=team).in_funnel().order_by("position"))
-    stage_weeks = stage_weeks_read(team, stages)
+    inputs = inputs_read(team=team, state=state, stages=stages)
+    stage_weeks = inputs.kept.stage_weeks()
     # A team whose data stopped is judged as of its data horizon, not today (DESIGN.md §3).
     horizon = data_horizon(stage_weeks, today=now.date())
     as_of = now if horizon is None else _week_start_instant(horizon)
-    left = left_days_read(team, since=histogram_since(as_of.date(), SETTINGS.recent_weeks))
+    since = histogram_since(as_of.date(), SETTINGS.recent_weeks)
+    every_row = histograms_at(team=team, inputs=inputs, since=since)
+    left = inputs.kept.left
     stale = stale_cut_of(state)
     verdict, figures = verdict_as_of(
         stages=stages,
@@ -265,7 +263,13 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
         as_of=as_of.date(),
         open_ages=_open_ages(team, as_of, stale.cutoff if stale else None),
     )
-    _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
+    _stage_metrics_replace(
+        team=team,
+        stages=stages,
+        stage_weeks=stage_weeks,
+        left=left,
+        cells=None if every_row else inputs.touched,
+    )
     status = _status_record(
         team=team,
         stages=stages,
@@ -282,8 +286,10 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     # killed in between leaves the mark, and the sweeper runs the team again.
     state.winnable_stale = True
     state.tactics_stale = True
+    kept_store(team=team, state=state, kept=inputs.kept)
     state.save(
         update_fields=[
+            "flow_touched",
             "watermark",
             "started_at",
             "finished_at",
@@ -295,10 +301,17 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     return status
 
 
-def _stage_metrics_replace(*, team, stages, stage_weeks, left) -> None:
+def _stage_metrics_replace(*, team, stages, stage_weeks, left, cells=None) -> None:
+    """The StageMetric rows of every (stage, week), or only of the touched `cells`."""
     by_position = {s.position: s for s in stages}
+    keys = None
+    if cells is not None:
+        position = {s.id: s.position for s in stages}
+        keys = {(position[s], w) for s, w in cells if s in position}
     rows = []
     for row in stage_weeks:
+        if keys is not None and (row.stage_position, row.week_start) not in keys:
+            continue
         stage = by_position[row.stage_position]
         rate = wilson_interval(row.advanced, row.advanced + row.lost)
         days = days_in_stage_counts(left.get(stage.id, {}).get(row.week_start, []))
@@ -319,7 +332,7 @@ def _stage_metrics_replace(*, team, stages, stage_weeks, left) -> None:
                 days_p85=days.p85,
             )
         )
-    stage_metrics_sync(team_id=team.id, rows=rows)
+    stage_metrics_sync(team_id=team.id, rows=rows, keys=keys)
 
 
 def _week_start_instant(week: dt.date) -> dt.datetime:
