@@ -5,6 +5,7 @@ manager's, else the demonstrated capability) and the p-value of its shortfall.""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -255,11 +256,9 @@ def _days_sums(
     """Per week: the deals that left, and the sums of 2(d + 1/2) and of (2(d + 1/2))^2 over
     them (whole days d), as exact integers (int64): one pass in numpy over all the cells."""
     lengths = [len(week) for week in weeks]
-    flat = np.fromiter(
-        (int(x) for week in weeks for cell in week for x in cell),
-        dtype=np.int64,
-        count=2 * sum(lengths),
-    ).reshape(-1, 2)
+    flat = np.array(list(chain.from_iterable(chain.from_iterable(weeks))), dtype=np.int64).reshape(
+        -1, 2
+    )
     count, odd = flat[:, 1], 2 * flat[:, 0] + 1
     at = np.repeat(np.arange(len(weeks)), lengths)
     sums = np.zeros((3, len(weeks)), dtype=np.int64)
