@@ -13,11 +13,9 @@ import datetime as dt
 import logging
 import time
 import zoneinfo
-from collections import Counter, defaultdict
 
-import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from funnel.bounds import STORED_EARLIEST, STORED_LATEST
@@ -26,8 +24,6 @@ from funnel.metrics.flow import days_in_stage_counts
 from funnel.metrics.intervals import wilson_interval
 from funnel.models import (
     BottleneckStatus,
-    Deal,
-    DealStatus,
     RecomputeState,
     Stage,
     StageEvent,
@@ -36,6 +32,7 @@ from funnel.models import (
 )
 from funnel.pipeline.as_of import histogram_since, status_values, verdict_as_of
 from funnel.pipeline.figures import SETTINGS
+from funnel.pipeline.open_deals import open_deals_read
 from funnel.pipeline.passages import team_flow_rebuild, team_lock, team_pending_drain
 from funnel.pipeline.queue import TEAM_REBUILD, TEAM_RECOMPUTE, task_enqueue
 from funnel.pipeline.request import (
@@ -47,57 +44,12 @@ from funnel.pipeline.request import (
 )
 from funnel.pipeline.run_lock import team_run_lock
 from funnel.pipeline.snapshots import stage_metrics_sync
-from funnel.pipeline.stale import open_deals_figures, stale_cut_of
+from funnel.pipeline.stale import stale_cut_of
 from funnel.pipeline.tactics import team_tactics_rebuild
 from funnel.pipeline.touched import histograms_at, inputs_read, kept_store
 from funnel.winnable.services import team_winnable_recompute
 
 logger = logging.getLogger(__name__)
-
-
-def _open_ages(team: Team, now: dt.datetime, stale_before=None) -> dict[int, np.ndarray]:
-    """Whole days each open deal has been in its current stage, by stage id; without the deals
-    the stale rule counts as lost (last event before `stale_before`)."""
-    if connection.vendor == "postgresql":
-        ages = _open_age_counts_sql(team, now, stale_before)
-    else:
-        ages = _open_age_counts_orm(team, now, stale_before)
-    hist: dict[int, list[tuple[float, int]]] = defaultdict(list)
-    for (stage_id, days), count in ages:
-        hist[stage_id].append((max(0.0, float(days or 0)), count))
-    return {
-        stage_id: np.repeat([d for d, _ in cells], [c for _, c in cells]).astype(float)
-        for stage_id, cells in hist.items()
-    }
-
-
-AgeCounts = list[tuple[tuple[int, float | None], int]]  # ((stage id, whole days), open deals)
-
-
-def _open_age_counts_sql(team: Team, now: dt.datetime, stale_before=None) -> AgeCounts:
-    """Counted by the database: a row per stage and age, not per deal."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_stage_id, floor(date_part('epoch', %s - stage_entered_at) / 86400) "
-            f"AS days, COUNT(*) FROM {Deal._meta.db_table} "
-            "WHERE team_id = %s AND status = %s AND current_stage_id IS NOT NULL "
-            "AND (%s::timestamptz IS NULL OR last_event_at >= %s) "
-            "GROUP BY current_stage_id, days",
-            [now, team.id, DealStatus.OPEN, stale_before, stale_before],
-        )
-        return [((stage_id, days), count) for stage_id, days, count in cursor.fetchall()]
-
-
-def _open_age_counts_orm(team: Team, now: dt.datetime, stale_before=None) -> AgeCounts:
-    deals = Deal.objects.filter(team=team, status=DealStatus.OPEN, current_stage__isnull=False)
-    if stale_before is not None:
-        deals = deals.filter(last_event_at__gte=stale_before)
-    deals = deals.values_list("current_stage_id", "stage_entered_at")
-    ages = Counter(
-        (stage_id, (now - entered).total_seconds() // 86400 if entered else None)
-        for stage_id, entered in deals
-    )
-    return list(ages.items())
 
 
 def team_recompute(
@@ -256,12 +208,9 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     every_row = histograms_at(team=team, inputs=inputs, since=since)
     left = inputs.kept.left
     stale = stale_cut_of(state)
+    open_ages, open_figures = open_deals_read(team, as_of, stale)
     verdict, figures = verdict_as_of(
-        stages=stages,
-        stage_weeks=stage_weeks,
-        left=left,
-        as_of=as_of.date(),
-        open_ages=_open_ages(team, as_of, stale.cutoff if stale else None),
+        stages=stages, stage_weeks=stage_weeks, left=left, as_of=as_of.date(), open_ages=open_ages
     )
     _stage_metrics_replace(
         team=team,
@@ -273,7 +222,7 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     status = _status_record(
         team=team,
         stages=stages,
-        figures=figures | open_deals_figures(team=team, cut=stale),
+        figures=figures | open_figures,
         watermark=watermark,
         now=now,
         horizon=horizon,
