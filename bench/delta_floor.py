@@ -34,15 +34,21 @@ from funnel.models import Deal, DealPassage, StageEvent, StageFlow
 
 D, E, P, F = (m._meta.db_table for m in (Deal, StageEvent, DealPassage, StageFlow))
 
-NEW_DEAL_SQL = (
-    f"INSERT INTO {D} (team_id, external_id, account, department, source, status, "
-    "lost_reason, created_at, updated_at) VALUES (%s, %s, '', '', %s, 'open', '', now(), now())"
-)
-EVENT_SQL = (
-    f"INSERT INTO {E} (team_id, deal_id, stage_id, outcome, lost_reason, occurred_at, "
-    "recorded_at, event_id, origin) SELECT %s, d.id, %s, %s, %s, %s, now(), %s, 'api' "
-    f"FROM {D} d WHERE d.team_id = %s AND d.external_id = %s"
-)
+NEW_DEALS = f"""
+    INSERT INTO {D} (team_id, external_id, account, department, source, status, lost_reason,
+                     created_at, updated_at)
+    SELECT %(team)s, ext, '', '', source, 'open', '', now(), now()
+    FROM unnest(%(new)s::text[], %(source)s::text[]) AS n(ext, source)
+"""
+EVENTS = f"""
+    INSERT INTO {E} (team_id, deal_id, stage_id, outcome, lost_reason, occurred_at, recorded_at,
+                     event_id, origin)
+    SELECT %(team)s, d.id, b.stage_id, b.outcome, b.reason, b.at, now(), b.event_id, 'api'
+    FROM unnest(%(ext)s::text[], %(stage)s::bigint[], %(outcome)s::text[], %(reason)s::text[],
+                %(at)s::timestamptz[], %(event_id)s::text[])
+         AS b(ext, stage_id, outcome, reason, at, event_id)
+    JOIN {D} d ON d.team_id = %(team)s AND d.external_id = b.ext
+"""
 BATCH = "unnest(%(ext)s::text[], %(stage)s::bigint[], %(outcome)s::text[], %(at)s::timestamptz[])"
 # The moving deals as they were, the stage they leave and when they entered it.
 MOVES = f"""
@@ -102,12 +108,29 @@ WEEK_FIGURES = f"""
     WHERE f.team_id = %(team)s
     GROUP BY f.stage_id, f.week
 """
+# Each touched stage's exact percentiles over the recent window, from the histogram's
+# cumulative counts: the order statistics at q (n - 1) and the next, interpolated as numpy does.
 WINDOW_FIGURES = f"""
-    SELECT x.stage_id, percentile_cont(ARRAY[0.5, 0.85]) WITHIN GROUP (ORDER BY x.days)
-    FROM {F} x, generate_series(1, x.count)
-    WHERE x.team_id = %(team)s AND x.stage_id = ANY(%(stages)s) AND x.kind <> 'entered'
-      AND x.days >= 0 AND x.week >= %(since)s AND x.week < %(until)s
-    GROUP BY x.stage_id
+    WITH h AS (
+        SELECT stage_id, days, sum(count) AS c FROM {F}
+        WHERE team_id = %(team)s AND stage_id = ANY(%(stages)s) AND kind <> 'entered'
+          AND days >= 0 AND week >= %(since)s AND week < %(until)s
+        GROUP BY stage_id, days
+    ), r AS (
+        SELECT stage_id, days, sum(c) OVER (PARTITION BY stage_id ORDER BY days) AS upto,
+               sum(c) OVER (PARTITION BY stage_id) AS n
+        FROM h
+    ), q AS (
+        SELECT DISTINCT stage_id, p, p * (n - 1) AS at FROM r, unnest(ARRAY[0.5, 0.85]::float8[]) p
+    )
+    SELECT stage_id, p, lo + (COALESCE(hi, lo) - lo) * (at - floor(at)) FROM (
+        SELECT q.stage_id, q.p, q.at,
+            (SELECT days FROM r WHERE r.stage_id = q.stage_id AND r.upto > floor(q.at)
+             ORDER BY days LIMIT 1) AS lo,
+            (SELECT days FROM r WHERE r.stage_id = q.stage_id AND r.upto > floor(q.at) + 1
+             ORDER BY days LIMIT 1) AS hi
+        FROM q
+    ) o
 """
 
 
@@ -126,43 +149,35 @@ class DeltaFloor:
 
     def measure(self, events: list[EventIn]) -> tuple[float, int]:
         """Seconds for the whole job on one batch, and how many (stage, week) it touched."""
-        rows = [
-            (
-                e.deal_external_id,
-                self.stage_ids[e.stage] if e.stage else None,
-                e.outcome or "",
-                e.lost_reason or "",
-                e.occurred_at,
-                e.event_id,
-            )
-            for e in events
-        ]
-        new = [(self.team_id, e.deal_external_id, e.source or "") for e in events if e.source]
         team = self.team_id
+        new = [e for e in events if e.source]
         args = {
             "team": team,
             "tz": settings.TIME_ZONE,
-            "ext": [r[0] for r in rows],
-            "stage": [r[1] for r in rows],
-            "outcome": [r[2] for r in rows],
-            "at": [r[4] for r in rows],
+            "ext": [e.deal_external_id for e in events],
+            "stage": [self.stage_ids[e.stage] if e.stage else None for e in events],
+            "outcome": [e.outcome or "" for e in events],
+            "reason": [e.lost_reason or "" for e in events],
+            "at": [e.occurred_at for e in events],
+            "event_id": [e.event_id for e in events],
+            "new": [e.deal_external_id for e in new],
+            "source": [e.source for e in new],
         }
         try:
             with self.conn.cursor() as cursor:
                 started = time.perf_counter()
                 # The moves are read before the new deals exist: a new deal only enters.
                 cursor.execute(MOVES, args)
-                cursor.executemany(NEW_DEAL_SQL, new)
+                cursor.execute(NEW_DEALS, args)
                 cursor.execute(
                     "INSERT INTO floor_moves SELECT d.id, NULL, NULL, b.stage_id, b.outcome, b.at "
                     f"FROM {BATCH} AS b(ext, stage_id, outcome, at) JOIN {D} d "
                     "ON d.team_id = %(team)s AND d.external_id = b.ext "
                     "WHERE b.ext = ANY(%(new)s)",
-                    args | {"new": [n[1] for n in new]},
+                    args,
                 )
-                cursor.executemany(
-                    EVENT_SQL, [(team, r[1], r[2], r[3], r[4], r[5], team, r[0]) for r in rows]
-                )
+                cursor.execute("ANALYZE floor_moves")
+                cursor.execute(EVENTS, args)
                 cursor.execute(DEALS_MOVE, args)
                 cursor.execute(PASSAGES, args)
                 cursor.execute(FLOW_DELTA, args)

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from funnel.bounds import STORED_EARLIEST, STORED_LATEST
+from funnel.metrics.accounting import week_start
 from funnel.metrics.edges import data_horizon
 from funnel.metrics.flow import days_in_stage_counts
 from funnel.metrics.intervals import wilson_interval
@@ -30,7 +31,12 @@ from funnel.models import (
     StageMetric,
     Team,
 )
-from funnel.pipeline.as_of import histogram_since, status_values, verdict_as_of
+from funnel.pipeline.as_of import (
+    contenders_basis,
+    histogram_since,
+    status_values,
+    verdict_as_of,
+)
 from funnel.pipeline.figures import SETTINGS
 from funnel.pipeline.open_deals import open_deals_read
 from funnel.pipeline.passages import team_flow_rebuild, team_lock, team_pending_drain
@@ -46,7 +52,7 @@ from funnel.pipeline.run_lock import team_run_lock
 from funnel.pipeline.snapshots import stage_metrics_sync
 from funnel.pipeline.stale import stale_cut_of
 from funnel.pipeline.tactics import team_tactics_rebuild
-from funnel.pipeline.touched import histograms_at, inputs_read, kept_store
+from funnel.pipeline.touched import contenders_kept, histograms_at, inputs_read, kept_store
 from funnel.winnable.services import team_winnable_recompute
 
 logger = logging.getLogger(__name__)
@@ -209,9 +215,16 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     left = inputs.kept.left
     stale = stale_cut_of(state)
     open_ages, open_figures = open_deals_read(team, as_of, stale)
+    basis = contenders_basis(stages, stage_weeks, week_start(as_of.date()))
     verdict, figures = verdict_as_of(
-        stages=stages, stage_weeks=stage_weeks, left=left, as_of=as_of.date(), open_ages=open_ages
+        stages=stages,
+        stage_weeks=stage_weeks,
+        left=left,
+        as_of=as_of.date(),
+        open_ages=open_ages,
+        contenders=contenders_kept(inputs, basis, every_row),
     )
+    inputs.kept.verdict, inputs.kept.verdict_basis = verdict, basis
     _stage_metrics_replace(
         team=team,
         stages=stages,

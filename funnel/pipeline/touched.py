@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q
 
 from funnel.metrics.accounting import StageWeek
+from funnel.metrics.verdict import BottleneckVerdict
 from funnel.models import FlowKind, RecomputeState, Stage, StageFlow, Team
 from funnel.pipeline.as_of import LeftDays, left_days_read, stage_weeks_read
 
@@ -66,6 +67,9 @@ class Kept:
     since: dt.date | None
     counts: dict[tuple[int, dt.date], list[int]] = field(default_factory=dict)
     left: LeftDays = field(default_factory=lambda: defaultdict(dict))
+    # The last verdict, and what its contenders were computed from (as_of.contenders_basis).
+    verdict: BottleneckVerdict | None = None
+    verdict_basis: tuple | None = None
 
     def stage_weeks(self) -> list[StageWeek]:
         return [StageWeek(p, w, *c) for (p, w), c in sorted(self.counts.items())]
@@ -149,6 +153,20 @@ def histograms_at(*, team: Team, inputs: Inputs, since: dt.date) -> bool:
     kept.left = left_days_read(team, since=since)
     kept.since = since
     return True
+
+
+def contenders_kept(inputs: Inputs, basis: tuple, every_row: bool) -> BottleneckVerdict | None:
+    """The last verdict, when its contenders stand: the inputs were kept, the drains touched
+    no week before the one judged up to (`basis[0]`, the week of the as-of date), and the
+    basis is the same (as_of.contenders_basis). Batches of events as they happen touch the
+    current week only, so most runs recompute the flows alone."""
+    kept, touched = inputs.kept, inputs.touched
+    if touched is None or every_row or kept.verdict is None or kept.verdict_basis != basis:
+        return None
+    end = basis[0]
+    if any(week < end for _, week in touched):
+        return None
+    return kept.verdict
 
 
 def kept_store(*, team: Team, state: RecomputeState, kept: Kept) -> None:

@@ -15,10 +15,11 @@ import pytest
 
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.models import BottleneckStatus, RecomputeState, Stage, StageMetric
-from funnel.pipeline import touched
+from funnel.pipeline import run, touched
 from funnel.pipeline.passages import team_flow_from_passages
 from funnel.pipeline.run import team_recompute
 from funnel.pipeline.snapshots import METRIC_FIELDS
+from funnel.pipeline.touched import contenders_kept
 
 pytestmark = pytest.mark.django_db
 
@@ -42,13 +43,16 @@ class Funnel:
         self.made += 1
         return EventIn(event_id=f"e{self.made}", deal_external_id=deal, occurred_at=at, **move)
 
-    def batch(self, size: int, *, weeks_back: float) -> list[EventIn]:
+    def batch(self, size: int, *, weeks_back: float, now_only: bool = False) -> list[EventIn]:
+        """`now_only`: every event in the last two days (the current week), as live data."""
         events = []
         for _ in range(size):
             roll = self.rng.random()
             if roll < 0.35 or not self.open:
                 deal = f"d{self.made}"
                 at = NOW - dt.timedelta(days=self.rng.uniform(0, 7 * weeks_back))
+                if now_only:
+                    at = NOW - dt.timedelta(hours=self.rng.uniform(1, 48))
                 events.append(self._event(deal, at, stage=self.slugs[0]))
                 self.open[deal] = (0, at)
                 continue
@@ -57,6 +61,8 @@ class Funnel:
             # Mostly after the deal's last event; sometimes before it (out of order).
             step = self.rng.uniform(-2, 20) if roll < 0.95 else self.rng.uniform(-30, -1)
             at = min(NOW - dt.timedelta(hours=1), last + dt.timedelta(days=step))
+            if now_only:
+                at = NOW - dt.timedelta(hours=self.rng.uniform(1, 48))
             kind = self.rng.random()
             if kind < 0.2:
                 events.append(self._event(deal, at, outcome="lost", lost_reason="No budget"))
@@ -143,3 +149,27 @@ def test_another_process_ran_the_team_meanwhile(team):
     assert not kept_is_current(team)
     team_recompute(team=team, now=NOW, winnable=False, tactics=False)
     assert figures(team) == from_scratch(team)
+
+
+def test_runs_that_keep_the_contenders_equal_a_recompute_from_scratch(team, monkeypatch):
+    """Live batches touch the current week only: the contenders (the complete weeks' tests)
+    stand and only the flows are recomputed; the figures still equal a full recompute."""
+    kept = []
+
+    def spied(*args):
+        verdict = contenders_kept(*args)
+        kept.append(verdict is not None)
+        return verdict
+
+    monkeypatch.setattr(run, "contenders_kept", spied)
+    funnel = Funnel(team, 7)
+    Stage.objects.filter(team=team, slug=funnel.slugs[2]).update(target_conversion=0.99)
+    stage_events_ingest(team=team, origin="api", events=funnel.batch(700, weeks_back=40))
+    team_recompute(team=team, now=NOW, winnable=False, tactics=False)
+    for n in range(5):
+        stage_events_ingest(
+            team=team, origin="api", events=funnel.batch(40, weeks_back=0, now_only=True)
+        )
+        team_recompute(team=team, now=NOW, winnable=False, tactics=False)
+        assert figures(team) == from_scratch(team), f"batch {n}"
+    assert sum(kept) >= 3, kept  # most runs kept the contenders (the full ones never do)
