@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Max
+from django.db.models import F, Max
 
 from bench.data import BatchMaker
 from bench.delta_floor import DeltaFloor
@@ -35,13 +35,14 @@ def maker_of_kept(team: Team, *, seed: int) -> BatchMaker:
         .values_list("slug", flat=True)
     )
     index = {slug: i for i, slug in enumerate(slugs)}
-    open_deals = [
-        (ext, index[slug])
-        for ext, slug in Deal.objects.filter(
-            team=team, status=DealStatus.OPEN, current_stage__isnull=False
-        ).values_list("external_id", "current_stage__slug")
-        if slug in index
-    ]
+    # Only deals whose furthest passage is their current stage: a deal sent back to an earlier
+    # stage (earlier runs' makers drew from older lists) has no plain next step for the floor.
+    deals = (
+        Deal.objects.filter(team=team, status=DealStatus.OPEN, current_stage__isnull=False)
+        .exclude(passages__stage__position__gt=F("current_stage__position"))
+        .values_list("external_id", "current_stage__slug")
+    )
+    open_deals = [(ext, index[slug]) for ext, slug in deals if slug in index]
     maker = BatchMaker(open_deals=open_deals, stage_slugs=slugs, seed=seed)
     maker.made = StageEvent.objects.filter(team=team).aggregate(last=Max("id"))["last"] or 0
     return maker
