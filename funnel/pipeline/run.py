@@ -1,8 +1,9 @@
 """A team's run: from the weekly stage-flow counts to the snapshots the dashboards read.
 
 It drains the deals ingestion marked pending into the passages and StageFlow (by delta, see
-funnel.pipeline.passages), reads StageFlow and the open deals' ages, runs the pure metrics, and
-replaces the team's StageMetric rows and its latest BottleneckStatus, each step in a transaction
+funnel.pipeline.passages), reads StageFlow (only the cells the drains touched when this worker
+kept the rest, funnel.pipeline.touched) and the open deals' ages, runs the pure metrics, and
+updates the team's StageMetric rows and its latest BottleneckStatus, each step in a transaction
 under a per-team lock, so it is idempotent and two runs for one team never interleave. Then it
 asks for the company roll-up (funnel.pipeline.request), which runs as its own debounced task.
 """
