@@ -5,6 +5,7 @@ manager's, else the demonstrated capability) and the p-value of its shortfall.""
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -205,25 +206,25 @@ def days_contender(
 ) -> YieldGap:
     # StageFlow keeps whole days, floored: a deal counted as d days spent d to d + 1, so its
     # mean is d + 1/2 (and a stage of same-day moves is not 0 days against 0).
-    used = [[(d + 0.5, c) for d, c in week] for week in cells[skip:]]
-    total = np.array([sum(d * c for d, c in week) for week in used], dtype=float)
-    left = np.array([sum(c for _, c in week) for week in used], dtype=float)
-    squares = float(sum(d * d * c for week in used for d, c in week))
+    left, twice, four_squares = _days_sums(cells[skip:])
+    total = twice / 2.0
+    squares = float(int(four_squares.sum())) / 4.0
     recent = cfg.recent_weeks
     capability = capability_test(
-        WeeklySeries(total, left, higher_is_better=False),
+        WeeklySeries(total, left.astype(float), higher_is_better=False),
         kind="days",
         window=recent,
         min_size=cfg.min_window_decided,
         baseline_weeks=max(0, total.size - recent),
         squares=squares,
     )
-    recent_cells = [c for week in used[-recent:] for c in week]
-    n = int(sum(c for _, c in recent_cells))
+    n = int(left[-recent:].sum())
     mean = low = high = None
     if n:
-        mean = sum(d * c for d, c in recent_cells) / n
-        var = sum(c * (d - mean) ** 2 for d, c in recent_cells) / max(1, n - 1)
+        a, b = int(twice[-recent:].sum()), int(four_squares[-recent:].sum())
+        mean = a / 2 / n
+        # sum c (d - mean)^2 = (b n - a^2) / 4n, in exact integers then one division.
+        var = (b * n - a * a) / (4 * n * max(1, n - 1))
         half = float(np.sqrt(var / n)) * float(norm.ppf(0.5 + cfg.confidence / 2))
         low, high = max(0.0, mean - half), mean + half
     test = _tested(capability, manager_target=None, variance=0.0, size=n, higher_is_better=False)
@@ -247,6 +248,23 @@ def days_contender(
         skip,
         cfg,
     )
+
+
+def _days_sums(
+    weeks: Sequence[Sequence[tuple[float, int]]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per week: the deals that left, and the sums of 2(d + 1/2) and of (2(d + 1/2))^2 over
+    them (whole days d), as exact integers (int64): one pass in numpy over all the cells."""
+    lengths = [len(week) for week in weeks]
+    flat = np.array(list(chain.from_iterable(chain.from_iterable(weeks))), dtype=np.int64).reshape(
+        -1, 2
+    )
+    count, odd = flat[:, 1], 2 * flat[:, 0] + 1
+    at = np.repeat(np.arange(len(weeks)), lengths)
+    sums = np.zeros((3, len(weeks)), dtype=np.int64)
+    for row, values in enumerate((count, count * odd, count * odd * odd)):
+        np.add.at(sums[row], at, values)
+    return sums[0], sums[1], sums[2]
 
 
 def _yield_gap(

@@ -205,6 +205,15 @@ def bottleneck_verdict(
     return verdict(VerdictKind.BOTTLENECK, reason, contenders, winner)
 
 
+def verdict_with_flows(
+    verdict: BottleneckVerdict, stages: Sequence[StageSpec], flows: Sequence[StageFlow]
+) -> BottleneckVerdict:
+    """A verdict with other flows: what bottleneck_verdict gives for the same inputs with these
+    flows (they only make its flow notes)."""
+    ordered = sorted(stages, key=lambda s: s.position)
+    return replace(verdict, flow=tuple(_flow_note(f, ordered) for f in flows))
+
+
 def _judged(c: YieldGap, threshold: float, won_per_week: float) -> YieldGap:
     higher = c.metric != "days"
     shortfall = (

@@ -146,6 +146,10 @@ class RecomputeState(models.Model):
     failure = models.CharField(max_length=500, blank=True)
     # A write asked for a rebuild while the broker was down: the next sweep sends it.
     rebuild_wanted = models.BooleanField(default=False)
+    # The StageFlow cells ([stage id, week]) the drains changed since the last snapshot, and
+    # the token of that snapshot: a run recomputes only those (funnel.pipeline.touched). None:
+    # unknown (a rebuild, a new team), the next run recomputes everything.
+    flow_touched = models.JSONField(null=True, blank=True, default=None)
 
     def __str__(self) -> str:
         return f"team {self.team_id} recompute through event {self.watermark}"

@@ -31,6 +31,7 @@ from funnel.metrics.verdict import (
     VerdictSettings,
     bottleneck_verdict,
     judged_end,
+    verdict_with_flows,
 )
 from funnel.models import BottleneckStatus, FlowKind, Stage, StageFlow, Team, Verdict
 from funnel.periods import DEFAULT_WINDOW, Period
@@ -152,6 +153,7 @@ def verdict_as_of(
     as_of: dt.date,
     window: int | None = DEFAULT_WINDOW,
     open_ages: Mapping[int, np.ndarray] | None = None,
+    contenders: BottleneckVerdict | None = None,
 ) -> tuple[BottleneckVerdict, dict]:
     """The verdict as of `as_of` over `window` weeks (None: all the data, judged over the
     default window), with its figures as stored JSON.
@@ -159,7 +161,9 @@ def verdict_as_of(
     Only the complete weeks before the week of `as_of` count, for the counts, the days in
     stage and the WIP alike. `open_ages` (days each open deal has waited, by stage id) gives
     the aged WIP; without it (a past date) the WIP comes from the weekly counts and the aged
-    WIP is unknown.
+    WIP is unknown. `contenders`: the verdict of a run whose inputs differed from these only
+    in the week of `as_of`, not in which stages had entries or decisions in it (see
+    `contenders_basis`): its contenders stand, only the flows are new.
     """
     settings = verdict_settings(window)
     end = week_start(as_of)
@@ -190,6 +194,9 @@ def verdict_as_of(
             target_days=stage.target_days,
         )
         flows.append(replace(flow, wip=wip.get(stage.position, 0), aged_wip=None))
+    if contenders is not None:
+        verdict = verdict_with_flows(contenders, stage_specs(stages), flows)
+        return verdict, _figures(verdict, stages, as_of, window, open_ages)
     verdict = bottleneck_verdict(
         stages=stage_specs(stages),
         # The week of `as_of` too: the verdict judges complete weeks only, but whether
@@ -203,12 +210,28 @@ def verdict_as_of(
         },
         settings=settings,
     )
-    figures = verdict_figures(verdict, stages) | {
+    return verdict, _figures(verdict, stages, as_of, window, open_ages)
+
+
+def _figures(verdict, stages, as_of, window, open_ages) -> dict:
+    return verdict_figures(verdict, stages) | {
         "as_of": as_of.isoformat(),
         "window": window or "all",
         "aged_wip_known": open_ages is not None,
     }
-    return verdict, figures
+
+
+def contenders_basis(stages: Sequence[Stage], stage_weeks: Sequence[StageWeek], end: dt.date):
+    """What bottleneck_verdict reads of its inputs besides the complete weeks before `end`:
+    the stages' specs, `end`, and which stages had entries and decisions in the week of `end`
+    (whether the data goes on), never its counts. Equal bases and no complete week changed:
+    equal contenders."""
+    current = tuple(
+        (r.stage_position, bool(r.entered), bool(r.decided))
+        for r in stage_weeks
+        if r.week_start == end
+    )
+    return end, tuple(stage_specs(stages)), current
 
 
 def status_values(*, stages: Sequence[Stage], figures: dict) -> dict:

@@ -40,6 +40,7 @@ from funnel.models import (
 )
 from funnel.pipeline.stage_flow import FlowKey, stage_flow_apply
 from funnel.pipeline.stale import stale_cut_of, team_stale_cut
+from funnel.pipeline.touched import flow_touched_add, flow_touched_forget
 from funnel.positions import events_in_log_order
 
 logger = logging.getLogger(__name__)
@@ -241,7 +242,8 @@ def team_pending_drain(*, team: Team, chunk: int = 5000) -> int:
     done = 0
     while True:
         with transaction.atomic():
-            stale = stale_cut_of(team_lock(team))
+            state = team_lock(team)
+            stale = stale_cut_of(state)
             ids = list(
                 PendingDeal.objects.filter(team=team)
                 .order_by("deal_id")
@@ -261,9 +263,10 @@ def team_pending_drain(*, team: Team, chunk: int = 5000) -> int:
             _skipped_warn(
                 team, Counter({"pending marks of no deal of the team": len(ids) - len(locked)})
             )
-            deals_passages_refresh(
+            delta = deals_passages_refresh(
                 team=team, deal_events=dict(_deal_event_logs(locked)), stale=stale
             )
+            flow_touched_add(state, {(key[0], key[1]) for key, n in delta.items() if n})
         done += len(locked)
         if len(ids) < chunk:
             return done
@@ -302,6 +305,7 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000, now: dt.datetime | None
     state.save(update_fields=["stale_days", "stale_as_of"])
     DealPassage.objects.filter(team=team)._raw_delete(DealPassage.objects.db)
     StageFlow.objects.filter(team=team)._raw_delete(StageFlow.objects.db)
+    flow_touched_forget(team)
     zone = _zone()
     maps = _stage_maps(team)
     positions, stage_at = maps.positions, maps.stage_at
@@ -337,6 +341,7 @@ def team_flow_from_passages(*, team: Team) -> None:
 def _team_flow_from_passages_orm(team: Team) -> None:
     team_lock(team)
     StageFlow.objects.filter(team=team).delete()
+    flow_touched_forget(team)
     zone = _zone()
     totals: Counter = Counter()
     passages = DealPassage.objects.filter(team=team).values_list(
@@ -356,6 +361,7 @@ def _team_flow_from_passages_set_based(team: Team) -> None:
         # Room for the hash aggregates (tens of thousands of cells at a million deals) in memory.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DELETE FROM {table} WHERE team_id = %s", [team.id])
+        flow_touched_forget(team)
         # Entries and exits grouped apart (the entries need no days), and whole days from
         # date_part (double precision): extract() returns numeric, which cost a third more.
         cursor.execute(

@@ -1,8 +1,9 @@
 """A team's run: from the weekly stage-flow counts to the snapshots the dashboards read.
 
 It drains the deals ingestion marked pending into the passages and StageFlow (by delta, see
-funnel.pipeline.passages), reads StageFlow and the open deals' ages, runs the pure metrics, and
-replaces the team's StageMetric rows and its latest BottleneckStatus, each step in a transaction
+funnel.pipeline.passages), reads StageFlow (only the cells the drains touched when this worker
+kept the rest, funnel.pipeline.touched) and the open deals' ages, runs the pure metrics, and
+updates the team's StageMetric rows and its latest BottleneckStatus, each step in a transaction
 under a per-team lock, so it is idempotent and two runs for one team never interleave. Then it
 asks for the company roll-up (funnel.pipeline.request), which runs as its own debounced task.
 """
@@ -13,21 +14,18 @@ import datetime as dt
 import logging
 import time
 import zoneinfo
-from collections import Counter, defaultdict
 
-import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from funnel.bounds import STORED_EARLIEST, STORED_LATEST
+from funnel.metrics.accounting import week_start
 from funnel.metrics.edges import data_horizon
 from funnel.metrics.flow import days_in_stage_counts
 from funnel.metrics.intervals import wilson_interval
 from funnel.models import (
     BottleneckStatus,
-    Deal,
-    DealStatus,
     RecomputeState,
     Stage,
     StageEvent,
@@ -35,13 +33,13 @@ from funnel.models import (
     Team,
 )
 from funnel.pipeline.as_of import (
+    contenders_basis,
     histogram_since,
-    left_days_read,
-    stage_weeks_read,
     status_values,
     verdict_as_of,
 )
 from funnel.pipeline.figures import SETTINGS
+from funnel.pipeline.open_deals import open_deals_read
 from funnel.pipeline.passages import team_flow_rebuild, team_lock, team_pending_drain
 from funnel.pipeline.queue import TEAM_REBUILD, TEAM_RECOMPUTE, task_enqueue
 from funnel.pipeline.request import (
@@ -53,56 +51,12 @@ from funnel.pipeline.request import (
 )
 from funnel.pipeline.run_lock import team_run_lock
 from funnel.pipeline.snapshots import stage_metrics_sync
-from funnel.pipeline.stale import open_deals_figures, stale_cut_of
+from funnel.pipeline.stale import stale_cut_of
 from funnel.pipeline.tactics import team_tactics_rebuild
+from funnel.pipeline.touched import contenders_kept, histograms_at, inputs_read, kept_store
 from funnel.winnable.services import team_winnable_recompute
 
 logger = logging.getLogger(__name__)
-
-
-def _open_ages(team: Team, now: dt.datetime, stale_before=None) -> dict[int, np.ndarray]:
-    """Whole days each open deal has been in its current stage, by stage id; without the deals
-    the stale rule counts as lost (last event before `stale_before`)."""
-    if connection.vendor == "postgresql":
-        ages = _open_age_counts_sql(team, now, stale_before)
-    else:
-        ages = _open_age_counts_orm(team, now, stale_before)
-    hist: dict[int, list[tuple[float, int]]] = defaultdict(list)
-    for (stage_id, days), count in ages:
-        hist[stage_id].append((max(0.0, float(days or 0)), count))
-    return {
-        stage_id: np.repeat([d for d, _ in cells], [c for _, c in cells]).astype(float)
-        for stage_id, cells in hist.items()
-    }
-
-
-AgeCounts = list[tuple[tuple[int, float | None], int]]  # ((stage id, whole days), open deals)
-
-
-def _open_age_counts_sql(team: Team, now: dt.datetime, stale_before=None) -> AgeCounts:
-    """Counted by the database: a row per stage and age, not per deal."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_stage_id, floor(date_part('epoch', %s - stage_entered_at) / 86400) "
-            f"AS days, COUNT(*) FROM {Deal._meta.db_table} "
-            "WHERE team_id = %s AND status = %s AND current_stage_id IS NOT NULL "
-            "AND (%s::timestamptz IS NULL OR last_event_at >= %s) "
-            "GROUP BY current_stage_id, days",
-            [now, team.id, DealStatus.OPEN, stale_before, stale_before],
-        )
-        return [((stage_id, days), count) for stage_id, days, count in cursor.fetchall()]
-
-
-def _open_age_counts_orm(team: Team, now: dt.datetime, stale_before=None) -> AgeCounts:
-    deals = Deal.objects.filter(team=team, status=DealStatus.OPEN, current_stage__isnull=False)
-    if stale_before is not None:
-        deals = deals.filter(last_event_at__gte=stale_before)
-    deals = deals.values_list("current_stage_id", "stage_entered_at")
-    ages = Counter(
-        (stage_id, (now - entered).total_seconds() // 86400 if entered else None)
-        for stage_id, entered in deals
-    )
-    return list(ages.items())
 
 
 def team_recompute(
@@ -252,24 +206,37 @@ def _refuse_out_of_range_events(team: Team) -> None:
 def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -> BottleneckStatus:
     state = team_lock(team)
     stages = list(Stage.objects.filter(team=team).in_funnel().order_by("position"))
-    stage_weeks = stage_weeks_read(team, stages)
+    inputs = inputs_read(team=team, state=state, stages=stages)
+    stage_weeks = inputs.kept.stage_weeks()
     # A team whose data stopped is judged as of its data horizon, not today (DESIGN.md §3).
     horizon = data_horizon(stage_weeks, today=now.date())
     as_of = now if horizon is None else _week_start_instant(horizon)
-    left = left_days_read(team, since=histogram_since(as_of.date(), SETTINGS.recent_weeks))
+    since = histogram_since(as_of.date(), SETTINGS.recent_weeks)
+    every_row = histograms_at(team=team, inputs=inputs, since=since)
+    left = inputs.kept.left
     stale = stale_cut_of(state)
+    open_ages, open_figures = open_deals_read(team, as_of, stale)
+    basis = contenders_basis(stages, stage_weeks, week_start(as_of.date()))
     verdict, figures = verdict_as_of(
         stages=stages,
         stage_weeks=stage_weeks,
         left=left,
         as_of=as_of.date(),
-        open_ages=_open_ages(team, as_of, stale.cutoff if stale else None),
+        open_ages=open_ages,
+        contenders=contenders_kept(inputs, basis, every_row),
     )
-    _stage_metrics_replace(team=team, stages=stages, stage_weeks=stage_weeks, left=left)
+    inputs.kept.verdict, inputs.kept.verdict_basis = verdict, basis
+    _stage_metrics_replace(
+        team=team,
+        stages=stages,
+        stage_weeks=stage_weeks,
+        left=left,
+        cells=None if every_row else inputs.touched,
+    )
     status = _status_record(
         team=team,
         stages=stages,
-        figures=figures | open_deals_figures(team=team, cut=stale),
+        figures=figures | open_figures,
         watermark=watermark,
         now=now,
         horizon=horizon,
@@ -282,8 +249,10 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     # killed in between leaves the mark, and the sweeper runs the team again.
     state.winnable_stale = True
     state.tactics_stale = True
+    kept_store(team=team, state=state, kept=inputs.kept)
     state.save(
         update_fields=[
+            "flow_touched",
             "watermark",
             "started_at",
             "finished_at",
@@ -295,10 +264,17 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     return status
 
 
-def _stage_metrics_replace(*, team, stages, stage_weeks, left) -> None:
+def _stage_metrics_replace(*, team, stages, stage_weeks, left, cells=None) -> None:
+    """The StageMetric rows of every (stage, week), or only of the touched `cells`."""
     by_position = {s.position: s for s in stages}
+    keys = None
+    if cells is not None:
+        position = {s.id: s.position for s in stages}
+        keys = {(position[s], w) for s, w in cells if s in position}
     rows = []
     for row in stage_weeks:
+        if keys is not None and (row.stage_position, row.week_start) not in keys:
+            continue
         stage = by_position[row.stage_position]
         rate = wilson_interval(row.advanced, row.advanced + row.lost)
         days = days_in_stage_counts(left.get(stage.id, {}).get(row.week_start, []))
@@ -319,7 +295,7 @@ def _stage_metrics_replace(*, team, stages, stage_weeks, left) -> None:
                 days_p85=days.p85,
             )
         )
-    stage_metrics_sync(team_id=team.id, rows=rows)
+    stage_metrics_sync(team_id=team.id, rows=rows, keys=keys)
 
 
 def _week_start_instant(week: dt.date) -> dt.datetime:

@@ -6,6 +6,7 @@ of rows (stages x weeks) on every run cost more than computing it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from funnel.bulk import among, rows_update
@@ -30,19 +31,30 @@ def _plain(value):
     return float(value) if hasattr(value, "dtype") else value
 
 
-def stage_metrics_sync(*, team_id: int | None, rows: Iterable[StageMetric]) -> dict[str, int]:
-    """Make the stored rows of a team (or the company, team_id None) equal `rows`.
+def stage_metrics_sync(
+    *,
+    team_id: int | None,
+    rows: Iterable[StageMetric],
+    keys: set[tuple[int, dt.date]] | None = None,
+) -> dict[str, int]:
+    """Make the stored rows of a team (or the company, team_id None) equal `rows`; with
+    `keys`, only the rows of those (position, week) cells (`rows` holds theirs).
 
     Returns how many rows were added, changed and removed.
     """
     stored = StageMetric.objects.filter(team_id=team_id)
     if team_id is None:
         stored = StageMetric.objects.filter(team__isnull=True)
+    if keys is not None:
+        if not keys:
+            return {"added": 0, "changed": 0, "removed": 0}
+        stored = stored.filter(position__in={p for p, _ in keys}, week__in={w for _, w in keys})
     current = {
         (position, week): (metric_id, tuple(values))
         for metric_id, position, week, *values in stored.values_list(
             "id", "position", "week", *METRIC_FIELDS
         )
+        if keys is None or (position, week) in keys
     }
     added: list[StageMetric] = []
     changed: list[tuple] = []

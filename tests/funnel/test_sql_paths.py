@@ -18,9 +18,11 @@ from bench.synthetic import FunnelShape, funnel_events, funnel_generate
 from funnel import bulk
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.ingest.writes import EVENT_FIELDS
+from funnel.metrics.stale import StaleCut
 from funnel.models import Characteristic, Deal, DealStatus, FlowKind, StageEvent, StageFlow
-from funnel.pipeline import as_of, passages, run, stage_flow
+from funnel.pipeline import as_of, open_deals, passages, stage_flow
 from funnel.pipeline.passages import team_pending_drain
+from funnel.pipeline.stale import open_deals_figures
 from funnel.winnable import services as winnable
 from tests.funnel.winnable.conftest import deal_closed
 
@@ -84,8 +86,20 @@ def test_stage_flow_delta(drained):
 
 
 def test_open_ages_and_days_in_stage(drained):
-    sql, orm = run._open_age_counts_sql(drained, NOW), run._open_age_counts_orm(drained, NOW)
+    sql, orm = (
+        open_deals._open_age_counts_sql(drained, NOW),
+        open_deals._open_age_counts_orm(drained, NOW),
+    )
     assert dict(sql) == dict(orm) and sum(dict(orm).values()) > 20
+    # One scan for the ages and the open-deal figures, with and without a stale cut.
+    for days in (None, 10):
+        cut = StaleCut(days=days, as_of=NOW) if days else None
+        ages, figures = open_deals.open_deals_read(drained, NOW, cut)
+        separate = open_deals._open_ages(drained, NOW, cut.cutoff if cut else None)
+        assert {s: sorted(a) for s, a in ages.items()} == {
+            s: sorted(a) for s, a in separate.items()
+        }
+        assert figures == open_deals_figures(team=drained, cut=cut)
     since = NOW.date() - dt.timedelta(weeks=12)
     kinds = [FlowKind.ADVANCED, FlowKind.LOST]
 

@@ -2,15 +2,19 @@
 
     python manage.py bench_recompute --deals 100000
     python manage.py bench_recompute --deals 1000000 [--batches 10] [--keep] [--no-worker]
+    python manage.py bench_recompute --reuse bench-xxxx --no-full [--batches 10]
 
 A throwaway team gets a generated year of deals (about 3.5 events a deal), loaded with COPY
-(setup, timed apart). Then it measures:
+(setup, timed apart; `--keep` keeps the team, `--reuse SLUG` measures it again without a setup).
+Then it measures:
 - the full recompute: StageFlow rebuilt from the passages in SQL, then the recompute (median of 3);
 - the nightly rebuild, once: `team_rebuild`, the very function beat's nightly task runs for each
   team (every passage re-derived from the event log, then the recompute with the winnable counts);
-- one 1,000-event batch applied incrementally (stage_events_ingest: new deals plus open deals
-  moving on or closing), and the recompute after it (median and p95 over the batches);
-- peak memory: tracemalloc peak of each step, this process's and the worker's max RSS;
+- 1,000-event batches (stage_events_ingest: new deals plus open deals moving on or closing),
+  each applied by the app (ingest, drain into passages and StageFlow, the verdict) right after
+  its delta floor ran on the same database and rolled back (bench.delta_floor: the same delta
+  in plain SQL, with the touched figures' exact percentiles); app, floor, ratio per batch, their
+  medians and p95 (bench.incremental);
 - freshness with a real Celery worker (`celery -A kaizen worker --pool=solo`, Redis broker): from
   a batch's commit to the BottleneckStatus whose watermark includes it, polled every 20 ms.
 """
@@ -36,16 +40,17 @@ from bench.data import (
     tables_analyze,
     team_bench_delete,
 )
+from bench.incremental import Batches, batches_measure, maker_of_kept
 from bench.measure import Cpu, Worker, cpu_text, load_text, ms, p95, traced
 from bench.synthetic import FunnelShape, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.models import BottleneckStatus, StageEvent, StageFlow, Team
-from funnel.pipeline.passages import team_flow_from_passages, team_pending_drain
+from funnel.pipeline.passages import team_flow_from_passages
 from funnel.pipeline.run import team_rebuild, team_recompute
 from funnel.services import team_create
 from kaizen.celery import app
 
-TARGETS = {"full": 5.5, "incremental": 0.250, "freshness_p95": 2.0}  # seconds, at 1M deals
+TARGETS = {"full": 5.5, "freshness_p95": 0.300}  # seconds, at 1M deals
 POLL = 0.020
 
 
@@ -65,6 +70,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-worker", action="store_true", help="Skip freshness.")
         parser.add_argument("--keep", action="store_true", help="Keep the benchmark team.")
+        parser.add_argument(
+            "--reuse", metavar="SLUG", help="Measure a team an earlier --keep run left (no setup)."
+        )
+        parser.add_argument("--no-full", action="store_true", help="Skip the full recompute.")
 
     def handle(self, *args, **o) -> None:
         if connection.vendor != "postgresql":
@@ -72,8 +81,13 @@ class Command(BaseCommand):
                 "bench_recompute needs PostgreSQL (COPY, the set-based recompute); set "
                 "DATABASE_URL=postgres://... and run `manage.py migrate` there first."
             )
-        slug = f"bench-{secrets.token_hex(4)}"
-        team = team_create(slug=slug, name=f"Benchmark {slug}")
+        if o["reuse"]:
+            o["keep"] = True
+            team = Team.objects.get(slug=o["reuse"])
+            slug = team.slug
+        else:
+            slug = f"bench-{secrets.token_hex(4)}"
+            team = team_create(slug=slug, name=f"Benchmark {slug}")
         self.out(f"database {connection.settings_dict['NAME']}, team {slug}, load {load_text()}")
         try:
             self._run(team, o)
@@ -90,6 +104,21 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _run(self, team: Team, o: dict) -> None:
+        if o["reuse"]:
+            maker = maker_of_kept(team, seed=o["seed"])
+            deals = team.deals.count()
+            self.out(f"reused: {deals:,} deals, {len(maker.open_deals):,} open")
+        else:
+            deals, maker = self._setup(team, o)
+        full = None if o["no_full"] else self._full(team, o["repeat"])
+        incremental = batches_measure(team, maker, o["batches"], o["batch_size"], self.out)
+        self._check_flow(team)
+        fresh = None
+        if not o["no_worker"]:
+            fresh = self._freshness(team, maker, o)
+        self._summary(deals, full, incremental, fresh)
+
+    def _setup(self, team: Team, o: dict) -> tuple[int, BatchMaker]:
         deals = o["deals"]
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         shape = FunnelShape(weeks=52, arrivals_per_week=deals / 52, seed=o["seed"])
@@ -109,14 +138,7 @@ class Command(BaseCommand):
             + ", ".join(f"{t.removeprefix('funnel_')} {s:.1f} s" for t, s in COPY_SECONDS.items())
             + f"), vacuum+analyze {setup - generated_in - copied_in:.1f} s"
         )
-        full = self._full(team, o["repeat"])
-        maker = BatchMaker(open_deals=loaded.open_deals, stage_slugs=shape.stage_slugs)
-        incremental = self._incremental(team, maker, o["batches"], o["batch_size"])
-        self._check_flow(team)
-        fresh = None
-        if not o["no_worker"]:
-            fresh = self._freshness(team, maker, o)
-        self._summary(deals, full, incremental, fresh)
+        return loaded.deals, BatchMaker(open_deals=loaded.open_deals, stage_slugs=shape.stage_slugs)
 
     def _full(self, team: Team, repeat: int) -> dict:
         flow, recompute, cpu = [], [], []
@@ -153,61 +175,6 @@ class Command(BaseCommand):
             "flow": statistics.median(flow),
             "recompute": statistics.median(recompute),
             "peak": max(peak_flow, peak_recompute),
-            "cpu": cpu_text(cpu),
-            "load": load_text(),
-        }
-
-    def _incremental(self, team: Team, maker: BatchMaker, batches: int, size: int) -> dict:
-        ingest, drain, recompute, peaks, cpu = [], [], [], [], []
-        meter = Cpu()
-        for n in range(batches + 1):  # the first is a warm-up
-            events = maker.batch(size)
-            c0 = meter.now()
-            t0 = time.perf_counter()
-            result = stage_events_ingest(
-                team=team, events=events, origin="api", schedule_recompute=False
-            )
-            t1 = time.perf_counter()
-            c1 = meter.now()
-            # What team_recompute does first, timed apart: the batch's deals into the passages
-            # and the StageFlow counts, by delta. Then the verdict and snapshots.
-            drained = team_pending_drain(team=team)
-            t2 = time.perf_counter()
-            team_recompute(team=team, winnable=False)
-            t3 = time.perf_counter()
-            if result.accepted != size:
-                raise CommandError(f"batch {n}: {result.accepted} of {size} accepted")
-            if not drained:
-                raise CommandError(f"batch {n}: no deal was pending after it")
-            if n:
-                cpu.append((c1[0] - c0[0], c1[1] - c0[1]))
-                ingest.append(t1 - t0)
-                drain.append(t2 - t1)
-                recompute.append(t3 - t2)
-        events = maker.batch(size)
-        peaks.append(
-            traced(
-                lambda: stage_events_ingest(
-                    team=team, events=events, origin="api", schedule_recompute=False
-                )
-            )
-        )
-        update = [a + b for a, b in zip(ingest, drain, strict=True)]
-        totals = [a + b for a, b in zip(update, recompute, strict=True)]
-        self.out(
-            "incremental batches, ingest + drain + verdict (ms): "
-            + ", ".join(
-                f"{a * 1000:.0f}+{b * 1000:.0f}+{c * 1000:.0f}"
-                for a, b, c in zip(ingest, drain, recompute, strict=True)
-            )
-        )
-        return {
-            "ingest": (statistics.median(ingest), p95(ingest)),
-            "drain": (statistics.median(drain), p95(drain)),
-            "update": (statistics.median(update), p95(update)),
-            "recompute": (statistics.median(recompute), p95(recompute)),
-            "total": (statistics.median(totals), p95(totals)),
-            "peak": max(peaks),
             "cpu": cpu_text(cpu),
             "load": load_text(),
         }
@@ -265,33 +232,26 @@ class Command(BaseCommand):
             time.sleep(POLL)
         raise CommandError("the worker did not bring the status up to date within 120 s")
 
-    def _summary(self, deals: int, full: dict, inc: dict, fresh: dict | None) -> None:
+    def _summary(self, deals: int, full: dict | None, inc: Batches, fresh: dict | None) -> None:
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        lines = [
-            f"== {deals:,} deals, {os.cpu_count()} CPUs ==",
-            f"full recompute (median): {full['total']:.2f} s = flow from passages "
-            f"{full['flow']:.2f} s + recompute {full['recompute']:.2f} s; "
-            f"target {TARGETS['full']} s [load {full['load']}]; {full['cpu']}",
-            f"incremental 1,000 events: ingest median {ms(inc['ingest'][0])}, "
-            f"p95 {ms(inc['ingest'][1])} (ingest {inc['cpu']}); drain into passages and "
-            f"StageFlow median {ms(inc['drain'][0])}, p95 {ms(inc['drain'][1])}",
-            f"  update applied (ingest + drain): median {ms(inc['update'][0])}, "
-            f"p95 {ms(inc['update'][1])}; target {ms(TARGETS['incremental'])}",
-            f"  then verdict and snapshots: median {ms(inc['recompute'][0])}, "
-            f"p95 {ms(inc['recompute'][1])}; all three: median {ms(inc['total'][0])}, "
-            f"p95 {ms(inc['total'][1])} [load {inc['load']}]",
-            f"winnable counts rebuild (at most every {settings.WINNABLE_REFRESH_SECONDS} s, "
-            f"after a recompute): {full['winnable']:.2f} s",
-            f"nightly rebuild (team_rebuild: passages from the log, recompute, winnable counts): "
-            f"{full['rebuild']:.2f} s",
-            f"peak memory: tracemalloc full recompute {full['peak'] / 2**20:.1f} MiB, "
-            f"ingest of a batch {inc['peak'] / 2**20:.1f} MiB; "
-            f"this process max RSS {rss_mb:,.0f} MiB (includes the generator)",
-        ]
+        lines = [f"== {deals:,} deals, {os.cpu_count()} CPUs =="]
+        if full:
+            lines += [
+                f"full recompute (median): {full['total']:.2f} s = flow from passages "
+                f"{full['flow']:.2f} s + recompute {full['recompute']:.2f} s; "
+                f"target {TARGETS['full']} s [load {full['load']}]; {full['cpu']}",
+                f"winnable counts rebuild (at most every {settings.WINNABLE_REFRESH_SECONDS} s, "
+                f"after a recompute): {full['winnable']:.2f} s",
+                f"nightly rebuild (team_rebuild: passages from the log, recompute, winnable "
+                f"counts): {full['rebuild']:.2f} s",
+                f"peak memory: tracemalloc full recompute {full['peak'] / 2**20:.1f} MiB; "
+                f"this process max RSS {rss_mb:,.0f} MiB (includes the generator)",
+            ]
+        lines += [f"incremental batches of {deals:,} deals' team:", *inc.lines()]
         if fresh:
             lines += [
                 f"freshness (commit -> BottleneckStatus): p50 {ms(fresh['p50'])}, "
-                f"p95 {ms(fresh['p95'])}; target p95 {TARGETS['freshness_p95']} s; "
+                f"p95 {ms(fresh['p95'])}; target p95 {ms(TARGETS['freshness_p95'])}; "
                 f"worker max RSS {fresh['worker_rss']} [load {fresh['load']}]"
             ]
         for line in lines:
