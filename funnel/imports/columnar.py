@@ -1,0 +1,430 @@
+"""A deal export converted column-wise (polars), for the set-based write (funnel.imports.sets).
+
+The file is read by polars' CSV reader, and each column is converted by its distinct values: an
+export repeats a few hundred dates, owners, stages and labels many thousands of times, so each
+distinct text goes once through the row reader's own conversion (funnel.imports.reader: the
+same dates, amounts, owners, stages and characteristic values as the row-by-row path, the same
+owners to create and the same new characteristic values), and the result is joined back onto the
+rows. A deal row's events and observations are then built as columns.
+
+Only a clean file of the common kind is converted here: one row per deal, each deal once. A
+file with any problem (a bad cell, a deal twice, rows the CSV readers could disagree on) gives
+None, and the caller takes the row-by-row path, which reports every problem by row and column
+and writes nothing, or imports the file as it always did. Never a different result, only a
+slower one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import polars as pl
+
+from funnel.imports.parsing import csv_decode, csv_delimiter
+from funnel.imports.plan import event_id_for
+from funnel.imports.rows import PlanBuilder
+
+UTC_TIME = pl.Datetime("us", "UTC")
+CENT = Decimal("0.01")
+# funnel.bounds' unstorable characters, as far as decoded text can hold them (no surrogates).
+UNSTORABLE = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+# Text columns of the deal and their limits (as the row reader checks them).
+TEXT_LIMITS = (("account", 200), ("source", 120), ("department", 120))
+
+
+class NotColumnar(Exception):
+    """The file is not one the column-wise conversion takes; the row-by-row path does."""
+
+
+@dataclass(slots=True)
+class ColumnarPlan:
+    """A clean deal export, converted. `events`: n (file order), deal, event_id, stage (slug or
+    null), outcome, lost_reason, occurred_at. `deals`: deal, owner_email, amount, account,
+    department, source (null: the file gives none). `observations`: deal, characteristic (slug),
+    value, value_number, observed_at. `builder` holds the owners to create and the new
+    characteristics' values, as the row-by-row path's would."""
+
+    rows: int
+    events: pl.DataFrame
+    deals: pl.DataFrame
+    observations: pl.DataFrame
+    builder: PlanBuilder
+
+    @property
+    def newest_event(self) -> str | None:
+        newest = self.events["occurred_at"].max() if self.events.height else None
+        return newest.date().isoformat() if newest is not None else None
+
+
+def columnar_plan(content: bytes, builder: PlanBuilder, *, rows: int) -> ColumnarPlan | None:
+    """The file converted column-wise, or None when the row-by-row path must take it. `builder`
+    is a fresh one (no row added), made for the file's table, mapping and team; `rows` the rows
+    the CSV module counted when the file was checked."""
+    try:
+        return _Converter(content, builder).convert(rows)
+    except NotColumnar:
+        return None
+
+
+def _frame(content: bytes) -> pl.DataFrame:
+    text = csv_decode(content)
+    delimiter = csv_delimiter(text.split("\n", 1)[0])
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.encode()),
+            separator=delimiter,
+            has_header=False,
+            infer_schema=False,
+            empty_string_is_null=False,
+        )
+    except Exception as error:  # ragged rows, a quote the readers may read differently
+        raise NotColumnar(str(error)) from error
+    return frame
+
+
+class _Converter:
+    def __init__(self, content: bytes, builder: PlanBuilder):
+        self.content, self.builder, self.reader = content, builder, builder.reader
+        self.columns = self.reader.columns
+
+    def _check(self, ok: bool) -> None:
+        if not ok or self.reader.errors or self.builder.plan.errors:
+            raise NotColumnar()
+
+    def _cells(self, frame: pl.DataFrame, i: int) -> pl.Series:
+        return frame.get_column(frame.columns[i]).fill_null("").str.strip_chars()
+
+    def _by_value(
+        self, cells: pl.Series, convert: Callable[[str], object], dtype: pl.DataType
+    ) -> pl.Series:
+        """Each cell converted through `convert`, called once per distinct (stripped) text; an
+        empty cell gives null without a call. Any problem the conversion reports: NotColumnar."""
+        table = {text: convert(text) for text in cells.unique().to_list() if text}
+        self._check(True)
+        return _replaced(cells, table, dtype)
+
+    def convert(self, expected_rows: int) -> ColumnarPlan:
+        builder, columns = self.builder, self.columns
+        self._check(builder.deals_shape and not builder.mapping_failed and not builder.overlong)
+        raw = _frame(self.content)
+        header, frame = raw.row(0), raw.slice(1)
+        self._check(
+            [h.strip() for h in header] == columns.header
+            and len(frame.columns) == len(columns.header)
+        )
+        if frame.height:  # a row of blank cells is not a row
+            frame = frame.filter(
+                pl.concat_str([pl.col(c).fill_null("") for c in frame.columns])
+                .str.strip_chars()
+                .str.len_chars()
+                > 0
+            )
+        # The CSV module counted the same rows (no blank lines, quoted line breaks read alike).
+        self._check(frame.height == expected_rows)
+        for name in frame.columns:
+            # Bad characters: the row-by-row path names them cell by cell.
+            self._check(not frame[name].fill_null("").str.contains(UNSTORABLE).any())
+        index = columns.index
+        deal = self._cells(frame, index["deal_id"])
+        lengths = deal.str.len_chars()
+        self._check(
+            frame.height > 0
+            and lengths.min() > 0
+            and lengths.max() <= 100
+            and deal.n_unique() == frame.height
+        )
+        out = pl.DataFrame({"n": pl.int_range(frame.height, eager=True), "deal": deal})
+        out = out.with_columns(self._attributes(frame))
+        dates = self._dates(frame)
+        out = out.with_columns(dates)
+        out = out.with_columns(self._stage(frame))
+        events, finals = self._events(out, frame)
+        observations = self._observations(frame, out.select("deal"), finals)
+        deals = out.select(
+            "deal",
+            *(c for c in ("owner_email", "amount", "account", "department", "source")),
+        )
+        return ColumnarPlan(
+            rows=frame.height,
+            events=events,
+            deals=deals,
+            observations=observations,
+            builder=builder,
+        )
+
+    # -- attributes --------------------------------------------------------------------------
+
+    def _attributes(self, frame: pl.DataFrame) -> list[pl.Series]:
+        reader, index = self.reader, self.columns.index
+        out = []
+        for name, limit in TEXT_LIMITS:
+            if name in index:
+                cells = self._cells(frame, index[name])
+                self._check((cells.str.len_chars().max() or 0) <= limit)
+                out.append(_blank_null(cells).alias(name))
+            else:
+                out.append(pl.Series(name, [None] * frame.height, dtype=pl.String))
+        if "amount" in index:
+            cells = self._cells(frame, index["amount"])
+            # Quantized as the ingest stores it (to the cent, half to even), as text.
+            out.append(
+                self._by_value(cells, lambda t: _cents(reader.amount_value(0, t)), pl.String).alias(
+                    "amount"
+                )
+            )
+        else:
+            out.append(pl.Series("amount", [None] * frame.height, dtype=pl.String))
+        if "owner" in index:
+            cells = self._cells(frame, index["owner"])
+            out.append(
+                self._by_value(cells, lambda t: reader.owner_email(0, t), pl.String).alias(
+                    "owner_email"
+                )
+            )
+        else:
+            out.append(pl.Series("owner_email", [None] * frame.height, dtype=pl.String))
+        return out
+
+    # -- dates and stage ---------------------------------------------------------------------
+
+    def _date(self, frame: pl.DataFrame, i: int) -> pl.Series:
+        def convert(text: str) -> dt.datetime | None:
+            value, problem = self.reader._date_check(text)
+            if problem:
+                raise NotColumnar(problem)
+            return value
+
+        return self._by_value(self._cells(frame, i), convert, UTC_TIME)
+
+    def _dates(self, frame: pl.DataFrame) -> list[pl.Series]:
+        reader, index = self.reader, self.columns.index
+        out = []
+        for name in ("created_at", "closed_at"):
+            if name in index:
+                out.append(self._date(frame, index[name]).alias(name))
+            else:
+                out.append(pl.Series(name, [None] * frame.height, dtype=UTC_TIME))
+        for outcome, i in reader.outcome_dates.items():
+            if i is not None:
+                out.append(self._date(frame, i).alias(f"{outcome}_at"))
+            else:
+                out.append(pl.Series(f"{outcome}_at", [None] * frame.height, dtype=UTC_TIME))
+        for k, (i, _) in enumerate(self.columns.entered):
+            out.append(self._date(frame, i).alias(f"entered_{k}"))
+        return out
+
+    def _stage(self, frame: pl.DataFrame) -> list[pl.Series]:
+        reader, index = self.reader, self.columns.index
+        empty = pl.Series([""] * frame.height, dtype=pl.String)
+        outcome_cells = self._cells(frame, index["outcome"]) if "outcome" in index else empty
+        stage_cells = self._cells(frame, index["stage"]) if "stage" in index else empty
+        pairs = pl.DataFrame({"o": outcome_cells, "s": stage_cells})
+        distinct = pairs.unique()
+        converted = [reader.stage_of(0, o, s) for o, s in distinct.iter_rows()]
+        self._check(True)
+        table = distinct.with_columns(
+            pl.Series("stage", [s for s, _ in converted], dtype=pl.String),
+            pl.Series("outcome", [o for _, o in converted], dtype=pl.String),
+        )
+        joined = pairs.join(table, on=["o", "s"], how="left", maintain_order="left")
+        lost_reason = self._cells(frame, index["lost_reason"]) if "lost_reason" in index else empty
+        self._check((lost_reason.str.len_chars().max() or 0) <= 200)
+        return [joined["stage"], joined["outcome"], lost_reason.alias("lost_reason_cell")]
+
+    # -- events ------------------------------------------------------------------------------
+
+    def _events(self, out: pl.DataFrame, frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+        """The rows' events in file order (each row's dated stage entries by time, then its
+        current stage or outcome), and each row's observation time."""
+        reader, columns = self.reader, self.columns
+        entered_slugs = [slug for _, slug in columns.entered]
+        created_stage = reader.created_stage
+        # The dated entries: each entered column, then the creation date as the first stage's
+        # entry when no entered column of that stage has a date in the row.
+        parts = [
+            out.select("n", pl.lit(slug).alias("slug"), pl.col(f"entered_{k}").alias("at"))
+            .with_columns(pl.lit(k).alias("k"))
+            .filter(pl.col("at").is_not_null())
+            for k, slug in enumerate(entered_slugs)
+        ]
+        created_entry = pl.col("created_at").is_not_null()
+        if created_stage in entered_slugs:
+            k = entered_slugs.index(created_stage)
+            created_entry = created_entry & pl.col(f"entered_{k}").is_null()
+        parts.append(
+            out.filter(created_entry).select(
+                "n",
+                pl.lit(created_stage).alias("slug"),
+                pl.col("created_at").alias("at"),
+                pl.lit(len(entered_slugs)).alias("k"),
+            )
+        )
+        dated = (
+            pl.concat([p.with_columns(pl.col("k").cast(pl.Int64)) for p in parts])
+            .sort(["n", "at", "k"])
+            .with_row_index("pos")
+            .with_columns(pl.col("pos").cast(pl.Int64))
+        )
+        latest = dated.group_by("n").agg(pl.col("at").max().alias("latest"))
+        # The date of the row's entry into its current stage, if it has one.
+        stage_entry = (
+            dated.join(out.select("n", "stage"), on="n", how="inner")
+            .filter(pl.col("slug") == pl.col("stage"))
+            .select("n", pl.col("at").alias("stage_at"))
+        )
+        rows = out.join(latest, on="n", how="left").join(stage_entry, on="n", how="left")
+        default = reader.default_date
+        default_lit = pl.lit(default, dtype=UTC_TIME)
+        closed = (
+            pl.when(pl.col("outcome") == "won")
+            .then(pl.coalesce("won_at", "closed_at"))
+            .when(pl.col("outcome") == "lost")
+            .then(pl.coalesce("lost_at", "closed_at"))
+        )
+        final = (
+            pl.when(pl.col("outcome").is_not_null())
+            .then(pl.coalesce(closed, default_lit))
+            .when(pl.col("stage").is_not_null())
+            .then(pl.coalesce("stage_at", "latest", default_lit))
+        )
+        rows = rows.with_columns(final.alias("final_at"))
+        has_outcome = pl.col("outcome").is_not_null()
+        bad = (
+            (has_outcome & pl.col("final_at").is_null())
+            | (has_outcome & (pl.col("final_at") < pl.col("latest")))
+            | (pl.col("stage").is_not_null() & pl.col("final_at").is_null())
+            | (pl.col("stage").is_null() & ~has_outcome & pl.col("latest").is_null())
+        )
+        self._check(not rows.select(bad.any()).item())
+        finals = rows.filter(
+            pl.col("final_at").is_not_null()
+            & (
+                has_outcome
+                | pl.col("stage_at").is_null()
+                | (pl.col("stage_at") != pl.col("final_at"))
+            )
+        ).select(
+            "n",
+            pl.coalesce("outcome", "stage").alias("slug"),
+            pl.col("final_at").alias("at"),
+            pl.lit(dated.height, dtype=pl.Int64).alias("pos"),
+            "stage",
+            pl.col("outcome").fill_null(""),
+            pl.when(pl.col("outcome") == "lost")
+            .then(pl.col("lost_reason_cell"))
+            .otherwise(pl.lit(""))
+            .alias("lost_reason"),
+        )
+        entries = dated.with_columns(
+            pl.col("slug").alias("stage"),
+            pl.lit("").alias("outcome"),
+            pl.lit("").alias("lost_reason"),
+        ).select(finals.columns)
+        events = (
+            pl.concat([entries, finals])
+            .sort(["n", "pos"])
+            .join(out.select("n", "deal"), on="n", how="left")
+        )
+        events = events.with_columns(self._event_ids(events)).select(
+            "n",
+            "deal",
+            "event_id",
+            "stage",
+            "outcome",
+            "lost_reason",
+            pl.col("at").alias("occurred_at"),
+        )
+        observed = rows.select(
+            pl.when(has_outcome)
+            .then(pl.col("final_at"))
+            .otherwise(pl.coalesce("created_at", "latest", "final_at"))
+            .alias("observed_at")
+        )["observed_at"]
+        return events, observed
+
+    @staticmethod
+    def _event_ids(events: pl.DataFrame) -> pl.Series:
+        """funnel.imports.plan.event_id_for, column-wise: the times' texts once per distinct
+        time; the few ids too long for the column hashed one at a time."""
+        times = events["at"].unique().to_list()
+        texts = {t: t.astimezone(dt.UTC).isoformat() for t in times}
+        keys = list(texts)
+        iso = events["at"].replace_strict(keys, [texts[k] for k in keys], return_dtype=pl.String)
+        ids = "csv:" + events["deal"] + ":" + events["slug"] + ":" + iso
+        long = ids.str.len_chars() > 120
+        if long.any():
+            hashed = [
+                event_id_for(d, s, a) if is_long else i
+                for i, d, s, a, is_long in zip(
+                    ids.to_list(),
+                    events["deal"].to_list(),
+                    events["slug"].to_list(),
+                    events["at"].to_list(),
+                    long.to_list(),
+                    strict=True,
+                )
+            ]
+            ids = pl.Series(hashed, dtype=pl.String)
+        return ids.alias("event_id")
+
+    # -- observations ------------------------------------------------------------------------
+
+    def _observations(
+        self, frame: pl.DataFrame, deals: pl.DataFrame, observed: pl.Series
+    ) -> pl.DataFrame:
+        reader = self.reader
+        parts = []
+        for i, slug in self.columns.characteristics:
+            cells = self._cells(frame, i)
+
+            def convert(text: str, i: int = i, slug: str = slug) -> tuple:
+                return reader.characteristic_value(0, i, slug, text)
+
+            table = {t: convert(t) for t in cells.unique().to_list() if t}
+            self._check(all(v is not None for v, _ in table.values()))
+            value = _replaced(cells, {t: v for t, (v, _) in table.items()}, pl.String)
+            number = _replaced(cells, {t: x for t, (_, x) in table.items()}, pl.Float64)
+            part = pl.DataFrame(
+                {
+                    "n": pl.int_range(frame.height, eager=True),
+                    "deal": deals["deal"],
+                    "characteristic": pl.Series([slug] * frame.height, dtype=pl.String),
+                    "value": value,
+                    "value_number": number,
+                    "observed_at": observed,
+                }
+            ).filter(cells != "")
+            self._check(part["observed_at"].null_count() == 0)
+            parts.append(part)
+        if not parts:
+            return pl.DataFrame(
+                schema={
+                    "n": pl.Int64,
+                    "deal": pl.String,
+                    "characteristic": pl.String,
+                    "value": pl.String,
+                    "value_number": pl.Float64,
+                    "observed_at": UTC_TIME,
+                }
+            )
+        return pl.concat(parts).sort("n", maintain_order=True)
+
+
+def _replaced(cells: pl.Series, table: dict, dtype: pl.DataType) -> pl.Series:
+    """Each cell's value in `table` (null when it has none)."""
+    if not table:
+        return pl.Series(cells.name, [None] * len(cells), dtype=dtype)
+    keys = list(table)
+    return cells.replace_strict(keys, [table[k] for k in keys], default=None, return_dtype=dtype)
+
+
+def _blank_null(cells: pl.Series) -> pl.Series:
+    return pl.DataFrame({"c": cells}).select(pl.when(pl.col("c") != "").then(pl.col("c")))["c"]
+
+
+def _cents(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount.quantize(CENT))
