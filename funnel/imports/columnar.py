@@ -60,35 +60,41 @@ class ColumnarPlan:
         return newest.date().isoformat() if newest is not None else None
 
 
-def columnar_plan(content: bytes, builder: PlanBuilder, *, rows: int) -> ColumnarPlan | None:
-    """The file converted column-wise, or None when the row-by-row path must take it. `builder`
-    is a fresh one (no row added), made for the file's table, mapping and team; `rows` the rows
-    the CSV module counted when the file was checked."""
-    try:
-        return _Converter(content, builder).convert(rows)
-    except NotColumnar:
-        return None
-
-
-def _frame(content: bytes) -> pl.DataFrame:
+def columnar_read(content: bytes) -> pl.DataFrame | None:
+    """The file's cells as text, its header the first row; None when polars cannot read it as
+    the CSV module would (ragged rows, a stray quote)."""
     text = csv_decode(content)
     delimiter = csv_delimiter(text.split("\n", 1)[0])
     try:
-        frame = pl.read_csv(
+        return pl.read_csv(
             io.BytesIO(text.encode()),
             separator=delimiter,
             has_header=False,
             infer_schema=False,
             empty_string_is_null=False,
         )
-    except Exception as error:  # ragged rows, a quote the readers may read differently
-        raise NotColumnar(str(error)) from error
-    return frame
+    except Exception:  # polars raises its own errors, by kind
+        return None
+
+
+def columnar_header(raw: pl.DataFrame) -> list[str]:
+    """The header row as the CSV path reads it (each name stripped)."""
+    return [(name or "").strip() for name in raw.row(0)] if raw.height else []
+
+
+def columnar_plan(raw: pl.DataFrame, builder: PlanBuilder, *, rows: int) -> ColumnarPlan | None:
+    """The file (columnar_read) converted column-wise, or None when the row-by-row path must
+    take it. `builder` is a fresh one (no row added), made for the file's header, mapping and
+    team; `rows` the rows the CSV module counted when the file was checked."""
+    try:
+        return _Converter(raw, builder).convert(rows)
+    except NotColumnar:
+        return None
 
 
 class _Converter:
-    def __init__(self, content: bytes, builder: PlanBuilder):
-        self.content, self.builder, self.reader = content, builder, builder.reader
+    def __init__(self, raw: pl.DataFrame, builder: PlanBuilder):
+        self.raw, self.builder, self.reader = raw, builder, builder.reader
         self.columns = self.reader.columns
 
     def _check(self, ok: bool) -> None:
@@ -110,11 +116,10 @@ class _Converter:
     def convert(self, expected_rows: int) -> ColumnarPlan:
         builder, columns = self.builder, self.columns
         self._check(builder.deals_shape and not builder.mapping_failed and not builder.overlong)
-        raw = _frame(self.content)
-        header, frame = raw.row(0), raw.slice(1)
+        raw = self.raw
+        frame = raw.slice(1)
         self._check(
-            [h.strip() for h in header] == columns.header
-            and len(frame.columns) == len(columns.header)
+            columnar_header(raw) == columns.header and len(frame.columns) == len(columns.header)
         )
         if frame.height:  # a row of blank cells is not a row
             frame = frame.filter(

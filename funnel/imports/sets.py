@@ -1,0 +1,345 @@
+"""A converted deal export (funnel.imports.columnar) written set-based, on PostgreSQL: its columns
+COPied into session staging tables, then deals, events, positions, pending marks and
+observations derived in a few INSERT .. SELECT and UPDATE .. FROM statements, all in one
+transaction (nothing partial; the job's `written` counts and progress commit with it).
+
+The same rules as the ingest's batches (funnel.ingest.writes), which the row-by-row path takes:
+stored event ids are skipped (so the same file twice changes nothing), the file's stored deals
+are locked in id order before their events go in, a deal's attributes are the file's where it
+gives them, its position follows from its whole event log in the log's order (by time, then
+the funnel's order, outcomes last, then arrival), and every deal that gained an event is marked
+pending for the recompute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+
+from funnel.audit.context import history_context_pinned
+from funnel.imports.columnar import ColumnarPlan, NotColumnar
+from funnel.ingest import IngestResult
+from funnel.ingest.events import _team_context
+from funnel.ingest.writes import EVENT_FIELDS, DealsCreatedConcurrently
+from funnel.models import (
+    Deal,
+    Membership,
+    Observation,
+    Origin,
+    PendingDeal,
+    Role,
+    Stage,
+    StageEvent,
+    Team,
+)
+from funnel.positions import OUTCOME_RANK
+from funnel.staging import staged_cursor, staged_text
+
+WRITE_ATTEMPTS = 5  # as funnel.ingest: each attempt finds more of the racing deals stored
+
+DEALS = "import_set_deals"
+EVENTS = "import_set_events"
+OBSERVATIONS = "import_set_observations"
+
+
+def _csv(frame: pl.DataFrame) -> bytes:
+    return frame.write_csv(include_header=False, null_value="\\N").encode()
+
+
+class SetWriter:
+    """The staged columns of one file, with the team's ids they need."""
+
+    def __init__(
+        self,
+        *,
+        team: Team,
+        plan: ColumnarPlan,
+        characteristic_ids: dict[str, int],
+        by: AbstractBaseUser | None,
+    ):
+        self.team, self.plan, self.by_id = team, plan, (by.pk if by is not None else None)
+        context = _team_context(team=team, events=[])
+        slugs = set(plan.events["stage"].drop_nulls().unique().to_list())
+        if not slugs <= set(context.stages) or slugs & context.retired:
+            raise NotColumnar("a stage the ingest refuses")  # it names them, row by row
+        emails = plan.deals["owner_email"].drop_nulls().unique().to_list()
+        owners = self._owner_ids(emails)
+        if len(owners) < len(emails):
+            raise NotColumnar("an owner the ingest refuses")
+        self.deals = plan.deals.with_columns(
+            _mapped(plan.deals["owner_email"], owners, pl.Int64).alias("owner_id")
+        ).select("deal", "owner_id", "amount", "account", "department", "source")
+        self.events = plan.events.with_row_index("k").select(
+            pl.col("k").cast(pl.Int64),
+            "deal",
+            "event_id",
+            _mapped(plan.events["stage"], context.stages, pl.Int64).alias("stage_id"),
+            "outcome",
+            "lost_reason",
+            "occurred_at",
+        )
+        self.observations = plan.observations.select(
+            "n",
+            "deal",
+            _mapped(plan.observations["characteristic"], characteristic_ids, pl.Int64).alias(
+                "characteristic_id"
+            ),
+            "value",
+            "value_number",
+            "observed_at",
+        )
+
+    def _owner_ids(self, emails: list[str]) -> dict[str, int]:
+        """Email (as the file gives it) -> the member's user id, looked up as the ingest does
+        (the address stripped and lower-cased, among the team's reps and managers)."""
+        lowered = {email: email.strip().lower() for email in emails}
+        ids = dict(
+            Membership.objects.filter(
+                team=self.team, role__in=[Role.REP, Role.MANAGER], user__email__in=lowered.values()
+            ).values_list("user__email", "user_id")
+        )
+        return {email: ids[low] for email, low in lowered.items() if low in ids}
+
+    def write(self) -> tuple[IngestResult, int]:
+        """Write the file in the caller's transaction; (the ingest's counts, observations
+        added). Started again when a concurrent writer created one of its new deals."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                with transaction.atomic(), history_context_pinned():
+                    return self._write(dt.datetime.now(dt.UTC))
+            except DealsCreatedConcurrently:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write(self, now: dt.datetime) -> tuple[IngestResult, int]:
+        result = IngestResult()
+        with staged_cursor() as cursor:
+            self._stage(cursor)
+            result.deals_created = self._deals(cursor, now)
+            result.deals_updated = self._retitle(cursor, now)
+            result.accepted = self._events(cursor, now)
+            result.duplicates = self.events.height - result.accepted
+            self._positions(cursor, now)
+            observations = self._observations(cursor, now)
+        return result, observations
+
+    def _stage(self, cursor) -> None:
+        staged_text(
+            cursor,
+            DEALS,
+            [
+                ("ext", "varchar"),
+                ("owner_id", "bigint"),
+                ("amount", "numeric"),
+                ("account", "varchar"),
+                ("department", "varchar"),
+                ("source", "varchar"),
+            ],
+            _csv(self.deals),
+        )
+        staged_text(
+            cursor,
+            EVENTS,
+            [
+                ("k", "bigint"),
+                ("ext", "varchar"),
+                ("event_id", "varchar"),
+                ("stage_id", "bigint"),
+                ("outcome", "varchar"),
+                ("lost_reason", "varchar"),
+                ("occurred_at", "timestamptz"),
+            ],
+            _csv(self.events),
+        )
+        staged_text(
+            cursor,
+            OBSERVATIONS,
+            [
+                ("n", "bigint"),
+                ("ext", "varchar"),
+                ("characteristic_id", "bigint"),
+                ("value", "varchar"),
+                ("value_number", "float8"),
+                ("observed_at", "timestamptz"),
+            ],
+            _csv(self.observations),
+        )
+        # Where each deal stands: its id (stored or new), whether this file created it, and
+        # how many of its events went in.
+        cursor.execute(
+            f"ALTER TABLE {DEALS} ADD COLUMN id bigint, ADD COLUMN created boolean DEFAULT false, "
+            "ADD COLUMN accepted integer DEFAULT 0"
+        )
+        for table in (DEALS, EVENTS, OBSERVATIONS):
+            cursor.execute(f"ANALYZE {table}")
+
+    def _deals(self, cursor, now: dt.datetime) -> int:
+        """Find and lock the stored deals (in id order, as every writer does), insert the new
+        ones; returns how many were created."""
+        deal = Deal._meta.db_table
+        cursor.execute(
+            f"UPDATE {DEALS} s SET id = d.id FROM {deal} d "
+            "WHERE d.team_id = %s AND d.external_id = s.ext",
+            [self.team.id],
+        )
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT id FROM {deal} WHERE id IN "
+            f"(SELECT id FROM {DEALS} WHERE id IS NOT NULL) ORDER BY id FOR UPDATE) locked"
+        )
+        cursor.execute(f"SELECT count(*) FROM {DEALS} WHERE id IS NULL")
+        new = cursor.fetchone()[0]
+        if not new:
+            return 0
+        # Sorted, as the ingest inserts them: two writers creating the same deals wait for each
+        # other instead of deadlocking.
+        cursor.execute(
+            f"""
+            WITH new AS (
+                INSERT INTO {deal} (team_id, external_id, owner_id, amount, account, department,
+                    source, status, lost_reason, created_at, updated_at)
+                SELECT %s, ext, owner_id, amount, coalesce(account, ''),
+                       coalesce(department, ''), coalesce(source, ''), 'open', '', %s, %s
+                FROM {DEALS} WHERE id IS NULL ORDER BY ext
+                ON CONFLICT (team_id, external_id) DO NOTHING
+                RETURNING id, external_id
+            )
+            UPDATE {DEALS} s SET id = new.id, created = true FROM new WHERE s.ext = new.external_id
+            """,
+            [self.team.id, now, now],
+        )
+        if cursor.rowcount < new:
+            raise DealsCreatedConcurrently()  # rolled back; the next attempt locks them
+        return new
+
+    def _retitle(self, cursor, now: dt.datetime) -> int:
+        """The stored deals whose attributes the file changes (those it gives, where they
+        differ): written, and counted as updated."""
+        names = ("owner_id", "amount", "account", "department", "source")
+        assignments = ", ".join(f"{n} = coalesce(s.{n}, d.{n})" for n in names)
+        differs = " OR ".join(
+            f"(s.{n} IS NOT NULL AND s.{n} IS DISTINCT FROM d.{n})" for n in names
+        )
+        cursor.execute(
+            f"UPDATE {Deal._meta.db_table} d SET {assignments}, updated_at = %s "
+            f"FROM {DEALS} s WHERE d.id = s.id AND NOT s.created AND ({differs})",
+            [now],
+        )
+        return cursor.rowcount
+
+    def _events(self, cursor, now: dt.datetime) -> int:
+        """Insert the events in file order, skipping stored ids; mark the deals that gained one
+        pending. Returns the events inserted."""
+        event, pending = StageEvent._meta.db_table, PendingDeal._meta.db_table
+        fields = ", ".join(EVENT_FIELDS)
+        cursor.execute(
+            f"""
+            WITH inserted AS (
+                INSERT INTO {event} ({fields})
+                SELECT %s, s.id, e.stage_id, e.outcome, e.lost_reason, e.occurred_at, %s,
+                       e.event_id, %s, %s, NULL
+                FROM {EVENTS} e JOIN {DEALS} s ON s.ext = e.ext
+                ORDER BY e.k
+                ON CONFLICT (team_id, event_id) DO NOTHING
+                RETURNING deal_id
+            ), touched AS (
+                SELECT deal_id, count(*) AS accepted FROM inserted GROUP BY deal_id
+            ), marked AS (
+                INSERT INTO {pending} (deal_id, team_id)
+                SELECT deal_id, %s FROM touched ORDER BY 1
+                ON CONFLICT (deal_id) DO NOTHING
+            )
+            UPDATE {DEALS} s SET accepted = t.accepted FROM touched t WHERE s.id = t.deal_id
+            """,
+            [self.team.id, now, Origin.CSV.value, self.by_id, self.team.id],
+        )
+        cursor.execute(f"SELECT coalesce(sum(accepted), 0) FROM {DEALS}")
+        return int(cursor.fetchone()[0])
+
+    def _positions(self, cursor, now: dt.datetime) -> None:
+        """Each deal that gained an event: its position from its whole log (funnel.positions:
+        the last event decides the status; the stage is the last stage event's, entered when
+        the log's last run of that stage began)."""
+        event, stage, deal = (
+            StageEvent._meta.db_table,
+            Stage._meta.db_table,
+            Deal._meta.db_table,
+        )
+        lost, won = OUTCOME_RANK["lost"], OUTCOME_RANK["won"]
+        cursor.execute(
+            f"""
+            WITH log AS (
+                SELECT e.deal_id, e.stage_id, e.outcome, e.lost_reason, e.occurred_at, e.id,
+                       CASE e.outcome WHEN 'lost' THEN {lost:d} WHEN 'won' THEN {won:d}
+                            ELSE coalesce(st.position, 0) END AS rank
+                FROM {DEALS} s
+                JOIN {event} e ON e.deal_id = s.id
+                LEFT JOIN {stage} st ON st.id = e.stage_id
+                WHERE s.accepted > 0
+            ), last AS (
+                SELECT DISTINCT ON (deal_id) deal_id, outcome, lost_reason, occurred_at
+                FROM log ORDER BY deal_id, occurred_at DESC, rank DESC, id DESC
+            ), opened AS (
+                SELECT deal_id, min(occurred_at) AS opened_at FROM log GROUP BY deal_id
+            ), runs AS (
+                SELECT deal_id, stage_id, occurred_at, rank, id,
+                       lag(stage_id) OVER (PARTITION BY deal_id ORDER BY occurred_at, rank, id)
+                           AS previous
+                FROM log WHERE stage_id IS NOT NULL
+            ), current AS (
+                SELECT DISTINCT ON (deal_id) deal_id, stage_id, occurred_at AS entered_at
+                FROM runs WHERE previous IS DISTINCT FROM stage_id
+                ORDER BY deal_id, occurred_at DESC, rank DESC, id DESC
+            )
+            UPDATE {deal} d SET
+                status = CASE WHEN l.outcome <> '' THEN l.outcome ELSE 'open' END,
+                lost_reason = CASE WHEN l.outcome = 'lost' THEN l.lost_reason ELSE '' END,
+                closed_at = CASE WHEN l.outcome <> '' THEN l.occurred_at END,
+                last_event_at = l.occurred_at,
+                opened_at = o.opened_at,
+                current_stage_id = c.stage_id,
+                stage_entered_at = c.entered_at,
+                updated_at = %s
+            FROM last l JOIN opened o USING (deal_id) LEFT JOIN current c USING (deal_id)
+            WHERE d.id = l.deal_id
+            """,
+            [now],
+        )
+
+    def _observations(self, cursor, now: dt.datetime) -> int:
+        """Append the observations not stored (same deal, characteristic, value and time); a
+        deal this file created has none stored."""
+        observation = Observation._meta.db_table
+        cursor.execute(
+            f"""
+            INSERT INTO {observation} (deal_id, characteristic_id, value, value_number,
+                observed_by_id, observed_at, recorded_at, evidence, origin)
+            SELECT s.id, o.characteristic_id, o.value, o.value_number, %s, o.observed_at, %s,
+                   '', %s
+            FROM (
+                SELECT DISTINCT ON (ext, characteristic_id, value, observed_at) *
+                FROM {OBSERVATIONS}
+                ORDER BY ext, characteristic_id, value, observed_at, n
+            ) o
+            JOIN {DEALS} s ON s.ext = o.ext
+            WHERE s.created OR NOT EXISTS (
+                SELECT 1 FROM {observation} x
+                WHERE x.deal_id = s.id AND x.characteristic_id = o.characteristic_id
+                  AND x.observed_at = o.observed_at AND x.value = o.value
+            )
+            ORDER BY o.n
+            """,
+            [self.by_id, now, Origin.CSV.value],
+        )
+        return cursor.rowcount
+
+
+def _mapped(values: pl.Series, table: dict, dtype: pl.DataType) -> pl.Series:
+    """Each value's entry in `table` (null for a null value)."""
+    if not table:
+        return pl.Series(values.name, [None] * len(values), dtype=dtype)
+    keys = list(table)
+    return values.replace_strict(keys, [table[k] for k in keys], default=None, return_dtype=dtype)
