@@ -21,9 +21,10 @@ from django.db import transaction
 
 from funnel.audit.context import history_context_pinned
 from funnel.imports.columnar import ColumnarPlan, NotColumnar
+from funnel.imports.set_positions import POSITION_COLUMNS, POSITIONS, positions_stage
 from funnel.ingest import IngestResult
 from funnel.ingest.events import _team_context
-from funnel.ingest.writes import EVENT_FIELDS, DealsCreatedConcurrently
+from funnel.ingest.writes import EVENT_FIELDS, NO_POSITION, DealsCreatedConcurrently
 from funnel.models import (
     Deal,
     Membership,
@@ -31,11 +32,9 @@ from funnel.models import (
     Origin,
     PendingDeal,
     Role,
-    Stage,
     StageEvent,
     Team,
 )
-from funnel.positions import OUTCOME_RANK
 from funnel.staging import staged_cursor, staged_text
 
 WRITE_ATTEMPTS = 5  # as funnel.ingest: each attempt finds more of the racing deals stored
@@ -43,6 +42,10 @@ WRITE_ATTEMPTS = 5  # as funnel.ingest: each attempt finds more of the racing de
 DEALS = "import_set_deals"
 EVENTS = "import_set_events"
 OBSERVATIONS = "import_set_observations"
+TOUCHED = "import_set_touched"
+# Deals a statement updates at most: the deal table's history trigger joins an update's old and
+# new rows by nested loops, so one statement's cost grows with the square of its rows.
+CHUNK = 5000
 
 
 def _csv(frame: pl.DataFrame) -> bytes:
@@ -172,14 +175,19 @@ class SetWriter:
         # how many of its events went in.
         cursor.execute(
             f"ALTER TABLE {DEALS} ADD COLUMN id bigint, ADD COLUMN created boolean DEFAULT false, "
-            "ADD COLUMN accepted integer DEFAULT 0"
+            "ADD COLUMN accepted integer DEFAULT 0, ADD COLUMN staged integer DEFAULT 0"
         )
+        cursor.execute(f"CREATE UNIQUE INDEX ON {DEALS} (ext)")
         for table in (DEALS, EVENTS, OBSERVATIONS):
             cursor.execute(f"ANALYZE {table}")
+        cursor.execute(
+            f"UPDATE {DEALS} s SET staged = c.events FROM "
+            f"(SELECT ext, count(*) AS events FROM {EVENTS} GROUP BY ext) c WHERE s.ext = c.ext"
+        )
 
     def _deals(self, cursor, now: dt.datetime) -> int:
         """Find and lock the stored deals (in id order, as every writer does), insert the new
-        ones; returns how many were created."""
+        ones with the position their events give; returns how many were created."""
         deal = Deal._meta.db_table
         cursor.execute(
             f"UPDATE {DEALS} s SET id = d.id FROM {deal} d "
@@ -192,27 +200,45 @@ class SetWriter:
         )
         cursor.execute(f"SELECT count(*) FROM {DEALS} WHERE id IS NULL")
         new = cursor.fetchone()[0]
-        if not new:
-            return 0
-        # Sorted, as the ingest inserts them: two writers creating the same deals wait for each
-        # other instead of deadlocking.
-        cursor.execute(
-            f"""
-            WITH new AS (
-                INSERT INTO {deal} (team_id, external_id, owner_id, amount, account, department,
-                    source, status, lost_reason, created_at, updated_at)
-                SELECT %s, ext, owner_id, amount, coalesce(account, ''),
-                       coalesce(department, ''), coalesce(source, ''), 'open', '', %s, %s
-                FROM {DEALS} WHERE id IS NULL ORDER BY ext
-                ON CONFLICT (team_id, external_id) DO NOTHING
-                RETURNING id, external_id
+        if new:
+            # Inserted with their position: their whole log is in the file (an event whose id
+            # another deal holds is taken out after, in _positions). Not updated after: the
+            # deal table's history trigger joins an update's old and new rows, in time that
+            # grows with the square of the rows of one statement.
+            positions_stage(
+                cursor,
+                f"SELECT e.ext AS key, e.stage_id, e.outcome, e.lost_reason, e.occurred_at, "
+                f"e.k AS tie FROM {EVENTS} e JOIN {DEALS} s ON s.ext = e.ext WHERE s.id IS NULL",
+                [],
             )
-            UPDATE {DEALS} s SET id = new.id, created = true FROM new WHERE s.ext = new.external_id
-            """,
-            [self.team.id, now, now],
-        )
-        if cursor.rowcount < new:
-            raise DealsCreatedConcurrently()  # rolled back; the next attempt locks them
+            columns = ", ".join(POSITION_COLUMNS)
+            values = ", ".join(
+                f"coalesce(p.{c}, '{NO_POSITION[c]}')" if NO_POSITION[c] is not None else f"p.{c}"
+                for c in POSITION_COLUMNS
+            )
+            # Sorted, as the ingest inserts them: two writers creating the same deals wait for
+            # each other instead of deadlocking.
+            cursor.execute(
+                f"""
+                INSERT INTO {deal} (team_id, external_id, owner_id, amount, account, department,
+                    source, {columns}, created_at, updated_at)
+                SELECT %s, s.ext, s.owner_id, s.amount, coalesce(s.account, ''),
+                       coalesce(s.department, ''), coalesce(s.source, ''), {values}, %s, %s
+                FROM {DEALS} s LEFT JOIN {POSITIONS} p ON p.key = s.ext
+                WHERE s.id IS NULL ORDER BY s.ext
+                ON CONFLICT (team_id, external_id) DO NOTHING
+                """,
+                [self.team.id, now, now],
+            )
+            if cursor.rowcount < new:
+                raise DealsCreatedConcurrently()  # rolled back; the next attempt locks them
+            cursor.execute(
+                f"UPDATE {DEALS} s SET id = d.id, created = true FROM {deal} d "
+                "WHERE d.team_id = %s AND d.external_id = s.ext AND s.id IS NULL",
+                [self.team.id],
+            )
+        cursor.execute(f"CREATE UNIQUE INDEX ON {DEALS} (id)")
+        cursor.execute(f"ANALYZE {DEALS}")
         return new
 
     def _retitle(self, cursor, now: dt.datetime) -> int:
@@ -223,22 +249,26 @@ class SetWriter:
         differs = " OR ".join(
             f"(s.{n} IS NOT NULL AND s.{n} IS DISTINCT FROM d.{n})" for n in names
         )
-        cursor.execute(
+        return _in_chunks(
+            cursor,
+            f"SELECT id FROM {DEALS} WHERE NOT created",
             f"UPDATE {Deal._meta.db_table} d SET {assignments}, updated_at = %s "
-            f"FROM {DEALS} s WHERE d.id = s.id AND NOT s.created AND ({differs})",
+            f"FROM {DEALS} s WHERE d.id = s.id AND s.id = ANY(%s) AND ({differs})",
             [now],
         )
-        return cursor.rowcount
 
     def _events(self, cursor, now: dt.datetime) -> int:
         """Insert the events in file order, skipping stored ids; mark the deals that gained one
         pending. Returns the events inserted."""
         event, pending = StageEvent._meta.db_table, PendingDeal._meta.db_table
-        fields = ", ".join(EVENT_FIELDS)
+        cursor.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE {TOUCHED} (deal_id bigint, accepted integer) ON COMMIT DROP"
+        )
         cursor.execute(
             f"""
             WITH inserted AS (
-                INSERT INTO {event} ({fields})
+                INSERT INTO {event} ({", ".join(EVENT_FIELDS)})
                 SELECT %s, s.id, e.stage_id, e.outcome, e.lost_reason, e.occurred_at, %s,
                        e.event_id, %s, %s, NULL
                 FROM {EVENTS} e JOIN {DEALS} s ON s.ext = e.ext
@@ -252,60 +282,44 @@ class SetWriter:
                 SELECT deal_id, %s FROM touched ORDER BY 1
                 ON CONFLICT (deal_id) DO NOTHING
             )
-            UPDATE {DEALS} s SET accepted = t.accepted FROM touched t WHERE s.id = t.deal_id
+            INSERT INTO {TOUCHED} SELECT deal_id, accepted FROM touched
             """,
             [self.team.id, now, Origin.CSV.value, self.by_id, self.team.id],
         )
-        cursor.execute(f"SELECT coalesce(sum(accepted), 0) FROM {DEALS}")
+        cursor.execute(f"ANALYZE {TOUCHED}")
+        cursor.execute(
+            f"UPDATE {DEALS} s SET accepted = t.accepted FROM {TOUCHED} t WHERE s.id = t.deal_id"
+        )
+        cursor.execute(f"SELECT coalesce(sum(accepted), 0) FROM {TOUCHED}")
         return int(cursor.fetchone()[0])
 
     def _positions(self, cursor, now: dt.datetime) -> None:
-        """Each deal that gained an event: its position from its whole log (funnel.positions:
-        the last event decides the status; the stage is the last stage event's, entered when
-        the log's last run of that stage began)."""
-        event, stage, deal = (
-            StageEvent._meta.db_table,
-            Stage._meta.db_table,
-            Deal._meta.db_table,
+        """The stored deals that gained an event, and the new ones that lost one to another
+        deal holding its id: their position from their whole log, in chunks (see _deals)."""
+        redo = "(NOT s.created AND s.accepted > 0) OR (s.created AND s.accepted < s.staged)"
+        cursor.execute(f"SELECT count(*) FROM {DEALS} s WHERE {redo}")
+        if not cursor.fetchone()[0]:
+            return
+        positions_stage(
+            cursor,
+            f"SELECT e.deal_id AS key, e.stage_id, e.outcome, e.lost_reason, e.occurred_at, "
+            f"e.id AS tie FROM {DEALS} s JOIN {StageEvent._meta.db_table} e ON e.deal_id = s.id "
+            f"WHERE {redo}",
+            [],
         )
-        lost, won = OUTCOME_RANK["lost"], OUTCOME_RANK["won"]
-        cursor.execute(
-            f"""
-            WITH log AS (
-                SELECT e.deal_id, e.stage_id, e.outcome, e.lost_reason, e.occurred_at, e.id,
-                       CASE e.outcome WHEN 'lost' THEN {lost:d} WHEN 'won' THEN {won:d}
-                            ELSE coalesce(st.position, 0) END AS rank
-                FROM {DEALS} s
-                JOIN {event} e ON e.deal_id = s.id
-                LEFT JOIN {stage} st ON st.id = e.stage_id
-                WHERE s.accepted > 0
-            ), last AS (
-                SELECT DISTINCT ON (deal_id) deal_id, outcome, lost_reason, occurred_at
-                FROM log ORDER BY deal_id, occurred_at DESC, rank DESC, id DESC
-            ), opened AS (
-                SELECT deal_id, min(occurred_at) AS opened_at FROM log GROUP BY deal_id
-            ), runs AS (
-                SELECT deal_id, stage_id, occurred_at, rank, id,
-                       lag(stage_id) OVER (PARTITION BY deal_id ORDER BY occurred_at, rank, id)
-                           AS previous
-                FROM log WHERE stage_id IS NOT NULL
-            ), current AS (
-                SELECT DISTINCT ON (deal_id) deal_id, stage_id, occurred_at AS entered_at
-                FROM runs WHERE previous IS DISTINCT FROM stage_id
-                ORDER BY deal_id, occurred_at DESC, rank DESC, id DESC
-            )
-            UPDATE {deal} d SET
-                status = CASE WHEN l.outcome <> '' THEN l.outcome ELSE 'open' END,
-                lost_reason = CASE WHEN l.outcome = 'lost' THEN l.lost_reason ELSE '' END,
-                closed_at = CASE WHEN l.outcome <> '' THEN l.occurred_at END,
-                last_event_at = l.occurred_at,
-                opened_at = o.opened_at,
-                current_stage_id = c.stage_id,
-                stage_entered_at = c.entered_at,
-                updated_at = %s
-            FROM last l JOIN opened o USING (deal_id) LEFT JOIN current c USING (deal_id)
-            WHERE d.id = l.deal_id
-            """,
+        # A new deal left with no event has no position.
+        assignments = ", ".join(
+            f"{c} = coalesce(p.{c}, '{NO_POSITION[c]}')"
+            if NO_POSITION[c] is not None
+            else f"{c} = p.{c}"
+            for c in POSITION_COLUMNS
+        )
+        _in_chunks(
+            cursor,
+            f"SELECT id FROM {DEALS} s WHERE {redo}",
+            f"UPDATE {Deal._meta.db_table} d SET {assignments}, updated_at = %s "
+            f"FROM {DEALS} s LEFT JOIN {POSITIONS} p ON p.key = s.id "
+            "WHERE d.id = s.id AND s.id = ANY(%s)",
             [now],
         )
 
@@ -335,6 +349,18 @@ class SetWriter:
             [self.by_id, now, Origin.CSV.value],
         )
         return cursor.rowcount
+
+
+def _in_chunks(cursor, ids_sql: str, update_sql: str, params: list) -> int:
+    """Run `update_sql` (its last parameter the ids) for the ids `ids_sql` gives, CHUNK of them
+    a statement, in id order; the rows updated."""
+    cursor.execute(f"{ids_sql} ORDER BY 1")
+    ids = [row[0] for row in cursor.fetchall()]
+    updated = 0
+    for start in range(0, len(ids), CHUNK):
+        cursor.execute(update_sql, [*params, ids[start : start + CHUNK]])
+        updated += cursor.rowcount
+    return updated
 
 
 def _mapped(values: pl.Series, table: dict, dtype: pl.DataType) -> pl.Series:

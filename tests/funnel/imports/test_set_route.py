@@ -10,6 +10,10 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
+from funnel.imports.facts import stage_values_fill, team_facts
+from funnel.imports.mapping import mapping_complete
+from funnel.imports.parsing import csv_parse
+from funnel.imports.rows import import_plan
 from funnel.imports.run import import_job_run
 from funnel.imports.service import import_job_create, import_job_validate
 from funnel.ingest import EventIn, stage_events_ingest
@@ -49,7 +53,16 @@ def _team(slug: str) -> Team:
     return team
 
 
-def _preload(team: Team) -> None:
+def _robbed_id(team: Team, content: bytes) -> str:
+    """The id of an event the file gives deal D-00010 (a new deal of the file)."""
+    table = csv_parse(content)
+    facts = team_facts(team=team)
+    mapping = stage_values_fill(mapping_complete(RICH_MAPPING, table.header), table, facts.stages)
+    plan = import_plan(table, mapping, facts)
+    return next(e.event_id for _, es, _ in plan.rows for e in es if e.deal_external_id == "D-00010")
+
+
+def _preload(team: Team, content: bytes | None = None) -> None:
     """Deals the file names, stored first: one open with other attributes, one won before the
     file's dates (the file reopens it), one with an event later than the file's (its log is
     re-read), one with an earlier event."""
@@ -60,6 +73,8 @@ def _preload(team: Team) -> None:
         EventIn("pre-3", "D-00005", at + dt.timedelta(days=900), stage="qualified"),
         EventIn("pre-4", "D-00006", at - dt.timedelta(days=90), stage="inquiry"),
     ]
+    if content is not None:  # another deal holds the id of one of a new deal's events
+        events.append(EventIn(_robbed_id(team, content), "Z-1", at, stage="inquiry"))
     stage_events_ingest(team=team, events=events, origin=Origin.API)
 
 
@@ -147,10 +162,10 @@ def _counts(job) -> dict:
 @pytest.mark.parametrize("preloaded", [False, True])
 def test_both_routes_store_the_same_and_a_second_import_changes_nothing(preloaded):
     by_sets, by_rows = _team("sets"), _team("rows")
-    if preloaded:
-        _preload(by_sets)
-        _preload(by_rows)
     content = rich_export(300, 7)
+    if preloaded:
+        _preload(by_sets, content)
+        _preload(by_rows, content)
     first_sets = _run(by_sets, content, set_based=True)
     first_rows = _run(by_rows, content, set_based=False)
     assert first_sets.status == first_rows.status == ImportStatus.DONE
