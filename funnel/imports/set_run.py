@@ -75,6 +75,7 @@ def set_based_run(*, job: ImportJob, laps: Laps) -> dict | None:
             job=job, result=result, observations=observations, position=plan.rows
         )
     laps.lap("write")
+    laps.notes.update(writer.seconds)
     prepared.finish(builder)
     if result.accepted or observations:
         team_recompute_on_commit(team_id=job.team.id)

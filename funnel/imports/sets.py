@@ -14,6 +14,7 @@ pending for the recompute.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import polars as pl
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -64,6 +65,7 @@ class SetWriter:
         by: AbstractBaseUser | None,
     ):
         self.team, self.plan, self.by_id = team, plan, (by.pk if by is not None else None)
+        self.seconds: dict[str, float] = {}  # by part of the write, for the job's summary
         context = _team_context(team=team, events=[])
         slugs = set(plan.events["stage"].drop_nulls().unique().to_list())
         if not slugs <= set(context.stages) or slugs & context.retired:
@@ -120,14 +122,28 @@ class SetWriter:
 
     def _write(self, now: dt.datetime) -> tuple[IngestResult, int]:
         result = IngestResult()
+        clock = time.perf_counter()
+
+        def lap(part: str) -> None:
+            nonlocal clock
+            now_ = time.perf_counter()
+            self.seconds[part] = self.seconds.get(part, 0.0) + now_ - clock
+            clock = now_
+
         with staged_cursor() as cursor:
             self._stage(cursor)
+            lap("set_copy")
             result.deals_created = self._deals(cursor, now)
+            lap("set_deals")
             result.deals_updated = self._retitle(cursor, now)
+            lap("set_retitle")
             result.accepted = self._events(cursor, now)
             result.duplicates = self.events.height - result.accepted
+            lap("set_events")
             self._positions(cursor, now)
+            lap("set_positions")
             observations = self._observations(cursor, now)
+            lap("set_observations")
         return result, observations
 
     def _stage(self, cursor) -> None:
