@@ -18,7 +18,7 @@ import time
 
 import polars as pl
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from funnel.audit.context import history_context_pinned
 from funnel.imports.columnar import ColumnarPlan, NotColumnar
@@ -47,6 +47,7 @@ TOUCHED = "import_set_touched"
 # Deals a statement updates at most: the deal table's history trigger joins an update's old and
 # new rows by nested loops, so one statement's cost grows with the square of its rows.
 CHUNK = 5000
+WORK_MEM = "128MB"
 
 
 def _csv(frame: pl.DataFrame) -> bytes:
@@ -131,6 +132,7 @@ class SetWriter:
             clock = now_
 
         with staged_cursor() as cursor:
+            _memory_for_sets(cursor)
             self._stage(cursor)
             lap("set_copy")
             result.deals_created = self._deals(cursor, now)
@@ -365,6 +367,18 @@ class SetWriter:
             [self.by_id, now, Origin.CSV.value],
         )
         return cursor.rowcount
+
+
+def _memory_for_sets(cursor) -> None:
+    """Memory for this transaction's sorts and hashes over the whole file (the default 4 MB
+    sent them to disk), and, when the session has not used a temporary table yet (a setting it
+    takes only then), for the staging tables' pages."""
+    cursor.execute(f"SET LOCAL work_mem TO '{WORK_MEM}'")
+    try:
+        with transaction.atomic():
+            cursor.execute(f"SET LOCAL temp_buffers TO '{WORK_MEM}'")
+    except DatabaseError:
+        pass  # the session's temporary buffers stay as they are
 
 
 def _in_chunks(cursor, ids_sql: str, update_sql: str, params: list) -> int:

@@ -2,8 +2,8 @@
 
 Pre-loads a team with --deals deals (each with one stage event), then imports a generated
 deal-shaped export of --rows new deals (owner, account, amount, stage, engage and close dates,
-one characteristic column) through the import service, running the task body synchronously (on
-PostgreSQL the set-based route, funnel.imports.sets, unless --row-by-row), and prints where its
+one characteristic column) through the import service, running the task body synchronously (with
+--set-based, on PostgreSQL, the set-based route, funnel.imports.sets), and prints where its
 time went (the job summary's `seconds`, which add up to the run), the task body's peak memory,
 and, measured in the same run on the same database just before each import, the floor: the same
 rows' deals and events COPied by plain psycopg into the real tables, rolled back
@@ -104,9 +104,9 @@ class Command(BaseCommand):
             "median run's (a shared machine's speed varies from one second to the next).",
         )
         parser.add_argument(
-            "--row-by-row",
+            "--set-based",
             action="store_true",
-            help="Take the row-by-row route (settings.IMPORT_SET_BASED off), for comparison.",
+            help="Take the set-based route (settings.IMPORT_SET_BASED on; off by default).",
         )
         parser.add_argument(
             "--profile",
@@ -126,11 +126,11 @@ class Command(BaseCommand):
         slice_rows: int,
         repeat: int,
         profile: int,
-        row_by_row: bool,
+        set_based: bool,
         **options,
     ) -> None:
-        if row_by_row:
-            settings.IMPORT_SET_BASED = False
+        if set_based:
+            settings.IMPORT_SET_BASED = True
         if connection.vendor != "postgresql":
             self.stderr.write(f"Warning: running on {connection.vendor}, not PostgreSQL.")
         team_obj = Team.objects.filter(slug=team).first() or team_create(
