@@ -17,7 +17,8 @@ from funnel.imports.mapping import mapping_complete
 from funnel.imports.parsing import CsvTable
 from funnel.imports.preparation import ImportPreparation
 from funnel.imports.rows import PlanBuilder
-from funnel.imports.sets import SetWriter
+from funnel.imports.sets import SetWriter, stages_refused
+from funnel.ingest.events import _team_context
 from funnel.models import ImportJob, ReopenChoice
 from funnel.pipeline.request import team_recompute_on_commit
 
@@ -54,8 +55,10 @@ def set_based_run(*, job: ImportJob, laps: Laps) -> dict | None:
         return None
     plan = columnar_plan(raw, builder, rows=job.total_rows)
     laps.lap("check")
-    if plan is None:
+    if plan is None or stages_refused(_team_context(team=job.team, events=[]), plan):
         return None
+    # From here the file is written set-based; an owner the ingest refuses after the owners
+    # are set up (an address stored with capitals) is the one case left to the row-by-row path.
     prepared = ImportPreparation(job=job, table=table, mapping=mapping, builder=builder)
     prepared.before_write(builder)
     laps.lap("prepare")

@@ -18,11 +18,12 @@ import time
 
 import polars as pl
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import DatabaseError, transaction
+from django.db import transaction
 
 from funnel.audit.context import history_context_pinned
 from funnel.imports.columnar import ColumnarPlan, NotColumnar
 from funnel.imports.set_positions import POSITION_COLUMNS, POSITIONS, positions_stage
+from funnel.imports.set_staging import DEALS, EVENTS, OBSERVATIONS, file_stage, memory_for_sets
 from funnel.ingest import IngestResult
 from funnel.ingest.events import _team_context
 from funnel.ingest.writes import EVENT_FIELDS, NO_POSITION, DealsCreatedConcurrently
@@ -36,22 +37,21 @@ from funnel.models import (
     StageEvent,
     Team,
 )
-from funnel.staging import staged_cursor, staged_text
+from funnel.staging import staged_cursor
 
 WRITE_ATTEMPTS = 5  # as funnel.ingest: each attempt finds more of the racing deals stored
 
-DEALS = "import_set_deals"
-EVENTS = "import_set_events"
-OBSERVATIONS = "import_set_observations"
 TOUCHED = "import_set_touched"
 # Deals a statement updates at most: the deal table's history trigger joins an update's old and
 # new rows by nested loops, so one statement's cost grows with the square of its rows.
 CHUNK = 5000
-WORK_MEM = "128MB"
 
 
-def _csv(frame: pl.DataFrame) -> bytes:
-    return frame.write_csv(include_header=False, null_value="\\N").encode()
+def stages_refused(context, plan: ColumnarPlan) -> bool:
+    """Whether the ingest would refuse a stage of the file (retired, or gone, since the file
+    was checked): the row-by-row path then reports it. Checked before anything is set up."""
+    slugs = set(plan.events["stage"].drop_nulls().unique().to_list())
+    return not slugs <= set(context.stages) or bool(slugs & context.retired)
 
 
 class SetWriter:
@@ -68,8 +68,7 @@ class SetWriter:
         self.team, self.plan, self.by_id = team, plan, (by.pk if by is not None else None)
         self.seconds: dict[str, float] = {}  # by part of the write, for the job's summary
         context = _team_context(team=team, events=[])
-        slugs = set(plan.events["stage"].drop_nulls().unique().to_list())
-        if not slugs <= set(context.stages) or slugs & context.retired:
+        if stages_refused(context, plan):
             raise NotColumnar("a stage the ingest refuses")  # it names them, row by row
         emails = plan.deals["owner_email"].drop_nulls().unique().to_list()
         owners = self._owner_ids(emails)
@@ -132,8 +131,8 @@ class SetWriter:
             clock = now_
 
         with staged_cursor() as cursor:
-            _memory_for_sets(cursor)
-            self._stage(cursor)
+            memory_for_sets(cursor)
+            file_stage(cursor, self.deals, self.events, self.observations)
             lap("set_copy")
             result.deals_created = self._deals(cursor, now)
             lap("set_deals")
@@ -147,61 +146,6 @@ class SetWriter:
             observations = self._observations(cursor, now)
             lap("set_observations")
         return result, observations
-
-    def _stage(self, cursor) -> None:
-        staged_text(
-            cursor,
-            DEALS,
-            [
-                ("ext", "varchar"),
-                ("owner_id", "bigint"),
-                ("amount", "numeric"),
-                ("account", "varchar"),
-                ("department", "varchar"),
-                ("source", "varchar"),
-            ],
-            _csv(self.deals),
-        )
-        staged_text(
-            cursor,
-            EVENTS,
-            [
-                ("k", "bigint"),
-                ("ext", "varchar"),
-                ("event_id", "varchar"),
-                ("stage_id", "bigint"),
-                ("outcome", "varchar"),
-                ("lost_reason", "varchar"),
-                ("occurred_at", "timestamptz"),
-            ],
-            _csv(self.events),
-        )
-        staged_text(
-            cursor,
-            OBSERVATIONS,
-            [
-                ("n", "bigint"),
-                ("ext", "varchar"),
-                ("characteristic_id", "bigint"),
-                ("value", "varchar"),
-                ("value_number", "float8"),
-                ("observed_at", "timestamptz"),
-            ],
-            _csv(self.observations),
-        )
-        # Where each deal stands: its id (stored or new), whether this file created it, and
-        # how many of its events went in.
-        cursor.execute(
-            f"ALTER TABLE {DEALS} ADD COLUMN id bigint, ADD COLUMN created boolean DEFAULT false, "
-            "ADD COLUMN accepted integer DEFAULT 0, ADD COLUMN staged integer DEFAULT 0"
-        )
-        cursor.execute(f"CREATE UNIQUE INDEX ON {DEALS} (ext)")
-        for table in (DEALS, EVENTS, OBSERVATIONS):
-            cursor.execute(f"ANALYZE {table}")
-        cursor.execute(
-            f"UPDATE {DEALS} s SET staged = c.events FROM "
-            f"(SELECT ext, count(*) AS events FROM {EVENTS} GROUP BY ext) c WHERE s.ext = c.ext"
-        )
 
     def _deals(self, cursor, now: dt.datetime) -> int:
         """Find and lock the stored deals (in id order, as every writer does), insert the new
@@ -367,18 +311,6 @@ class SetWriter:
             [self.by_id, now, Origin.CSV.value],
         )
         return cursor.rowcount
-
-
-def _memory_for_sets(cursor) -> None:
-    """Memory for this transaction's sorts and hashes over the whole file (the default 4 MB
-    sent them to disk), and, when the session has not used a temporary table yet (a setting it
-    takes only then), for the staging tables' pages."""
-    cursor.execute(f"SET LOCAL work_mem TO '{WORK_MEM}'")
-    try:
-        with transaction.atomic():
-            cursor.execute(f"SET LOCAL temp_buffers TO '{WORK_MEM}'")
-    except DatabaseError:
-        pass  # the session's temporary buffers stay as they are
 
 
 def _in_chunks(cursor, ids_sql: str, update_sql: str, params: list) -> int:
