@@ -98,6 +98,25 @@ def staged_update(
         )
 
 
+def staged_text(cursor, name: str, columns: Sequence[tuple[str, str]], data: bytes) -> None:
+    """A session table `name` of these (column, type) pairs, dropped at commit, filled by one
+    COPY of CSV text with NULL written \\N (as polars writes a frame): how the column-wise
+    import stages a whole file's columns (funnel.imports.sets), without a Python call a row."""
+    definition = ", ".join(f"{column} {db_type}" for column, db_type in columns)
+    names = ", ".join(column for column, _ in columns)
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {name} ({definition}) ON COMMIT DROP")
+    with cursor.copy(f"COPY {name} ({names}) FROM STDIN (FORMAT csv, NULL '\\N')") as copy:
+        copy.write(data)
+
+
+@contextlib.contextmanager
+def staged_cursor():
+    """The cursor the staged writes use (see _cursor)."""
+    with _cursor() as cursor:
+        yield cursor
+
+
 @contextlib.contextmanager
 def _cursor():
     """A plain psycopg cursor on Django's connection, in its transaction, with the audit

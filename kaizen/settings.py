@@ -335,3 +335,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# The CSV import's set-based route on PostgreSQL (funnel.imports.sets): IMPORT_SET_BASED=1.
+# Off by default: on the 2-core development machine it was not yet faster than the row-by-row
+# path (docs/performance.md, bench_import).
+IMPORT_SET_BASED = os.environ.get("IMPORT_SET_BASED", "") == "1"

@@ -30,6 +30,7 @@ from funnel.imports.plan import ImportPlan
 from funnel.imports.problems import problems_grouped, rows_with_problems
 from funnel.imports.rows import PlanBuilder
 from funnel.imports.service import STORED_ERRORS, import_table
+from funnel.imports.set_run import set_based_run, set_based_usable
 from funnel.imports.slices import slices_run
 from funnel.ingest import IngestRejected
 from funnel.models import ImportJob, ImportStatus, ReopenChoice
@@ -139,6 +140,19 @@ def _job_run(
     if job.status != ImportStatus.RUNNING:  # not claimed by the task: the command, a test
         job.save(update_fields=attempt_begin(job, now=timezone.now()))
     laps.lap("start")
+    if set_based_usable(job):
+        try:
+            totals = set_based_run(job=job, laps=laps)
+        except Exception as error:
+            _job_update(
+                job,
+                status=ImportStatus.FAILED,
+                summary={**job.summary, **unexpected_failure(job=job, error=error)},
+                finished_at=timezone.now(),
+            )
+            raise
+        if totals is not None:
+            return _job_done(job, totals, rows=totals["rows"], laps=laps)
     table = import_table(job=job)
     laps.lap("read")
     facts = team_facts(team=job.team)
@@ -211,11 +225,15 @@ def _job_run(
             finished_at=timezone.now(),
         )
         return job
+    return _job_done(job, totals, rows=len(table.rows), laps=laps)
+
+
+def _job_done(job: ImportJob, totals: dict, *, rows: int, laps: Laps) -> ImportJob:
     totals["seconds"] = laps.summary()
     _job_update(
         job,
         status=ImportStatus.DONE,
-        processed_rows=len(table.rows),
+        processed_rows=rows,
         summary=totals,
         errors=[],
         error_count=0,

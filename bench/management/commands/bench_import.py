@@ -2,10 +2,14 @@
 
 Pre-loads a team with --deals deals (each with one stage event), then imports a generated
 deal-shaped export of --rows new deals (owner, account, amount, stage, engage and close dates,
-one characteristic column) through the import service, running the task body synchronously in
-chunks of --chunk-rows, and prints where its time went (the job summary's `seconds`, which add up
-to the run). --profile N adds the N costliest functions by own time (cProfile; slows the run).
-Meant for PostgreSQL; the floor is 20,000 rows/s.
+one characteristic column) through the import service, running the task body synchronously (with
+--set-based, on PostgreSQL, the set-based route, funnel.imports.sets), and prints where its
+time went (the job summary's `seconds`, which add up to the run), the task body's peak memory,
+and, measured in the same run on the same database just before each import, the floor: the same
+rows' deals and events COPied by plain psycopg into the real tables, rolled back
+(bench.import_floor), with the ratio and the load average. --profile N adds the N costliest
+functions by own time (cProfile; slows the run). Meant for PostgreSQL; the target is 100,000
+rows/s end to end (upload to committed).
 """
 
 import cProfile
@@ -18,11 +22,13 @@ import random
 import statistics
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
 from bench.data import deals_delete
+from bench.import_floor import ImportFloor, peak_memory_mib, peak_memory_reset
 from bench.measure import machine_busy
 from funnel.bulk import rows_insert
 from funnel.imports.run import CHUNK_ROWS, SLICE_ROWS, import_job_run
@@ -32,7 +38,7 @@ from funnel.models import Deal, ImportJob, Role, Stage, StageEvent, Team
 from funnel.services import membership_add, team_create
 from kaizen.celery import app as celery_app
 
-FLOOR_ROWS_PER_SECOND = 20_000
+TARGET_ROWS_PER_SECOND = 100_000
 STAGE_LABELS = {"Prospecting": "inquiry", "Engaging": "engaged", "Won": "won", "Lost": "lost"}
 MAPPING = {
     "shape": "deals",
@@ -64,6 +70,8 @@ PART_LABELS = {
     "commit": "chunk commits",
     "chunks": "chunk overhead (slicing, callbacks)",
     "writers": "two writers: events, observations, commits",
+    "stage": "set-based: ids resolved, columns staged in Python",
+    "write": "set-based: COPY, deals, events, positions, observations, commit",
     "recompute_request": "recompute request",
     "outside": "job load, final status write",
 }
@@ -96,6 +104,11 @@ class Command(BaseCommand):
             "median run's (a shared machine's speed varies from one second to the next).",
         )
         parser.add_argument(
+            "--set-based",
+            action="store_true",
+            help="Take the set-based route (settings.IMPORT_SET_BASED on; off by default).",
+        )
+        parser.add_argument(
             "--profile",
             type=int,
             default=0,
@@ -113,8 +126,11 @@ class Command(BaseCommand):
         slice_rows: int,
         repeat: int,
         profile: int,
+        set_based: bool,
         **options,
     ) -> None:
+        if set_based:
+            settings.IMPORT_SET_BASED = True
         if connection.vendor != "postgresql":
             self.stderr.write(f"Warning: running on {connection.vendor}, not PostgreSQL.")
         team_obj = Team.objects.filter(slug=team).first() or team_create(
@@ -140,24 +156,44 @@ class Command(BaseCommand):
         # The task body runs in a worker, which loaded the task modules when it started.
         celery_app.loader.import_default_modules()
 
-        speeds = []
+        runs: list[tuple[float, float, float, float]] = []  # task, end to end, floor rows/s; MiB
         _imported_remove(team_obj)  # what earlier runs imported
+        floor = ImportFloor() if connection.vendor == "postgresql" else None
         for run in range(1, repeat + 1):
             content = self._export(rows, [o.email for o in owners], run)
             if repeat > 1:
                 self.stdout.write(f"Run {run} of {repeat}:")
-            speeds.append(self._run(team_obj, content, rows, chunk_rows, slice_rows, profile))
+            floor_rps = float("nan")
+            if floor is not None:
+                deal_rows, event_rows, count = floor.rows(
+                    team=team_obj, content=content, mapping=MAPPING, by_id=self.manager.id
+                )
+                seconds = floor.measure(deal_rows, event_rows)
+                floor_rps = count / seconds
+                self.stdout.write(
+                    f"  floor (psycopg COPY of the deals and events, rolled back): "
+                    f"{seconds:6.2f} s  ->  {floor_rps:,.0f} rows/s  load {_load()}"
+                )
+            task, total, peak = self._run(team_obj, content, rows, chunk_rows, slice_rows, profile)
+            runs.append((task, total, floor_rps, peak))
+            self.stdout.write(
+                f"  ratio floor/app: end to end {floor_rps / total:.1f}x, "
+                f"task body {floor_rps / task:.1f}x; task body peak memory {peak:,.0f} MiB"
+            )
             # Each run imports into a team of --deals deals, not one grown by the runs before.
             _imported_remove(team_obj)
-        if repeat > 1:
-            ordered = sorted(speeds)
-            self.stdout.write(
-                f"{repeat} runs, rows/s: {', '.join(f'{v:,.0f}' for v in speeds)}; "
-                f"median {statistics.median(speeds):,.0f}, "
-                f"best {ordered[-1]:,.0f}, worst {ordered[0]:,.0f}"
-            )
-        verdict = "meets" if statistics.median(speeds) >= FLOOR_ROWS_PER_SECOND else "BELOW"
-        self.stdout.write(f"floor {FLOOR_ROWS_PER_SECOND:,} rows/s (median run): {verdict}")
+        if floor is not None:
+            floor.close()
+        task, total, floor_rps = (statistics.median(r[i] for r in runs) for i in range(3))
+        self.stdout.write(
+            f"{connection.vendor}, {rows:,} rows into {deals:,} deals, median of {repeat} runs: "
+            f"end to end {total:,.0f} rows/s, task body {task:,.0f} rows/s; floor "
+            f"{floor_rps:,.0f} rows/s (ratio {floor_rps / total:.1f}x end to end, "
+            f"{floor_rps / task:.1f}x task body); peak memory {max(r[3] for r in runs):,.0f} MiB; "
+            f"end-to-end runs: {', '.join(f'{r[1]:,.0f}' for r in runs)}; load {_load()}"
+        )
+        verdict = "meets" if total >= TARGET_ROWS_PER_SECOND else "BELOW"
+        self.stdout.write(f"target {TARGET_ROWS_PER_SECOND:,} rows/s end to end: {verdict}")
 
     def _run(
         self,
@@ -167,8 +203,9 @@ class Command(BaseCommand):
         chunk_rows: int,
         slice_rows: int,
         profile: int,
-    ) -> float:
-        """One upload, validation and import; prints its figures, returns its rows/s."""
+    ) -> tuple[float, float, float]:
+        """One upload, validation and import; prints its figures, returns its rows/s (task
+        body, end to end) and the task body's peak memory (MiB)."""
         started = time.perf_counter()
         job = import_job_create(
             team=team_obj, uploaded_by=self.manager, filename="bench.csv", content=content
@@ -181,9 +218,11 @@ class Command(BaseCommand):
         profiler = cProfile.Profile() if profile else None
         if profiler is not None:
             profiler.enable()
+        reset = peak_memory_reset()
         cpu_before = time.process_time(), machine_busy()
         job = import_job_run(job=job, chunk_rows=chunk_rows, slice_rows=slice_rows)
         finished = time.perf_counter()
+        peak = peak_memory_mib(reset)
         own_cpu = time.process_time() - cpu_before[0]
         machine_cpu = machine_busy() - cpu_before[1]
         if profiler is not None:
@@ -192,7 +231,8 @@ class Command(BaseCommand):
         run_seconds = finished - validated
         self.stdout.write(
             f"{connection.vendor}: {Deal.objects.filter(team=team_obj).count():,} deals stored "
-            f"after the run; file {len(content) / 1e6:.1f} MB, {rows:,} rows"
+            f"after the run; file {len(content) / 1e6:.1f} MB, {rows:,} rows; route "
+            f"{job.summary.get('route', 'row-by-row')}"
         )
         self.stdout.write(f"  upload + validate: {validated - started:6.2f} s")
         self.stdout.write(
@@ -222,11 +262,13 @@ class Command(BaseCommand):
             f"{run_seconds * (os.cpu_count() or 1):.2f} s on {os.cpu_count()} cores"
         )
         total = finished - started
-        self.stdout.write(f"  end to end: {total:6.2f} s  ->  {rows / total:,.0f} rows/s")
+        self.stdout.write(
+            f"  end to end: {total:6.2f} s  ->  {rows / total:,.0f} rows/s  load {_load()}"
+        )
         self.stdout.write(f"  machine check: {_cpu_check():.2f} µs per datetime.isoformat()")
         if profiler is not None:
             self._profile_print(profiler, profile)
-        return rows / run_seconds
+        return rows / run_seconds, rows / total, peak
 
     def _profile_print(self, profiler: cProfile.Profile, count: int) -> None:
         """The `count` costliest functions of the task body by own time (profiled, so slower)."""
@@ -320,6 +362,11 @@ def _imported_remove(team: Team) -> None:
     """Delete the deals runs imported, with what refers to them (the pending marks a worker
     would have drained included), and vacuum."""
     deals_delete("team_id = %s AND external_id LIKE %s", [team.id, "bench-%"])
+
+
+def _load() -> str:
+    """The load average (1, 5, 15 min): other work on the machine slows every figure."""
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def _index(names: list[str], name: str) -> int:
