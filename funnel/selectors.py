@@ -10,8 +10,8 @@ from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
-from django.http import Http404
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from funnel.models import (
@@ -75,13 +75,38 @@ def user_is_executive(*, user: User) -> bool:
 
 
 def team_accesses_for_user(*, user: User) -> list[TeamAccess]:
-    """Every team the user may see, with their role there (executives: all teams)."""
+    """Every team the user may see, with their role there (executives: all teams), in one
+    query: the teams annotated with the user's own role, kept where they have one or where
+    the user is an executive anywhere."""
     if not user.is_authenticated:
         return []
-    roles = dict(Membership.objects.filter(user=user).values_list("team_id", "role"))
-    is_executive = Role.EXECUTIVE in roles.values()
-    teams = Team.objects.all() if is_executive else Team.objects.filter(id__in=roles)
-    return [TeamAccess(team=t, role=roles.get(t.id, Role.EXECUTIVE)) for t in teams]
+    mine = Membership.objects.filter(user=user)
+    teams = Team.objects.annotate(
+        my_role=Subquery(mine.filter(team=OuterRef("pk")).values("role")[:1])
+    ).filter(Q(my_role__isnull=False) | Exists(mine.filter(role=Role.EXECUTIVE)))
+    return [TeamAccess(team=t, role=t.my_role or Role.EXECUTIVE) for t in teams]
+
+
+def team_accesses_for_request(request: HttpRequest) -> list[TeamAccess]:
+    """``team_accesses_for_user`` for the request's user, read once per request: a page that
+    needs the user's teams and the top bar that lists them share the one query."""
+    accesses = getattr(request, "_team_accesses", None)
+    if accesses is None:
+        accesses = team_accesses_for_user(user=request.user)
+        request._team_accesses = accesses
+    return accesses
+
+
+def team_get_for_request(
+    request: HttpRequest, *, slug: str, action: Action = Action.VIEW
+) -> TeamAccess:
+    """``team_get_for_user`` from the request's accesses (no query of its own once they are
+    read): 404 for a missing team and for one the user may not see, 403 when the role lacks
+    the right."""
+    access = next((a for a in team_accesses_for_request(request) if a.team.slug == slug), None)
+    if access is None:
+        raise Http404("No such team.")
+    return team_access_check_role(access, action)
 
 
 def team_access_check(*, user: User, team: Team, action: Action = Action.VIEW) -> TeamAccess:
@@ -95,7 +120,11 @@ def team_access_check(*, user: User, team: Team, action: Action = Action.VIEW) -
             role = Role.EXECUTIVE
     if role is None:
         raise Http404("No such team.")
-    access = TeamAccess(team=team, role=role)
+    return team_access_check_role(TeamAccess(team=team, role=role), action)
+
+
+def team_access_check_role(access: TeamAccess, action: Action) -> TeamAccess:
+    """The access itself when its role may do `action`, else PermissionDenied (403)."""
     if not access.can(action):
         label = access.role_label.lower()
         article = "An" if label[0] in "aeiou" else "A"

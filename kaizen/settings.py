@@ -110,6 +110,9 @@ PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
 # 20,000 deals then adds one set-based insert, not 20,000 trigger calls and context upserts.
 PGHISTORY_LEVEL = pgtrigger.Statement
 PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
+# The request context (user, url) is for writes: pghistory's default also wraps GETs, which
+# then prepend two set_config() calls to every read statement of every page for nothing.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # Login throttling (django-axes), on the app's login and the admin's: after
 # LOGIN_FAILURE_LIMIT wrong passwords for one account, or LOGIN_ADDRESS_FAILURE_LIMIT from one
