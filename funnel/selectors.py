@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -76,14 +76,22 @@ def user_is_executive(*, user: User) -> bool:
 
 def team_accesses_for_user(*, user: User) -> list[TeamAccess]:
     """Every team the user may see, with their role there (executives: all teams), in one
-    query: the teams annotated with the user's own role, kept where they have one or where
-    the user is an executive anywhere."""
+    query: the teams with the user's own role (one membership per user and team at most),
+    kept where they have one or where the user is an executive anywhere.
+
+    Written in SQL because every page's top bar runs it: the ORM's subqueries took three times
+    as long to compile as the statement took to run."""
     if not user.is_authenticated:
         return []
-    mine = Membership.objects.filter(user=user)
-    teams = Team.objects.annotate(
-        my_role=Subquery(mine.filter(team=OuterRef("pk")).values("role")[:1])
-    ).filter(Q(my_role__isnull=False) | Exists(mine.filter(role=Role.EXECUTIVE)))
+    team, membership = Team._meta.db_table, Membership._meta.db_table
+    teams = Team.objects.raw(
+        f"SELECT t.*, m.role AS my_role FROM {team} t "  # noqa: S608 (names from the models)
+        f"LEFT JOIN {membership} m ON m.team_id = t.id AND m.user_id = %s "
+        f"WHERE m.role IS NOT NULL OR EXISTS "
+        f"(SELECT 1 FROM {membership} e WHERE e.user_id = %s AND e.role = %s) "
+        "ORDER BY t.name, t.id",  # Team's own order
+        [user.pk, user.pk, Role.EXECUTIVE],
+    )
     return [TeamAccess(team=t, role=t.my_role or Role.EXECUTIVE) for t in teams]
 
 

@@ -153,6 +153,12 @@ CACHES = {
     )
 }
 
+# With a shared cache, sessions are read from it (written through to the database): a signed-in
+# request then costs no database query for its session. Not with the per-process default,
+# where a logout in one process would leave the session cached in the others.
+if CACHE_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 # API limits (funnel/api/throttle.py): requests per token, and unknown tokens per address.
 API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "1200/min")
 API_BAD_TOKEN_LIMIT = int(os.environ.get("API_BAD_TOKEN_LIMIT", "20"))
