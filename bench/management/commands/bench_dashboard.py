@@ -20,6 +20,13 @@ own time), logs an executive in through a session, and runs `--clients` threads,
 `--requests` requests over one keep-alive connection, alternating the company page and the team
 pages. Reported: server time (Server-Timing) and client time (request to last byte) p50/p95, and
 the same for the htmx poll when nothing changed.
+
+Each of `--runs` runs (default 5) times, by the same clients, the pages and their two floors:
+a fixed answer behind login through the same gunicorn and middleware (bench.dashboard_urls:
+what any signed-in request costs), and the snapshot rows the pages show read by plain psycopg,
+one connection per client (bench.dashboard_floor: what a page costs in SQL alone). The summary
+gives the medians over the runs of each run's p50 and p95, the ratios and the load average
+(other jobs share this machine).
 """
 
 from __future__ import annotations
