@@ -1,5 +1,6 @@
 """The plain-SQL floor of the dashboard pages: the snapshot rows a page shows, read with psycopg
-(no ORM, no template), by as many clients as the pages get, each on its own connection.
+(no ORM, no template), by as many processes as the pages have web workers, each on its own
+connection.
 
 A team page's reads: its last verdicts with their figures, a year of its weekly counts by
 stage, its cycles, its definitions' current versions and their agreements, its recompute
@@ -12,7 +13,7 @@ its cache while the version of these rows stays the same.
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import multiprocessing
 import time
 
 import psycopg
@@ -89,31 +90,28 @@ def page_reads(cursor, *, team_id: int | None, team_ids: list[int]) -> int:
     return rows
 
 
-def floor_sql_fire(*, team_ids: list[int], clients: int, requests: int) -> dict:
-    """`clients` threads, each on its own connection, reading `requests` pages in the pages'
-    order (the company page, then each team's); per page: its reads' time in ms."""
+def _reads(pages: list[int | None], team_ids: list[int], first: int, count: int, step: int):
+    """One process's share: pages first, first + step, ... (as the clients ask for them)."""
+    times = []
+    with _connect() as conn, conn.cursor() as cursor:
+        for i in range(count):
+            team_id = pages[(first + i * step) % len(pages)]
+            started = time.perf_counter()
+            page_reads(cursor, team_id=team_id, team_ids=team_ids)
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def floor_sql_fire(*, team_ids: list[int], requests: int, workers: int) -> dict:
+    """`requests` page reads in the pages' order (the company page, then each team's), shared
+    by `workers` processes that each read one page after the other on their own connection:
+    as the sync web workers serve their queue, so the database sees as many statements at
+    once as from the app. Per page: its reads' time in ms."""
     pages: list[int | None] = [None, *team_ids]
-    times: list[float] = []
-    lock = threading.Lock()
-    connections = [_connect() for _ in range(clients)]
-
-    def run(n: int) -> None:
-        with connections[n].cursor() as cursor:
-            for i in range(requests):
-                team_id = pages[(n + i) % len(pages)]
-                started = time.perf_counter()
-                page_reads(cursor, team_id=team_id, team_ids=team_ids)
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    times.append(elapsed)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
+    share = -(-requests // workers)
     started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        parts = pool.starmap(_reads, [(pages, team_ids, n, share, workers) for n in range(workers)])
     wall = time.perf_counter() - started
-    for c in connections:
-        c.close()
+    times = [t for part in parts for t in part]
     return {"server": times, "client": times, "wall": wall}

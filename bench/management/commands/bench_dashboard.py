@@ -23,8 +23,9 @@ the same for the htmx poll when nothing changed.
 
 Each of `--runs` runs (default 5) times, by the same clients, the pages and their two floors:
 a fixed answer behind login through the same gunicorn and middleware (bench.dashboard_urls:
-what any signed-in request costs), and the snapshot rows the pages show read by plain psycopg,
-one connection per client (bench.dashboard_floor: what a page costs in SQL alone). The summary
+what any signed-in request costs), and the snapshot rows the pages show read by plain psycopg
+in as many processes as gunicorn has workers, one page after another (bench.dashboard_floor:
+what a page costs in SQL alone). The summary
 gives the medians over the runs of each run's p50 and p95, the ratios and the load average
 (other jobs share this machine).
 """
@@ -135,7 +136,9 @@ class Command(BaseCommand):
         pages = self._fire(base, cookie, paths, o, poll=False)
         view = self._fire(base, cookie, [FLOOR_PATH], o, poll=False)
         sql = floor_sql_fire(
-            team_ids=[t.id for t in teams], clients=o["clients"], requests=o["requests"]
+            team_ids=[t.id for t in teams],
+            requests=o["clients"] * o["requests"],
+            workers=o["workers"],
         )
         polls = self._fire(base, cookie, paths[:2], o, poll=True)
         run = {
