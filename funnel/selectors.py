@@ -74,34 +74,51 @@ def user_is_executive(*, user: User) -> bool:
     return Membership.objects.filter(user=user, role=Role.EXECUTIVE).exists()
 
 
+def team_accesses_sql(*, user: User) -> tuple[str, list]:
+    """The statement behind ``team_accesses_for_user``: the teams the user may see, each with
+    ``my_role``, the user's own role there (one membership per user and team at most), kept
+    where they have one or where the user is an executive anywhere. A caller that needs more
+    per team reads it from this statement as a subquery, in the same round trip."""
+    team, membership = Team._meta.db_table, Membership._meta.db_table
+    return (
+        f"SELECT t.*, m.role AS my_role FROM {team} t "  # noqa: S608 (names from the models)
+        f"LEFT JOIN {membership} m ON m.team_id = t.id AND m.user_id = %s "
+        f"WHERE m.role IS NOT NULL OR EXISTS "
+        f"(SELECT 1 FROM {membership} e WHERE e.user_id = %s AND e.role = %s)",
+        [user.pk, user.pk, Role.EXECUTIVE],
+    )
+
+
+def team_accesses_of(teams) -> list[TeamAccess]:
+    """The accesses of the teams ``team_accesses_sql`` read (each with its ``my_role``)."""
+    return [TeamAccess(team=t, role=t.my_role or Role.EXECUTIVE) for t in teams]
+
+
 def team_accesses_for_user(*, user: User) -> list[TeamAccess]:
     """Every team the user may see, with their role there (executives: all teams), in one
-    query: the teams with the user's own role (one membership per user and team at most),
-    kept where they have one or where the user is an executive anywhere.
+    query, in the teams' own order.
 
     Written in SQL because every page's top bar runs it: the ORM's subqueries took three times
     as long to compile as the statement took to run."""
     if not user.is_authenticated:
         return []
-    team, membership = Team._meta.db_table, Membership._meta.db_table
-    teams = Team.objects.raw(
-        f"SELECT t.*, m.role AS my_role FROM {team} t "  # noqa: S608 (names from the models)
-        f"LEFT JOIN {membership} m ON m.team_id = t.id AND m.user_id = %s "
-        f"WHERE m.role IS NOT NULL OR EXISTS "
-        f"(SELECT 1 FROM {membership} e WHERE e.user_id = %s AND e.role = %s) "
-        "ORDER BY t.name, t.id",  # Team's own order
-        [user.pk, user.pk, Role.EXECUTIVE],
-    )
-    return [TeamAccess(team=t, role=t.my_role or Role.EXECUTIVE) for t in teams]
+    sql, params = team_accesses_sql(user=user)
+    return team_accesses_of(Team.objects.raw(f"{sql} ORDER BY t.name, t.id", params))
 
 
 def team_accesses_for_request(request: HttpRequest) -> list[TeamAccess]:
     """``team_accesses_for_user`` for the request's user, read once per request: a page that
-    needs the user's teams and the top bar that lists them share the one query."""
+    needs the user's teams and the top bar that lists them share the one query (a page that
+    read them along with more, see ``team_accesses_remember``)."""
     accesses = getattr(request, "_team_accesses", None)
     if accesses is None:
-        accesses = team_accesses_for_user(user=request.user)
-        request._team_accesses = accesses
+        accesses = team_accesses_remember(request, team_accesses_for_user(user=request.user))
+    return accesses
+
+
+def team_accesses_remember(request: HttpRequest, accesses: list[TeamAccess]) -> list[TeamAccess]:
+    """Keep the request's user's accesses, read by the page, for the rest of the request."""
+    request._team_accesses = accesses
     return accesses
 
 

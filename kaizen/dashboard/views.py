@@ -24,11 +24,11 @@ from django.views.decorators.http import require_GET
 
 from funnel.models import Role
 from funnel.periods import WINDOW_CHOICES, PeriodForm
-from funnel.selectors import team_accesses_for_request, team_get_for_request
+from funnel.selectors import team_get_for_request
 from kaizen.dashboard import context as contexts
 from kaizen.dashboard.company import company_dashboard_get
 from kaizen.dashboard.selectors import (
-    status_token,
+    dashboard_teams_read,
     team_dashboard_get,
     team_horizon,
     team_latest_status,
@@ -83,9 +83,8 @@ def _teams_key(accesses) -> str:
 @login_required
 def company_dashboard(request: HttpRequest) -> HttpResponse:
     started = time.perf_counter()
-    accesses = team_accesses_for_request(request)
+    accesses, token = dashboard_teams_read(request)
     team_ids = sorted(a.team.id for a in accesses)
-    token = status_token(team_ids=team_ids)
     if request.htmx and request.GET.get("since") == token:
         return HttpResponse(status=204)
     whole_company = any(a.role == Role.EXECUTIVE for a in accesses)
@@ -122,9 +121,10 @@ def team_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     """The team's verdict and charts for an analysis period (`?as_of=&window=`; the default
     is the team's data horizon, whose verdict is the live snapshot)."""
     started = time.perf_counter()
+    # The token includes the team's recompute requests: the page says how far behind its
+    # figures are, so a new request shows at the next poll.
+    _, token = dashboard_teams_read(request, slug=slug)
     access = team_get_for_request(request, slug=slug)
-    # The page says how far behind its figures are, so a new request shows at the next poll.
-    token = status_token(team_ids=[access.team.id], recompute_requests=True)
     if request.htmx and request.GET.get("since") == token:
         return HttpResponse(status=204)
     url = reverse("team_dashboard", args=[slug])

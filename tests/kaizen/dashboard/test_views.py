@@ -8,9 +8,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from funnel.models import Role
+from funnel.models import RecomputeState, Role
 from funnel.pipeline.run import team_recompute
 from funnel.services import membership_add, team_create
+from kaizen.dashboard.selectors import status_token
 from tests.kaizen.dashboard.conftest import NOW, load
 
 pytestmark = pytest.mark.django_db
@@ -99,20 +100,21 @@ def test_executive_sees_every_team_and_the_company(login, loaded, executive, oth
 
 def test_team_page_queries_are_bounded(login, loaded, manager, django_assert_max_num_queries):
     client = login(manager)
-    # Session, user, the user's teams (shared with the top bar), the token; then, for a
+    # Session, user, the user's teams with the token (shared with the top bar); then, for a
     # version not rendered yet, the latest verdict (the period's default) and the page's reads.
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(13):
         assert client.get(team_url()).status_code == 200
 
 
 @pytest.mark.parametrize("url", [reverse("company_dashboard"), team_url()])
-def test_a_page_already_rendered_costs_four_queries(login, loaded, executive, url):
+def test_a_page_already_rendered_costs_three_queries(login, loaded, executive, url):
     client = login(executive)
     first = client.get(url).content.decode()
     with CaptureQueriesContext(connection) as queries:
         again = client.get(url).content.decode()
-    # Session, user, the user's teams (the page's access and the top bar's list), the token.
-    assert len(queries) == 4, [q["sql"][:80] for q in queries]
+    # Session, user, and the user's teams (the page's access, the top bar's list) with the
+    # token of what the page shows, in one statement.
+    assert len(queries) == 3, [q["sql"][:80] for q in queries]
     assert without_csrf(again) == without_csrf(first)
 
 
@@ -166,8 +168,8 @@ def test_company_page_queries_do_not_grow_with_teams(login, loaded, executive):
     with CaptureQueriesContext(connection) as four:
         html = client.get(reverse("company_dashboard")).content.decode()
     assert html.count('class="card team-verdict') == 4
-    # Session, user, the user's teams (shared with the top bar), the token, the page's reads.
-    assert len(four) == len(one) <= 9
+    # Session, user, the user's teams with the token (shared with the top bar), the page's reads.
+    assert len(four) == len(one) <= 8
 
 
 def test_poll_is_204_and_cheap_while_nothing_changed(login, loaded, manager):
@@ -176,8 +178,28 @@ def test_poll_is_204_and_cheap_while_nothing_changed(login, loaded, manager):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(team_url(), {"since": token}, **HTMX)
     assert response.status_code == 204
-    # Session, user, the user's teams, and the one query for the token.
-    assert len(queries) == 4
+    # Session, user, and the user's teams with the token, in one statement.
+    assert len(queries) == 3
+
+
+def test_the_pages_token_is_the_one_status_token_computes(
+    login, loaded, executive, team, other_team
+):
+    """The token read with the user's teams equals status_token's, computed on its own."""
+    client = login(executive)
+    company = token_of(client.get(reverse("company_dashboard")).content.decode())
+    assert company == status_token(team_ids=sorted([team.id, other_team.id]))
+    own = token_of(client.get(team_url()).content.decode())
+    assert own == status_token(team_ids=[team.id], recompute_requests=True)
+    assert own != company
+    # A recompute waiting (as a write leaves it until the worker starts) changes the team
+    # page's token, not the company page's.
+    RecomputeState.objects.update_or_create(
+        team=team, defaults={"queued": True, "requested_at": NOW + dt.timedelta(minutes=1)}
+    )
+    assert token_of(client.get(team_url()).content.decode()) != own
+    assert status_token(team_ids=[team.id], recompute_requests=True) != own
+    assert token_of(client.get(reverse("company_dashboard")).content.decode()) == company
 
 
 def test_poll_returns_the_live_part_when_a_recompute_finished(login, loaded, manager, team):
