@@ -2,12 +2,17 @@
 
 Django calls start_response once the response is built (middleware, session, view, template),
 so the time until then is the server's time for the request, without the time spent queued
-in gunicorn or on the wire.
+in gunicorn or on the wire. It serves bench.dashboard_urls: the project's URLs plus the floor
+view the pages are judged against.
 """
 
 import time
 
+from django.conf import settings
+
 from kaizen.wsgi import application as django_application
+
+settings.ROOT_URLCONF = "bench.dashboard_urls"
 
 
 def application(environ, start_response):

@@ -3,13 +3,12 @@ links (the user's teams, the company dashboard, team set-up)."""
 
 from functools import cached_property
 
-from django.db.models import Exists, OuterRef, Q, Subquery
 from django.http import HttpRequest
 
 from funnel.members.selectors import user_is_administrator
 from funnel.metrics.intervals import CONFIDENCE
-from funnel.models import Membership, Role, Team
-from funnel.selectors import TeamAccess
+from funnel.models import Role
+from funnel.selectors import TeamAccess, team_accesses_for_request
 
 
 def confidence(request: HttpRequest) -> dict:
@@ -23,17 +22,15 @@ class TopNav:
     the same one for an executive, who sees every team."""
 
     def __init__(self, request: HttpRequest):
+        self.request = request
         self.user = getattr(request, "user", None)
 
     @cached_property
     def teams(self) -> list[TeamAccess]:
         if self.user is None or not self.user.is_authenticated:
             return []
-        mine = Membership.objects.filter(user=self.user)
-        teams = Team.objects.annotate(
-            my_role=Subquery(mine.filter(team=OuterRef("pk")).values("role")[:1])
-        ).filter(Q(my_role__isnull=False) | Exists(mine.filter(role=Role.EXECUTIVE)))
-        return [TeamAccess(team=t, role=t.my_role or Role.EXECUTIVE) for t in teams]
+        # Shared with the page when its view read them already (no second query).
+        return team_accesses_for_request(self.request)
 
     @cached_property
     def is_executive(self) -> bool:

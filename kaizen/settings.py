@@ -110,6 +110,9 @@ PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
 # 20,000 deals then adds one set-based insert, not 20,000 trigger calls and context upserts.
 PGHISTORY_LEVEL = pgtrigger.Statement
 PGHISTORY_CONTEXT_FIELD = pghistory.ContextJSONField()
+# The request context (user, url) is for writes: pghistory's default also wraps GETs, which
+# then prepend two set_config() calls to every read statement of every page for nothing.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 # Login throttling (django-axes), on the app's login and the admin's: after
 # LOGIN_FAILURE_LIMIT wrong passwords for one account, or LOGIN_ADDRESS_FAILURE_LIMIT from one
@@ -149,6 +152,12 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# With a shared cache, sessions are read from it (written through to the database): a signed-in
+# request then costs no database query for its session. Not with the per-process default,
+# where a logout in one process would leave the session cached in the others.
+if CACHE_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # API limits (funnel/api/throttle.py): requests per token, and unknown tokens per address.
 API_TOKEN_RATE = os.environ.get("API_TOKEN_RATE", "1200/min")

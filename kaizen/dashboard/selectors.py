@@ -24,10 +24,12 @@ from funnel.models import (
     RecomputeState,
     Role,
     StageMetric,
+    Team,
 )
 from funnel.periods import Period, horizon_from_figures
 from funnel.pipeline.as_of import team_status_for_period
 from funnel.pipeline.request import recompute_lag_of
+from funnel.selectors import TeamAccess, team_accesses_of, team_accesses_remember, team_accesses_sql
 from kaizen.models import Cycle, Phase
 
 CHART_WEEKS = 52
@@ -123,6 +125,73 @@ def status_token(*, team_ids: list[int], recompute_requests: bool = False) -> st
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return hashlib.blake2b(repr(row).encode(), digest_size=8).hexdigest()
+
+
+def _version_parts(recompute_requests: bool) -> list[tuple[str, str]]:
+    """Per team ``a``: what ``status_token`` reads over a set of teams, and how the teams' values
+    combine into the set's (the largest, or the sum of the counts)."""
+    status, cycle = BottleneckStatus._meta.db_table, Cycle._meta.db_table
+    agreement, version = Agreement._meta.db_table, DefinitionVersion._meta.db_table
+    definition = DefinitionVersion._meta.get_field("definition").related_model._meta.db_table
+    parts = [
+        ("max", f"SELECT MAX(id) FROM {status} WHERE team_id = a.id"),
+        ("max", f"SELECT MAX(computed_at) FROM {status} WHERE team_id = a.id"),
+        ("max", f"SELECT MAX(watermark) FROM {status} WHERE team_id = a.id"),
+        ("max", f"SELECT MAX(updated_at) FROM {cycle} WHERE team_id = a.id"),
+        ("sum", f"SELECT COUNT(*) FROM {cycle} WHERE team_id = a.id"),
+        (
+            "max",
+            f"SELECT MAX(g.id) FROM {agreement} g JOIN {version} v ON v.id = g.version_id "
+            f"JOIN {definition} d ON d.id = v.definition_id WHERE d.team_id = a.id",
+        ),
+    ]
+    if recompute_requests:
+        state = RecomputeState._meta.db_table
+        parts.append(
+            ("max", f"SELECT MAX(requested_at) FROM {state} WHERE team_id = a.id AND queued")
+        )
+    return parts
+
+
+def _versions_token(rows: list[tuple], how: list[str]) -> str:
+    """``status_token`` of the teams whose per-team values these are (the same token)."""
+    if not rows:
+        return "none"
+    combined = []
+    for i, kind in enumerate(how):
+        values = [row[i] for row in rows if row[i] is not None]
+        if kind == "sum":
+            combined.append(sum(values))
+        else:
+            combined.append(max(values, default=None))
+    return hashlib.blake2b(repr(tuple(combined)).encode(), digest_size=8).hexdigest()
+
+
+def dashboard_teams_read(request, *, slug: str | None = None) -> tuple[list[TeamAccess], str]:
+    """The request's user's teams (funnel.selectors.team_accesses_sql) and, in the same
+    statement, the token of what the page shows: of every team for the company page, of the
+    team `slug` (with its recompute requests) for a team's page. One round trip where the
+    accesses and ``status_token`` took two; the top bar reuses the accesses."""
+    parts = _version_parts(recompute_requests=slug is not None)
+    accesses_sql, params = team_accesses_sql(user=request.user)
+    when = "a.slug = %s" if slug is not None else "TRUE"
+    columns = ", ".join(
+        f"(CASE WHEN {when} THEN ({sql}) END) AS version_{i}" for i, (_, sql) in enumerate(parts)
+    )
+    column_params = [slug] * len(parts) if slug is not None else []
+    teams = list(
+        Team.objects.raw(
+            f"SELECT a.*, {columns} FROM ({accesses_sql}) a ORDER BY a.name, a.id",  # noqa: S608
+            [*column_params, *params],
+        )
+    )
+    accesses = team_accesses_remember(request, team_accesses_of(teams))
+    rows = [
+        tuple(getattr(t, f"version_{i}") for i in range(len(parts)))
+        for t in teams
+        if slug is None or t.slug == slug
+    ]
+    return accesses, _versions_token(rows, [kind for kind, _ in parts])
 
 
 def team_latest_status(*, team) -> BottleneckStatus | None:

@@ -7,9 +7,11 @@ offers a page that answers 403.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django import template
-from django.urls import ResolverMatch, reverse
+from django.conf import settings
+from django.urls import ResolverMatch, get_script_prefix, get_urlconf, reverse
 
 from funnel.models import Role
 from funnel.selectors import TeamAccess
@@ -59,6 +61,25 @@ SECTIONS = {
 }
 
 
+@lru_cache(maxsize=4096)
+def _team_url(name: str, slug: str, prefix: str, urlconf: str | None) -> str:
+    return reverse(name, args=[slug], urlconf=urlconf)
+
+
+def team_url(name: str, slug: str) -> str:
+    """reverse() of a team page, kept for the process's life (URL patterns do not change while
+    it runs; the script prefix and the URL configuration are part of the key): every page's
+    menu and top bar link a dozen team pages, and each reverse() costs more than the rest of
+    the menu."""
+    return _team_url(name, slug, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+
+
+@register.filter
+def team_dashboard_url(slug: str) -> str:
+    """The team's dashboard URL, for the top bar's list of teams."""
+    return team_url("team_dashboard", slug)
+
+
 def page_section(match: ResolverMatch | None) -> str:
     if match is None:
         return ""
@@ -72,23 +93,23 @@ def team_menu_items(access: TeamAccess, current: str = "") -> list[MenuItem]:
     slug = access.team.slug
     if access.administering:
         # An administrator who is not on the team sets up its members and sees nothing else.
-        entries = [("settings", "Members", reverse("team_members", args=[slug]))]
+        entries = [("settings", "Members", team_url("team_members", slug))]
     else:
         entries = [
-            ("dashboard", "Dashboard", reverse("team_dashboard", args=[slug])),
-            ("funnel", "Funnel", reverse("team_overview", args=[slug])),
-            ("deals", "Deals", reverse("deal_list", args=[slug])),
-            ("kaizen", "Kaizen board", reverse("kaizen:cycle_board", args=[slug])),
-            ("definitions", "Definitions", reverse("definitions:definition_list", args=[slug])),
+            ("dashboard", "Dashboard", team_url("team_dashboard", slug)),
+            ("funnel", "Funnel", team_url("team_overview", slug)),
+            ("deals", "Deals", team_url("deal_list", slug)),
+            ("kaizen", "Kaizen board", team_url("kaizen:cycle_board", slug)),
+            ("definitions", "Definitions", team_url("definitions:definition_list", slug)),
         ]
         if access.role != Role.REP:
-            entries.append(("winnable", "Winnable", reverse("winnable_team", args=[slug])))
-        entries.append(("tactics", "Tactics", reverse("tactics_team", args=[slug])))
-        entries.append(("pipeline_5s", "Pipeline clean-up", reverse("pipeline_5s", args=[slug])))
+            entries.append(("winnable", "Winnable", team_url("winnable_team", slug)))
+        entries.append(("tactics", "Tactics", team_url("tactics_team", slug)))
+        entries.append(("pipeline_5s", "Pipeline clean-up", team_url("pipeline_5s", slug)))
         if access.can_manage:
             entries += [
-                ("imports", "Imports", reverse("import_list", args=[slug])),
-                ("settings", "Settings", reverse("team_settings", args=[slug])),
+                ("imports", "Imports", team_url("import_list", slug)),
+                ("settings", "Settings", team_url("team_settings", slug)),
             ]
     return [MenuItem(key, label, url, current=key == current) for key, label, url in entries]
 
@@ -117,4 +138,4 @@ def team_crumb(context) -> dict:
     if access is None:
         return {"team": None}
     name = "team_members" if access.administering else "team_dashboard"
-    return {"team": access.team, "url": reverse(name, args=[access.team.slug])}
+    return {"team": access.team, "url": team_url(name, access.team.slug)}

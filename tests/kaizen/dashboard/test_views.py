@@ -4,16 +4,21 @@ import datetime as dt
 import re
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from funnel.models import Role
+from funnel.models import RecomputeState, Role
 from funnel.pipeline.run import team_recompute
 from funnel.services import membership_add, team_create
+from kaizen.dashboard.selectors import status_token
 from tests.kaizen.dashboard.conftest import NOW, load
 
 pytestmark = pytest.mark.django_db
+# A signed-in request reads its session from the database, unless a shared cache holds it
+# (with CACHE_URL, settings use the cached_db engine).
+SESSION_QUERIES = int(settings.SESSION_ENGINE == "django.contrib.sessions.backends.db")
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -23,6 +28,11 @@ def team_url(slug="north"):
 
 def token_of(html: str) -> str:
     return re.search(r'data-token="([^"]+)"', html).group(1)
+
+
+def without_csrf(html: str) -> str:
+    """The page less its CSRF token, which Django masks afresh for every response."""
+    return re.sub(r'(X-CSRFToken": "|name="csrfmiddlewaretoken" value=")[^"]+', r"\1", html)
 
 
 @pytest.mark.parametrize("url", [reverse("company_dashboard"), team_url()])
@@ -94,9 +104,63 @@ def test_executive_sees_every_team_and_the_company(login, loaded, executive, oth
 
 def test_team_page_queries_are_bounded(login, loaded, manager, django_assert_max_num_queries):
     client = login(manager)
-    # 15: the period's default (the data horizon) reads the latest verdict first.
-    with django_assert_max_num_queries(16):  # +1: the top bar's list of the user's teams
+    # Session, user, the user's teams with the token (shared with the top bar); then, for a
+    # version not rendered yet, the latest verdict (the period's default) and the page's reads.
+    with django_assert_max_num_queries(13):
         assert client.get(team_url()).status_code == 200
+
+
+@pytest.mark.parametrize("url", [reverse("company_dashboard"), team_url()])
+def test_a_page_already_rendered_costs_three_queries(login, loaded, executive, url):
+    client = login(executive)
+    first = client.get(url).content.decode()
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url).content.decode()
+    # Session, user, and the user's teams (the page's access, the top bar's list) with the
+    # token of what the page shows, in one statement.
+    assert len(queries) == 2 + SESSION_QUERIES, [q["sql"][:80] for q in queries]
+    assert without_csrf(again) == without_csrf(first)
+
+
+def test_the_top_bar_lists_the_users_teams_from_the_pages_own_read(
+    login, loaded, manager, other_team
+):
+    membership_add(team=other_team, email="max.manager@example.com", role=Role.REP)
+    html = login(manager).get(team_url()).content.decode()
+    bar = html[html.index('class="nav-drop-panel"') : html.index("</ul>", html.index("nav-drop"))]
+    assert "North Region" in bar and "South Region" in bar
+    assert bar.index("North Region") < bar.index("South Region")  # by name
+    assert ">Rep<" in bar and ">Manager<" in bar
+
+
+def test_a_renamed_team_shows_its_new_name_at_once(login, loaded, manager, team):
+    client = login(manager)
+    assert "North Region" in client.get(team_url()).content.decode()
+    team.name = "Northern Lights"
+    team.save(update_fields=["name"])
+    html = client.get(team_url()).content.decode()
+    assert "<h1>Northern Lights</h1>" in html and "North Region" not in html
+
+
+def test_each_role_gets_its_own_page_from_the_cache(client, loaded, team, manager):
+    """The content is cached per role: an executive's read-only page never reaches a manager
+    and the other way round, whoever opened it first."""
+    _, _, executive = membership_add(team=team, email="exe@example.com", role=Role.EXECUTIVE)
+    client.force_login(executive)
+    html = client.get(team_url()).content.decode()
+    assert "read-only" in html and 'id="start-cycle"' not in html
+    client.force_login(manager)
+    html = client.get(team_url()).content.decode()
+    assert "read-only" not in html and 'id="start-cycle"' in html
+    assert "max.manager@example.com" in html or "Max" in html  # the top bar is the manager's
+
+
+def test_the_period_asked_for_is_part_of_what_is_cached(login, loaded, manager):
+    client = login(manager)
+    default = client.get(team_url()).content.decode()
+    past = client.get(team_url(), {"window": "26"}).content.decode()
+    assert 'value="26" selected' in past and 'value="26" selected' not in default
+    assert without_csrf(client.get(team_url()).content.decode()) == without_csrf(default)
 
 
 def test_company_page_queries_do_not_grow_with_teams(login, loaded, executive):
@@ -108,7 +172,8 @@ def test_company_page_queries_do_not_grow_with_teams(login, loaded, executive):
     with CaptureQueriesContext(connection) as four:
         html = client.get(reverse("company_dashboard")).content.decode()
     assert html.count('class="card team-verdict') == 4
-    assert len(four) == len(one) <= 11  # +1: the top bar's list of the user's teams
+    # Session, user, the user's teams with the token (shared with the top bar), the page's reads.
+    assert len(four) == len(one) <= 8
 
 
 def test_poll_is_204_and_cheap_while_nothing_changed(login, loaded, manager):
@@ -117,8 +182,28 @@ def test_poll_is_204_and_cheap_while_nothing_changed(login, loaded, manager):
     with CaptureQueriesContext(connection) as queries:
         response = client.get(team_url(), {"since": token}, **HTMX)
     assert response.status_code == 204
-    # Session, user, team, membership, and the one query for the token.
-    assert len(queries) <= 5
+    # Session, user, and the user's teams with the token, in one statement.
+    assert len(queries) == 2 + SESSION_QUERIES
+
+
+def test_the_pages_token_is_the_one_status_token_computes(
+    login, loaded, executive, team, other_team
+):
+    """The token read with the user's teams equals status_token's, computed on its own."""
+    client = login(executive)
+    company = token_of(client.get(reverse("company_dashboard")).content.decode())
+    assert company == status_token(team_ids=sorted([team.id, other_team.id]))
+    own = token_of(client.get(team_url()).content.decode())
+    assert own == status_token(team_ids=[team.id], recompute_requests=True)
+    assert own != company
+    # A recompute waiting (as a write leaves it until the worker starts) changes the team
+    # page's token, not the company page's.
+    RecomputeState.objects.update_or_create(
+        team=team, defaults={"queued": True, "requested_at": NOW + dt.timedelta(minutes=1)}
+    )
+    assert token_of(client.get(team_url()).content.decode()) != own
+    assert status_token(team_ids=[team.id], recompute_requests=True) != own
+    assert token_of(client.get(reverse("company_dashboard")).content.decode()) == company
 
 
 def test_poll_returns_the_live_part_when_a_recompute_finished(login, loaded, manager, team):
