@@ -5,7 +5,7 @@ Ingestion marks the deals a batch touched (PendingDeal). The team's recompute dr
 an event arriving out of order repairs what it changes), compared with the stored ones, and only
 the difference is applied to StageFlow. The recompute then reads a few thousand StageFlow rows,
 never the raw log. `team_flow_rebuild` re-derives everything from the log: the nightly drift
-repair.
+repair (on PostgreSQL in one statement, funnel.pipeline.passages_sql).
 
 A team's stale rule (funnel.pipeline.stale) reads an open deal with no event for N days as lost
 at its last event + N days: the rebuild fixes the cut and records it, the drain applies it.
@@ -38,6 +38,7 @@ from funnel.models import (
     StageFlow,
     Team,
 )
+from funnel.pipeline.passages_sql import team_passages_sync_sql
 from funnel.pipeline.stage_flow import FlowKey, stage_flow_apply
 from funnel.pipeline.stale import stale_cut_of, team_stale_cut
 from funnel.positions import events_in_log_order
@@ -300,10 +301,25 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000, now: dt.datetime | None
     state.stale_days = stale.days if stale else None
     state.stale_as_of = stale.as_of if stale else None
     state.save(update_fields=["stale_days", "stale_as_of"])
+    if connection.vendor == "postgresql":
+        return _team_flow_rebuild_set_based(team, stale)
+    return _team_flow_rebuild_python(team, stale, chunk)
+
+
+def _team_flow_rebuild_set_based(team: Team, stale: StaleCut | None) -> int:
+    """The same derivation in one statement (funnel.pipeline.passages_sql), writing only the
+    passages that changed; then the weekly counts from the passages."""
+    foreign = team_passages_sync_sql(team_id=team.id, maps=_stage_maps(team), stale=stale)[1]
+    _team_flow_from_passages_set_based(team)
+    _skipped_warn(team, Counter({"events at a stage not of the team": foreign}))
+    return team.deals.count()
+
+
+def _team_flow_rebuild_python(team: Team, stale: StaleCut | None, chunk: int) -> int:
+    """Deal by deal in Python: SQLite's path, and the reference the statement is tested on."""
     DealPassage.objects.filter(team=team)._raw_delete(DealPassage.objects.db)
     StageFlow.objects.filter(team=team)._raw_delete(StageFlow.objects.db)
-    zone = _zone()
-    maps = _stage_maps(team)
+    zone, maps = _zone(), _stage_maps(team)
     positions, stage_at = maps.positions, maps.stage_at
     deal_ids = list(team.deals.order_by("id").values_list("id", flat=True))
     totals: Counter = Counter()
