@@ -38,7 +38,7 @@ from funnel.models import (
     StageFlow,
     Team,
 )
-from funnel.pipeline.passages_sql import team_passages_sync_sql
+from funnel.pipeline.passages_sql import flow_select, team_passages_sync_sql
 from funnel.pipeline.stage_flow import FlowKey, stage_flow_apply
 from funnel.pipeline.stale import stale_cut_of, team_stale_cut
 from funnel.positions import events_in_log_order
@@ -308,9 +308,9 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000, now: dt.datetime | None
 
 def _team_flow_rebuild_set_based(team: Team, stale: StaleCut | None) -> int:
     """The same derivation in one statement (funnel.pipeline.passages_sql), writing only the
-    passages that changed; then the weekly counts from the passages."""
+    passages that changed, and the weekly counts from them."""
+    StageFlow.objects.filter(team=team)._raw_delete(StageFlow.objects.db)
     foreign = team_passages_sync_sql(team_id=team.id, maps=_stage_maps(team), stale=stale)[1]
-    _team_flow_from_passages_set_based(team)
     _skipped_warn(team, Counter({"events at a stage not of the team": foreign}))
     return team.deals.count()
 
@@ -372,25 +372,8 @@ def _team_flow_from_passages_set_based(team: Team) -> None:
         # Room for the hash aggregates (tens of thousands of cells at a million deals) in memory.
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DELETE FROM {table} WHERE team_id = %s", [team.id])
-        # Entries and exits grouped apart (the entries need no days), and whole days from
-        # date_part (double precision): extract() returns numeric, which cost a third more.
         cursor.execute(
-            f"""
-            INSERT INTO {table} (team_id, stage_id, week, kind, days, count)
-            SELECT %(team)s, stage_id, date_trunc('week', entered_at AT TIME ZONE %(tz)s)::date,
-                   'entered', -1, count(*)
-            FROM {passages} WHERE team_id = %(team)s
-            GROUP BY 2, 3
-            UNION ALL
-            SELECT %(team)s, stage_id, date_trunc('week', left_at AT TIME ZONE %(tz)s)::date,
-                   result,
-                   CASE WHEN skipped THEN -1 ELSE LEAST(GREATEST(
-                       floor(date_part('epoch', left_at - entered_at) / 86400), 0), 32767)
-                   END::int,
-                   count(*)
-            FROM {passages}
-            WHERE team_id = %(team)s AND left_at IS NOT NULL AND result <> 'open'
-            GROUP BY 2, 3, 4, 5
-            """,
+            f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
+            + flow_select(f"{passages} WHERE team_id = %(team)s"),
             {"team": team.id, "tz": settings.TIME_ZONE},
         )

@@ -23,15 +23,18 @@ the same rows on random logs. Per deal, in one grouping of its events:
   stage" a LEAST over the columns after it: no sort, no window;
 - a deal lost before it entered any stage was lost at the first stage it may pass.
 
-Only the passages that differ from the stored ones are written (the nightly repair usually
-finds none), so a rebuild leaves no table of dead rows behind it.
+Each deal's log is read through its index (stage_event_deal_time), never by a scan of every
+team's events. Only the passages that differ from the stored ones are written (the nightly
+repair usually finds none), so a rebuild leaves no table of dead rows behind it; the team's
+StageFlow counts are inserted from the derived rows in the same statement.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 
-from funnel.models import Deal, DealPassage, StageEvent
+from funnel.models import Deal, DealPassage, StageEvent, StageFlow
 
 _SYNC = """
 WITH maps AS (
@@ -48,7 +51,9 @@ deal AS (
            count(*) FILTER (WHERE e.stage_id IS NOT NULL AND m.pos IS NULL) AS foreign_events,
            {firsts}
     FROM {deals} d
-    JOIN {events} e ON e.deal_id = d.id
+    -- Each deal's log through its index, as the Python path reads it: no scan of the whole
+    -- table (every team's events) for one team, and no hash of them.
+    CROSS JOIN LATERAL (SELECT * FROM {events} e WHERE e.deal_id = d.id OFFSET 0) e
     LEFT JOIN maps m ON m.stage_id = e.stage_id
     WHERE d.team_id = %(team)s
     GROUP BY e.deal_id
@@ -75,7 +80,7 @@ grid AS (
      AND (s.pos <= c.furthest OR c.outcome = 'won'
           OR (c.furthest IS NULL AND c.outcome = 'lost' AND s.pos = c.first_pos))
 ),
-derived AS (
+derived AS MATERIALIZED (
     SELECT deal_id, stage_id,
            coalesce(least(beyond_at, first_at), closed_at) AS entered_at,
            coalesce(beyond_at, closed_at) AS left_at,
@@ -114,10 +119,37 @@ added AS (
     SELECT %(team)s, deal_id, stage_id, entered_at, left_at, result, skipped
     FROM diff WHERE id IS NULL ORDER BY deal_id, stage_id
     RETURNING 1
+),
+flow AS (
+    INSERT INTO {flow} (team_id, stage_id, week, kind, days, count)
+    {flow_select}
+    RETURNING 1
 )
 SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM changed),
        (SELECT count(*) FROM added), (SELECT coalesce(sum(foreign_events), 0) FROM deal)
 """
+
+
+def flow_select(source: str) -> str:
+    """The SELECT of a team's StageFlow rows from its passages in `source` (a table or CTE and
+    its WHERE), parameters team and tz. Entries and exits grouped apart (the entries need no
+    days), and whole days from date_part (double precision): extract() returns numeric, which
+    cost a third more."""
+    return f"""
+        SELECT %(team)s, stage_id, date_trunc('week', entered_at AT TIME ZONE %(tz)s)::date,
+               'entered', -1, count(*)
+        FROM {source}
+        GROUP BY 2, 3
+        UNION ALL
+        SELECT %(team)s, stage_id, date_trunc('week', left_at AT TIME ZONE %(tz)s)::date,
+               result,
+               CASE WHEN skipped THEN -1 ELSE LEAST(GREATEST(
+                   floor(date_part('epoch', left_at - entered_at) / 86400), 0), 32767)
+               END::int,
+               count(*)
+        FROM {source} AND left_at IS NOT NULL AND result <> 'open'
+        GROUP BY 2, 3, 4, 5
+    """
 
 
 def _statement(own: list[tuple[int, int]]) -> str:
@@ -154,12 +186,15 @@ def _statement(own: list[tuple[int, int]]) -> str:
         deals=Deal._meta.db_table,
         events=StageEvent._meta.db_table,
         passages=DealPassage._meta.db_table,
+        flow=StageFlow._meta.db_table,
+        flow_select=flow_select("derived WHERE true"),
     )
 
 
 def team_passages_sync_sql(*, team_id: int, maps, stale) -> tuple[int, int]:
     """Make the team's stored passages those its log gives under the stale cut `stale` (None:
-    the rule is off), in one statement; `maps` is the team's funnel.pipeline.passages.StageMaps.
+    the rule is off), and insert its StageFlow counts from them (the caller deleted the old
+    ones), in one statement; `maps` is the team's funnel.pipeline.passages.StageMaps.
     Returns (passages deleted, updated or inserted; events skipped at a stage that is not the
     team's)."""
     own = sorted(maps.stage_at.items())
@@ -169,6 +204,7 @@ def team_passages_sync_sql(*, team_id: int, maps, stale) -> tuple[int, int]:
         "map_pos": list(maps.positions.values()),
         "stale_cutoff": stale.cutoff if stale else None,
         "stale_seconds": stale.days * 86400 if stale else 0,
+        "tz": settings.TIME_ZONE,
     } | {f"r{i}": maps.retired.get(pos) for i, (pos, _) in enumerate(own or [(0, 0)])}
     with connection.cursor() as cursor:
         # Room for the grouping (a row per deal) and the comparison with the stored passages.

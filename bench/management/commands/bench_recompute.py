@@ -7,7 +7,8 @@ A throwaway team gets a generated year of deals (about 3.5 events a deal), loade
 (setup, timed apart). Then it measures:
 - the full recompute: StageFlow rebuilt from the passages in SQL, then the recompute (median of 3);
 - the nightly rebuild, once: `team_rebuild`, the very function beat's nightly task runs for each
-  team (every passage re-derived from the event log, then the recompute with the winnable counts);
+  team (every passage re-derived from the event log, then the recompute with the winnable counts),
+  beside its plain-SQL floor (bench.scale.team_floor_sql, on its own connection);
 - one 1,000-event batch applied incrementally (stage_events_ingest: new deals plus open deals
   moving on or closing), and the recompute after it (median and p95 over the batches);
 - peak memory: tracemalloc peak of each step, this process's and the worker's max RSS;
@@ -37,6 +38,7 @@ from bench.data import (
     team_bench_delete,
 )
 from bench.measure import Cpu, Worker, cpu_text, load_text, ms, p95, traced
+from bench.scale_runs import floor_run
 from bench.synthetic import FunnelShape, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.models import BottleneckStatus, StageEvent, StageFlow, Team
@@ -142,12 +144,15 @@ class Command(BaseCommand):
         team_recompute(team=team, winnable=True)
         winnable = time.perf_counter() - t0 - statistics.median(recompute)
         self.out(f"winnable counts rebuild: about {ms(winnable)} (on top of a recompute)")
+        floor = floor_run([team.id], connections=1)
         t0 = time.perf_counter()
         team_rebuild(team=team)
         rebuild = time.perf_counter() - t0
-        self.out(f"nightly rebuild (team_rebuild): {rebuild:.2f} s")
+        self.out(f"nightly rebuild (team_rebuild): {rebuild:.2f} s, floor {floor:.2f} s")
         return {
             "rebuild": rebuild,
+            "rebuild_floor": floor,
+            "rebuild_load": load_text(),
             "winnable": winnable,
             "total": statistics.median(totals),
             "flow": statistics.median(flow),
@@ -283,7 +288,9 @@ class Command(BaseCommand):
             f"winnable counts rebuild (at most every {settings.WINNABLE_REFRESH_SECONDS} s, "
             f"after a recompute): {full['winnable']:.2f} s",
             f"nightly rebuild (team_rebuild: passages from the log, recompute, winnable counts): "
-            f"{full['rebuild']:.2f} s",
+            f"{full['rebuild']:.2f} s = {deals / full['rebuild']:,.0f} deals/s; floor (plain SQL, "
+            f"the same aggregates from the log) {full['rebuild_floor']:.2f} s, ratio "
+            f"{full['rebuild'] / full['rebuild_floor']:.1f}x [load {full['rebuild_load']}]",
             f"peak memory: tracemalloc full recompute {full['peak'] / 2**20:.1f} MiB, "
             f"ingest of a batch {inc['peak'] / 2**20:.1f} MiB; "
             f"this process max RSS {rss_mb:,.0f} MiB (includes the generator)",
