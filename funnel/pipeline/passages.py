@@ -5,7 +5,7 @@ Ingestion marks the deals a batch touched (PendingDeal). The team's recompute dr
 an event arriving out of order repairs what it changes), compared with the stored ones, and only
 the difference is applied to StageFlow. The recompute then reads a few thousand StageFlow rows,
 never the raw log. `team_flow_rebuild` re-derives everything from the log: the nightly drift
-repair.
+repair (on PostgreSQL in one statement, funnel.pipeline.passages_sql).
 
 A team's stale rule (funnel.pipeline.stale) reads an open deal with no event for N days as lost
 at its last event + N days: the rebuild fixes the cut and records it, the drain applies it.
@@ -38,6 +38,7 @@ from funnel.models import (
     StageFlow,
     Team,
 )
+from funnel.pipeline.passages_sql import flow_select, team_passages_sync_sql
 from funnel.pipeline.stage_flow import FlowKey, stage_flow_apply
 from funnel.pipeline.stale import stale_cut_of, team_stale_cut
 from funnel.pipeline.touched import flow_touched_add, flow_touched_forget
@@ -303,11 +304,27 @@ def team_flow_rebuild(*, team: Team, chunk: int = 20000, now: dt.datetime | None
     state.stale_days = stale.days if stale else None
     state.stale_as_of = stale.as_of if stale else None
     state.save(update_fields=["stale_days", "stale_as_of"])
+    if connection.vendor == "postgresql":
+        return _team_flow_rebuild_set_based(team, stale)
+    return _team_flow_rebuild_python(team, stale, chunk)
+
+
+def _team_flow_rebuild_set_based(team: Team, stale: StaleCut | None) -> int:
+    """The same derivation in one statement (funnel.pipeline.passages_sql), writing only the
+    passages that changed, and the weekly counts from them."""
+    StageFlow.objects.filter(team=team)._raw_delete(StageFlow.objects.db)
+    flow_touched_forget(team)
+    foreign = team_passages_sync_sql(team_id=team.id, maps=_stage_maps(team), stale=stale)[1]
+    _skipped_warn(team, Counter({"events at a stage not of the team": foreign}))
+    return team.deals.count()
+
+
+def _team_flow_rebuild_python(team: Team, stale: StaleCut | None, chunk: int) -> int:
+    """Deal by deal in Python: SQLite's path, and the reference the statement is tested on."""
     DealPassage.objects.filter(team=team)._raw_delete(DealPassage.objects.db)
     StageFlow.objects.filter(team=team)._raw_delete(StageFlow.objects.db)
     flow_touched_forget(team)
-    zone = _zone()
-    maps = _stage_maps(team)
+    zone, maps = _zone(), _stage_maps(team)
     positions, stage_at = maps.positions, maps.stage_at
     deal_ids = list(team.deals.order_by("id").values_list("id", flat=True))
     totals: Counter = Counter()
@@ -362,25 +379,8 @@ def _team_flow_from_passages_set_based(team: Team) -> None:
         cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(f"DELETE FROM {table} WHERE team_id = %s", [team.id])
         flow_touched_forget(team)
-        # Entries and exits grouped apart (the entries need no days), and whole days from
-        # date_part (double precision): extract() returns numeric, which cost a third more.
         cursor.execute(
-            f"""
-            INSERT INTO {table} (team_id, stage_id, week, kind, days, count)
-            SELECT %(team)s, stage_id, date_trunc('week', entered_at AT TIME ZONE %(tz)s)::date,
-                   'entered', -1, count(*)
-            FROM {passages} WHERE team_id = %(team)s
-            GROUP BY 2, 3
-            UNION ALL
-            SELECT %(team)s, stage_id, date_trunc('week', left_at AT TIME ZONE %(tz)s)::date,
-                   result,
-                   CASE WHEN skipped THEN -1 ELSE LEAST(GREATEST(
-                       floor(date_part('epoch', left_at - entered_at) / 86400), 0), 32767)
-                   END::int,
-                   count(*)
-            FROM {passages}
-            WHERE team_id = %(team)s AND left_at IS NOT NULL AND result <> 'open'
-            GROUP BY 2, 3, 4, 5
-            """,
+            f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
+            + flow_select(f"{passages} WHERE team_id = %(team)s"),
             {"team": team.id, "tz": settings.TIME_ZONE},
         )

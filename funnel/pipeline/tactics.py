@@ -132,8 +132,8 @@ def _judged_by_windows() -> str:
     deal's touches and events merged in time order instead of three probes per touch
     (PostgreSQL: a million touches in seconds, not minutes):
     - forwards, events before touches at one instant (an event at the touch's instant counts):
-      the stage of the latest event at or before the touch, ties by the stage's position, as
-      the greatest [epoch, position, stage] so far;
+      the stage of the latest event at or before the touch at one of the team's stages, ties by
+      the stage's position, as the greatest [epoch, position, stage] so far;
     - backwards, touches before events at one instant (only events strictly after count): the
       earliest later event that enters a stage or wins (the answer, when within the rule's
       window), and the furthest later position, a win beyond every stage (advanced).
@@ -157,7 +157,7 @@ def _judged_by_windows() -> str:
         FROM touches WHERE deal_id IS NOT NULL
         UNION ALL
         SELECT e.deal_id, e.occurred_at, 0, NULL,
-               CASE WHEN e.stage_id IS NOT NULL THEN ARRAY[
+               CASE WHEN so.id IS NOT NULL THEN ARRAY[
                    EXTRACT(EPOCH FROM e.occurred_at), so.position, e.stage_id]::numeric[] END,
                CASE WHEN e.stage_id IS NOT NULL OR e.outcome = 'won' THEN e.occurred_at END,
                CASE WHEN e.outcome = 'won' THEN {WON_POSITION} ELSE so.position END

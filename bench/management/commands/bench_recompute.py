@@ -9,7 +9,8 @@ A throwaway team gets a generated year of deals (about 3.5 events a deal), loade
 Then it measures:
 - the full recompute: StageFlow rebuilt from the passages in SQL, then the recompute (median of 3);
 - the nightly rebuild, once: `team_rebuild`, the very function beat's nightly task runs for each
-  team (every passage re-derived from the event log, then the recompute with the winnable counts);
+  team (every passage re-derived from the event log, then the recompute with the winnable counts),
+  beside its plain-SQL floor (bench.scale.team_floor_sql, on its own connection);
 - 1,000-event batches (stage_events_ingest: new deals plus open deals moving on or closing),
   each applied by the app (ingest, drain into passages and StageFlow, the verdict) right after
   its delta floor ran on the same database and rolled back (bench.delta_floor: the same delta
@@ -42,6 +43,7 @@ from bench.data import (
 )
 from bench.incremental import Batches, batches_measure, maker_of_kept
 from bench.measure import Cpu, Worker, cpu_text, load_text, ms, p95, traced
+from bench.scale_runs import floor_run
 from bench.synthetic import FunnelShape, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.models import BottleneckStatus, StageEvent, StageFlow, Team
@@ -164,12 +166,15 @@ class Command(BaseCommand):
         team_recompute(team=team, winnable=True)
         winnable = time.perf_counter() - t0 - statistics.median(recompute)
         self.out(f"winnable counts rebuild: about {ms(winnable)} (on top of a recompute)")
+        floor = floor_run([team.id], connections=1)
         t0 = time.perf_counter()
         team_rebuild(team=team)
         rebuild = time.perf_counter() - t0
-        self.out(f"nightly rebuild (team_rebuild): {rebuild:.2f} s")
+        self.out(f"nightly rebuild (team_rebuild): {rebuild:.2f} s, floor {floor:.2f} s")
         return {
             "rebuild": rebuild,
+            "rebuild_floor": floor,
+            "rebuild_load": load_text(),
             "winnable": winnable,
             "total": statistics.median(totals),
             "flow": statistics.median(flow),
@@ -243,7 +248,10 @@ class Command(BaseCommand):
                 f"winnable counts rebuild (at most every {settings.WINNABLE_REFRESH_SECONDS} s, "
                 f"after a recompute): {full['winnable']:.2f} s",
                 f"nightly rebuild (team_rebuild: passages from the log, recompute, winnable "
-                f"counts): {full['rebuild']:.2f} s",
+                f"counts): {full['rebuild']:.2f} s = {deals / full['rebuild']:,.0f} deals/s; "
+                f"floor (plain SQL, the same aggregates from the log) "
+                f"{full['rebuild_floor']:.2f} s, ratio "
+                f"{full['rebuild'] / full['rebuild_floor']:.1f}x [load {full['rebuild_load']}]",
                 f"peak memory: tracemalloc full recompute {full['peak'] / 2**20:.1f} MiB; "
                 f"this process max RSS {rss_mb:,.0f} MiB (includes the generator)",
             ]

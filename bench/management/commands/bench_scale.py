@@ -4,7 +4,7 @@ one and then two real Celery worker processes (PostgreSQL and Redis).
     python manage.py bench_scale load --teams 100 --deals 10000000 [--part 0/2]
     python manage.py bench_scale prepare
     python manage.py bench_scale rebuild --workers 1,2 [--repeat 1] [--rebuild-teams N]
-        [--floor-only]
+        [--floor-only] [--rewrite]
     python manage.py bench_scale burst --workers 1,2 [--batches 200] [--batch-size 1000]
         [--burst-teams 50] [--repeat 3]
     python manage.py bench_scale partition [--repeat 5] [--partitions 8]
@@ -39,7 +39,7 @@ from bench.scale_runs import (
     floor_run,
     rebuild_run,
 )
-from funnel.models import Deal
+from funnel.models import Deal, DealPassage
 from funnel.pipeline.passages import team_flow_from_passages
 from funnel.pipeline.run import team_recompute
 
@@ -68,6 +68,11 @@ class Command(BaseCommand):
             "--rebuild-teams", type=int, default=0, help="Rebuild only the N smallest teams."
         )
         parser.add_argument("--floor-only", action="store_true", help="Only the SQL floor.")
+        parser.add_argument(
+            "--rewrite",
+            action="store_true",
+            help="Delete the teams' passages before each rebuild (not timed): it writes all.",
+        )
         parser.add_argument(
             "--broker",
             default=os.environ.get("CELERY_BROKER_URL") or "redis://127.0.0.1:6379/13",
@@ -158,10 +163,13 @@ class Command(BaseCommand):
                 )
                 if o["floor_only"]:
                     continue
+                if o["rewrite"]:  # the worst night: no stored passage is right
+                    DealPassage.objects.filter(team_id__in=ids)._raw_delete(DealPassage.objects.db)
                 with Workers(n, o["broker"]) as workers:
                     took = rebuild_run(ids)
                     self.out(
-                        f"app, nightly rebuild with {n} worker(s): {took:.1f} s, "
+                        f"app, nightly rebuild{' (every passage written)' * o['rewrite']} with "
+                        f"{n} worker(s): {took:.1f} s, "
                         f"{deals / took:,.0f} deals/s, ratio to the floor {took / floor:.1f}x; "
                         f"worker max RSS {workers.peak_rss()} (load {load_text()})"
                     )
