@@ -1,5 +1,5 @@
 """PostgreSQL judges each touch in one windowed pass over its deal's touches and events
-(funnel.pipeline.tactics._judged_by_windows); SQLite, with three probes per touch Both
+(funnel.pipeline.tactics._judged_by_windows); SQLite, with three probes per touch. Both
 run here on PostgreSQL on the same rows, with touches and events at the same instants (events
 at one instant sort before a touch there, stages by position), merged stages, events at another
 team's stage, wins and losses, and touches without a deal, and must agree touch by touch, and
