@@ -239,11 +239,13 @@ class TacticWeek:
 
 def tactic_rule_at(*, tactic: Tactic, moment: dt.datetime | None = None) -> ResponseRule | None:
     """The version of the tactic's response rule in force at `moment` (now if None): the last
-    one made by then. None when it had none yet: then only recorded responses count."""
+    one made by then. A tactic gets its first version when it is made, so a moment before that
+    (a cycle dated back, as the demo's) reads the first. None for a tactic with no rule at all:
+    then only recorded responses count."""
     rules = tactic.response_rules.order_by("-number")
-    if moment is not None:
-        rules = rules.filter(created_at__lte=moment)
-    return rules.first()
+    if moment is None:
+        return rules.first()
+    return rules.filter(created_at__lte=moment).first() or rules.last()
 
 
 def tactic_weekly_counts(

@@ -479,3 +479,17 @@ def test_a_plan_counts_by_the_rule_in_force_and_says_which(login, manager, team,
         "answer, or a stage move or win within 7 days)."
     ) in page
     assert "has changed since" not in page
+
+
+@pytest.mark.django_db
+def test_a_cycle_dated_before_the_tactics_first_rule_counts_by_that_rule(team, manager, call):
+    """The demo dates its cycles back, before its tactics (and their first rule) were made:
+    the first version is the one in force, not none (which would count recorded answers only)."""
+    derived_touches(call, weeks_before_now(17), [1] * 13 + [4, 5, 4, 5])
+    cycle = plan_committed_now(team, manager, call)
+    Cycle.objects.filter(id=cycle.id).update(
+        committed_at=call.response_rules.get(number=1).created_at - dt.timedelta(days=120)
+    )
+    cycle.refresh_from_db()
+    result = cycle_check_run(cycle=cycle, by=manager)
+    assert (result.after.successes, result.after.n) == (18, 40)  # by version 1's 14 days
