@@ -25,6 +25,7 @@ import polars as pl
 import psycopg
 from django.db import connection
 
+from bench import event_floor
 from funnel.imports.columnar import columnar_header, columnar_plan, columnar_read
 from funnel.imports.facts import team_facts
 from funnel.imports.mapping import mapping_complete
@@ -33,20 +34,7 @@ from funnel.imports.rows import PlanBuilder
 from funnel.ingest.writes import EVENT_FIELDS
 from funnel.models import Deal, Membership, Stage, StageEvent, Team
 
-DEAL_COLUMNS = (
-    "id",
-    "team_id",
-    "external_id",
-    "owner_id",
-    "amount",
-    "account",
-    "department",
-    "source",
-    "status",
-    "lost_reason",
-    "created_at",
-    "updated_at",
-)
+DEAL_COLUMNS = ("id", *event_floor.DEAL_COLUMNS)
 
 
 class ImportFloor:

@@ -46,6 +46,16 @@ CHUNK_ROWS = 5000
 SLICE_ROWS = 50_000
 
 
+def _job_failed_unexpectedly(job: ImportJob, error: Exception) -> None:
+    """Mark the job failed on an error nobody foresaw; its summary says how far it got."""
+    _job_update(
+        job,
+        status=ImportStatus.FAILED,
+        summary={**job.summary, **unexpected_failure(job=job, error=error)},
+        finished_at=timezone.now(),
+    )
+
+
 def _job_update(job: ImportJob, **values) -> None:
     for name, value in values.items():
         setattr(job, name, value)
@@ -144,12 +154,7 @@ def _job_run(
         try:
             totals = set_based_run(job=job, laps=laps)
         except Exception as error:
-            _job_update(
-                job,
-                status=ImportStatus.FAILED,
-                summary={**job.summary, **unexpected_failure(job=job, error=error)},
-                finished_at=timezone.now(),
-            )
+            _job_failed_unexpectedly(job, error)
             raise
         if totals is not None:
             return _job_done(job, totals, rows=totals["rows"], laps=laps)
@@ -185,12 +190,7 @@ def _job_run(
         )
         return job
     except Exception as error:
-        _job_update(
-            job,
-            status=ImportStatus.FAILED,
-            summary={**job.summary, **unexpected_failure(job=job, error=error)},
-            finished_at=timezone.now(),
-        )
+        _job_failed_unexpectedly(job, error)
         raise
     plan = builder.finish()
     if plan.errors and job.skip_bad_rows:

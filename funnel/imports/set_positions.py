@@ -9,20 +9,13 @@ stage began (among the stage events); the deal opened at its first event.
 
 from __future__ import annotations
 
+from funnel.ingest.events import POSITION_FIELDS
 from funnel.models import Stage
 from funnel.positions import OUTCOME_RANK
 
 POSITIONS = "import_set_positions"
 # Columns of the positions table besides its key, as the deal table names them.
-POSITION_COLUMNS = (
-    "status",
-    "lost_reason",
-    "current_stage_id",
-    "stage_entered_at",
-    "opened_at",
-    "closed_at",
-    "last_event_at",
-)
+POSITION_COLUMNS = POSITION_FIELDS
 
 
 def positions_stage(cursor, log_sql: str, params: list) -> None:
