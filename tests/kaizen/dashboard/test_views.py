@@ -189,7 +189,9 @@ def test_poll_is_204_and_cheap_while_nothing_changed(login, loaded, manager):
 def test_the_pages_token_is_the_one_status_token_computes(
     login, loaded, executive, team, other_team
 ):
-    """The token read with the user's teams equals status_token's, computed on its own."""
+    """The token read in one statement with the user's teams is that of exactly the teams the
+    page shows: all of them for the company page, the one team (and its recompute requests)
+    for a team's page, as status_token reads them over the team table alone."""
     client = login(executive)
     company = token_of(client.get(reverse("company_dashboard")).content.decode())
     assert company == status_token(team_ids=sorted([team.id, other_team.id]))
