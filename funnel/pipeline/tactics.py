@@ -1,5 +1,6 @@
 """The tactics page's counts (TouchWeekCount, ProspectWeekCount), rebuilt from the touches and the
-event log in one set-based statement per table, on PostgreSQL and SQLite alike.
+event log set-based, on PostgreSQL and SQLite alike: one statement judges every touch into a
+temporary table, then one statement per table groups it.
 
 What each touch is judged by (the same rules the page states):
 - answered: recorded yes; or, nothing recorded, the deal entered a stage or was won within the

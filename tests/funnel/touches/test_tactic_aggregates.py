@@ -324,7 +324,7 @@ def test_a_deal_answered_on_several_days_counts_once_and_prospects_by_hand(team)
     }
 
 
-def test_the_rebuild_is_one_statement_per_table_and_marks_the_team_fresh(team):
+def test_the_rebuild_groups_each_table_in_one_statement_and_marks_the_team_fresh(team):
     Touch.objects.create(
         team=team,
         touch_id="a",
