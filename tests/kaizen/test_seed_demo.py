@@ -328,7 +328,9 @@ def test_the_answer_rate_cycle_waits_in_check_with_the_calls_counted_by_hand(see
     n, said_yes = calls(cycle.baseline_from, cycle.baseline_to)
     assert result["before"]["n"] == n and result["before"]["successes"] >= said_yes
     n, said_yes = calls(cycle.do_start, cycle.do_end)
-    assert result["after"]["n"] == n and result["after"]["successes"] >= said_yes
+    # Counted by the tactic's rule (version 1, 14 days) even though the cycle is dated back
+    # before the tactic was made: calls nobody recorded whose deal moved on count too.
+    assert result["after"]["n"] == n and result["after"]["successes"] > said_yes
     # The demo's calls open with a needs assessment from the Do start: answered more often.
     assert result["effect"]["after"] > result["effect"]["before"]
     assert result["verdict"] in {"supported", "partial"}
