@@ -5,7 +5,7 @@ Ingestion marks the deals a batch touched (PendingDeal). The team's recompute dr
 an event arriving out of order repairs what it changes), compared with the stored ones, and only
 the difference is applied to StageFlow. The recompute then reads a few thousand StageFlow rows,
 never the raw log. `team_flow_rebuild` re-derives everything from the log: the nightly drift
-repair (on PostgreSQL in one statement, funnel.pipeline.passages_sql).
+repair. On PostgreSQL both are one statement each (funnel.pipeline.passages_sql).
 
 A team's stale rule (funnel.pipeline.stale) reads an open deal with no event for N days as lost
 at its last event + N days: the rebuild fixes the cut and records it, the drain applies it.
@@ -38,7 +38,11 @@ from funnel.models import (
     StageFlow,
     Team,
 )
-from funnel.pipeline.passages_sql import flow_select, team_passages_sync_sql
+from funnel.pipeline.passages_sql import (
+    deals_passages_sync_sql,
+    flow_select,
+    team_passages_sync_sql,
+)
 from funnel.pipeline.stage_flow import FlowKey, stage_flow_apply
 from funnel.pipeline.stale import stale_cut_of, team_stale_cut
 from funnel.pipeline.touched import flow_touched_add, flow_touched_forget
@@ -264,13 +268,28 @@ def team_pending_drain(*, team: Team, chunk: int = 5000) -> int:
             _skipped_warn(
                 team, Counter({"pending marks of no deal of the team": len(ids) - len(locked)})
             )
-            delta = deals_passages_refresh(
-                team=team, deal_events=dict(_deal_event_logs(locked)), stale=stale
-            )
-            flow_touched_add(state, {(key[0], key[1]) for key, n in delta.items() if n})
+            flow_touched_add(state, _deals_refresh(team, locked, stale))
         done += len(locked)
         if len(ids) < chunk:
             return done
+
+
+def _deals_refresh(team: Team, deal_ids: list[int], stale: StaleCut | None) -> set:
+    """Re-derive these locked deals' passages and apply the change to StageFlow; returns the
+    (stage id, week) cells changed. On PostgreSQL in one statement (funnel.pipeline.
+    passages_sql, the same derivation), elsewhere deal by deal (`deals_passages_refresh`)."""
+    if not deal_ids:
+        return set()
+    if connection.vendor == "postgresql":
+        cells, foreign = deals_passages_sync_sql(
+            team_id=team.id, deal_ids=deal_ids, maps=_stage_maps(team), stale=stale
+        )
+        _skipped_warn(team, Counter({"events at a stage not of the team": foreign}))
+        return cells
+    delta = deals_passages_refresh(
+        team=team, deal_events=dict(_deal_event_logs(deal_ids)), stale=stale
+    )
+    return {(key[0], key[1]) for key, n in delta.items() if n}
 
 
 def _deal_event_logs(deal_ids: Sequence[int]) -> Iterable[tuple[int, list[dict]]]:

@@ -1,5 +1,6 @@
-"""Every passage of a team re-derived from its event log in one SQL statement (PostgreSQL):
-the nightly rebuild, set-based.
+"""Passages re-derived from the event log in one SQL statement (PostgreSQL): every deal of a
+team for the nightly rebuild (`team_passages_sync_sql`), or the deals a drain took in, with the
+difference applied to StageFlow as a delta (`deals_passages_sync_sql`).
 
 The same derivation as funnel.pipeline.passages (`journey_from_events`, `_journey_of_team`,
 `StageMaps.ordered_for`) and funnel.metrics.accounting.stage_passages, over the whole log at
@@ -36,7 +37,7 @@ from django.db import connection
 
 from funnel.models import Deal, DealPassage, StageEvent, StageFlow
 
-_SYNC = """
+_DERIVE = """
 WITH maps AS (
     SELECT * FROM unnest(%(map_ids)s::bigint[], %(map_pos)s::int[]) AS m(stage_id, pos)
 ),
@@ -50,12 +51,7 @@ deal AS (
            max(e.occurred_at) FILTER (WHERE e.outcome = 'lost') AS lost_at,
            count(*) FILTER (WHERE e.stage_id IS NOT NULL AND m.pos IS NULL) AS foreign_events,
            {firsts}
-    FROM {deals} d
-    -- Each deal's log through its index, as the Python path reads it: no scan of the whole
-    -- table (every team's events) for one team, and no hash of them.
-    CROSS JOIN LATERAL (SELECT * FROM {events} e WHERE e.deal_id = d.id OFFSET 0) e
-    LEFT JOIN maps m ON m.stage_id = e.stage_id
-    WHERE d.team_id = %(team)s
+    {log}
     GROUP BY e.deal_id
 ),
 closed AS (
@@ -90,6 +86,11 @@ derived AS MATERIALIZED (
            first_at IS NULL AS skipped
     FROM grid
 ),
+"""
+
+_SYNC = (
+    _DERIVE
+    + """
 stored AS (
     SELECT id, deal_id, stage_id, entered_at, left_at, result, skipped
     FROM {passages} WHERE team_id = %(team)s
@@ -128,6 +129,84 @@ flow AS (
 SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM changed),
        (SELECT count(*) FROM added), (SELECT coalesce(sum(foreign_events), 0) FROM deal)
 """
+)
+
+# The drain's: the same derivation for the deals in %(ids)s, compared with their stored
+# passages, and the difference applied to StageFlow as a delta (each changed or removed
+# passage's old cells -1, each new or changed one's +1), upserted in the cells' order (two
+# writers lock them in the same order). A deal with no event is not in `deal`: its stored
+# passages stay, as the Python path leaves them. The passages read and written are bounded by
+# the deals' ids (`deal_id = ANY`), so that no estimate of the CTEs' sizes can turn a drain's
+# update into a walk of the team's whole table.
+_DRAIN = (
+    _DERIVE
+    + """
+stored AS (
+    SELECT id, deal_id, stage_id, entered_at, left_at, result, skipped
+    FROM {passages} WHERE deal_id = ANY(%(ids)s) AND deal_id IN (SELECT deal_id FROM deal)
+),
+diff AS MATERIALIZED (
+    SELECT s.id, p.deal_id, p.stage_id, p.entered_at, p.left_at, p.result, p.skipped,
+           s.stage_id AS old_stage_id, s.entered_at AS old_entered_at, s.left_at AS old_left_at,
+           s.result AS old_result, s.skipped AS old_skipped
+    FROM derived p
+    FULL JOIN stored s ON s.deal_id = p.deal_id AND s.stage_id = p.stage_id
+    WHERE s.id IS NULL OR p.deal_id IS NULL
+       OR (s.entered_at, s.left_at, s.result, s.skipped)
+          IS DISTINCT FROM (p.entered_at, p.left_at, p.result, p.skipped)
+),
+gone AS (
+    DELETE FROM {passages} t USING diff
+    WHERE t.deal_id = ANY(%(ids)s) AND t.id = diff.id AND diff.deal_id IS NULL
+),
+changed AS (
+    UPDATE {passages} t
+    SET entered_at = diff.entered_at, left_at = diff.left_at, result = diff.result,
+        skipped = diff.skipped
+    FROM diff WHERE t.deal_id = ANY(%(ids)s) AND t.id = diff.id AND diff.deal_id IS NOT NULL
+),
+added AS (
+    INSERT INTO {passages} (team_id, deal_id, stage_id, entered_at, left_at, result, skipped)
+    SELECT %(team)s, deal_id, stage_id, entered_at, left_at, result, skipped
+    FROM diff WHERE id IS NULL ORDER BY deal_id, stage_id
+),
+moved AS (
+    SELECT stage_id, entered_at, left_at, result, skipped, 1 AS sign
+    FROM diff WHERE deal_id IS NOT NULL
+    UNION ALL
+    SELECT old_stage_id, old_entered_at, old_left_at, old_result, old_skipped, -1
+    FROM diff WHERE id IS NOT NULL
+),
+cells AS (
+    SELECT stage_id, week, kind, days, sum(sign)::int AS n
+    FROM (
+        SELECT stage_id, date_trunc('week', entered_at AT TIME ZONE %(tz)s)::date AS week,
+               'entered'::varchar AS kind, -1 AS days, sign
+        FROM moved
+        UNION ALL
+        SELECT stage_id, date_trunc('week', left_at AT TIME ZONE %(tz)s)::date, result,
+               CASE WHEN skipped THEN -1 ELSE LEAST(GREATEST(
+                   floor(date_part('epoch', left_at - entered_at) / 86400), 0), 32767)
+               END::int,
+               sign
+        FROM moved WHERE left_at IS NOT NULL AND result <> 'open'
+    ) keyed
+    GROUP BY stage_id, week, kind, days
+    HAVING sum(sign) <> 0
+),
+flow AS (
+    INSERT INTO {flow} (team_id, stage_id, week, kind, days, count)
+    SELECT %(team)s, stage_id, week, kind, days, n FROM cells
+    ORDER BY stage_id, week, kind COLLATE "C", days
+    ON CONFLICT (team_id, stage_id, week, kind, days)
+    DO UPDATE SET count = {flow}.count + EXCLUDED.count
+    RETURNING id, count, stage_id, week
+)
+SELECT (SELECT coalesce(sum(foreign_events), 0) FROM deal),
+       (SELECT array_agg(id) FILTER (WHERE count = 0) FROM flow),
+       (SELECT array_agg(stage_id) FROM flow), (SELECT array_agg(week) FROM flow)
+"""
+)
 
 
 def flow_select(source: str) -> str:
@@ -152,7 +231,20 @@ def flow_select(source: str) -> str:
     """
 
 
-def _statement(own: list[tuple[int, int]]) -> str:
+# Every deal's log of the team, each through its index, as the Python path reads it: no scan
+# of the whole table (every team's events) for one team, and no hash of them.
+_TEAM_LOG = """FROM {deals} d
+    CROSS JOIN LATERAL (SELECT * FROM {events} e WHERE e.deal_id = d.id OFFSET 0) e
+    LEFT JOIN maps m ON m.stage_id = e.stage_id
+    WHERE d.team_id = %(team)s"""
+
+# The logs of the drained deals (the caller locked them, the team's), in one index scan.
+_DEALS_LOG = """FROM {events} e
+    LEFT JOIN maps m ON m.stage_id = e.stage_id
+    WHERE e.deal_id = ANY(%(ids)s)"""
+
+
+def _statement(own: list[tuple[int, int]], template: str = _SYNC, log: str = _TEAM_LOG) -> str:
     """The statement for a team whose own stages are `own` (position, stage id) in order.
     Stage i's first entry is column f{i} of the grouping; a deal leaves stage i at the least of
     the columns after it. Integers from the database are written into the text, the
@@ -177,7 +269,8 @@ def _statement(own: list[tuple[int, int]]) -> str:
         f"WHEN %(r{i})s::timestamptz IS NULL OR opened < %(r{i})s THEN {int(pos)}"
         for i, (pos, _) in enumerate(own)
     )
-    return _SYNC.format(
+    return template.format(
+        log=log.format(deals=Deal._meta.db_table, events=StageEvent._meta.db_table),
         firsts=firsts,
         firsts_array=", ".join(f"f{i}" for i in range(n)),
         beyonds_array="::timestamptz, ".join(beyonds) + "::timestamptz",
@@ -198,14 +291,7 @@ def team_passages_sync_sql(*, team_id: int, maps, stale) -> tuple[int, int]:
     Returns (passages deleted, updated or inserted; events skipped at a stage that is not the
     team's)."""
     own = sorted(maps.stage_at.items())
-    params = {
-        "team": team_id,
-        "map_ids": list(maps.positions),
-        "map_pos": list(maps.positions.values()),
-        "stale_cutoff": stale.cutoff if stale else None,
-        "stale_seconds": stale.days * 86400 if stale else 0,
-        "tz": settings.TIME_ZONE,
-    } | {f"r{i}": maps.retired.get(pos) for i, (pos, _) in enumerate(own or [(0, 0)])}
+    params = _params(team_id, maps, stale)
     with connection.cursor() as cursor:
         # Room for the grouping (a row per deal) and the comparison with the stored passages.
         cursor.execute("SET LOCAL work_mem = '256MB'")
@@ -214,3 +300,33 @@ def team_passages_sync_sql(*, team_id: int, maps, stale) -> tuple[int, int]:
         cursor.execute(_statement(own), params)
         gone, changed, added, foreign = cursor.fetchone()
     return gone + changed + added, foreign
+
+
+def deals_passages_sync_sql(*, team_id: int, deal_ids: list[int], maps, stale) -> tuple[set, int]:
+    """The drain's statement: make the passages of these deals (locked by the caller) those
+    their logs give under the stale cut `stale`, and apply the difference to the team's
+    StageFlow counts, dropping the cells it brings to 0. Returns (the (stage id, week) cells
+    it changed, events skipped at a stage that is not the team's)."""
+    own = sorted(maps.stage_at.items())
+    params = _params(team_id, maps, stale) | {"ids": deal_ids}
+    with connection.cursor() as cursor:
+        # Compiling the expressions costs more than a drain's statement runs.
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute(_statement(own, _DRAIN, _DEALS_LOG), params)
+        foreign, emptied, stage_ids, weeks = cursor.fetchone()
+        if emptied:
+            # Apart: a statement cannot see the rows its own upsert changed.
+            cursor.execute(f"DELETE FROM {StageFlow._meta.db_table} WHERE id = ANY(%s)", [emptied])
+    return set(zip(stage_ids or (), weeks or (), strict=True)), foreign
+
+
+def _params(team_id: int, maps, stale) -> dict:
+    own = sorted(maps.stage_at.items())
+    return {
+        "team": team_id,
+        "map_ids": list(maps.positions),
+        "map_pos": list(maps.positions.values()),
+        "stale_cutoff": stale.cutoff if stale else None,
+        "stale_seconds": stale.days * 86400 if stale else 0,
+        "tz": settings.TIME_ZONE,
+    } | {f"r{i}": maps.retired.get(pos) for i, (pos, _) in enumerate(own or [(0, 0)])}
