@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterator
-
 from django.http import HttpRequest
 from ninja import Router
 from ninja.decorators import decorate_view
@@ -47,29 +43,6 @@ _events_adapter = TypeAdapter(list[EventItem])
 )
 @decorate_view(body_limited, query_only())
 def events_post(request: HttpRequest, payload: EventBatchIn):
-    with _collector_paused():
-        return _events_post(request, payload)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off for one batch. A batch allocates some 100,000 objects (the
-    parsed events, the rows read and written), none in a cycle, all freed by their reference
-    counts; the allocations alone set off about twenty collections a batch, a few of them over
-    every object of the process: in bench_api about a tenth of the request. Whatever cycles
-    the batch leaves are collected after it. The request that turned it off turns it on again;
-    one that began while it was off (another thread's batch) leaves it as it is."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _events_post(request: HttpRequest, payload: EventBatchIn):
     team = request.auth.team
     items, errors = batch_parse(payload.events, _events_adapter, EventItem, _event_in)
     # Sent twice for two deals, an id would create a deal with no event.
