@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import psycopg
 from django.db import connection
+from psycopg.types.datetime import TimestamptzLoader
 
 from funnel.bulk import among
 from funnel.ingest.events import DEAL_FIELDS, POSITION_FIELDS
@@ -40,8 +42,21 @@ def _deals_lock_by_external_id(team_id: int, external_ids: list[str]) -> list[tu
     of 78,000 rows into a new team slowed down chunk by chunk, to 17 s a chunk. For the same
     reason that index is the only one leading with team (see Deal.Meta.indexes).
     """
+    sql, params = deals_lock_sql(), [json.dumps(external_ids), team_id]
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        # psycopg's own (C) loader for the times: the connection's loader, clamping the times
+        # Python cannot hold (funnel.db_loaders), is Python code a value, about a third of the
+        # batch's read (four times a deal). Such a time fails here and the rows are read again
+        # through the connection's loaders, locked already.
+        cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
+        cursor.execute(sql, params)
+        try:
+            return cursor.fetchall()
+        except psycopg.DataError:
+            pass
     with connection.cursor() as cursor:
-        cursor.execute(deals_lock_sql(), [json.dumps(external_ids), team_id])
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
 

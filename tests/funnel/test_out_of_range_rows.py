@@ -92,6 +92,20 @@ def test_a_time_outside_pythons_calendar_reads_as_its_edge(team, when, edge):
     assert (day.year, naive.year) == (edge, edge) and out_of_range(day)
 
 
+def test_a_new_event_for_the_bad_deal_is_stored(team, bad_deal):
+    """A batch reads its stored deals with psycopg's own time loader, which refuses such a
+    time: the rows are read again through the clamping loaders and the event is stored."""
+    later = EventIn(
+        event_id="N-late",
+        deal_external_id="N-D0",
+        occurred_at=T0 + dt.timedelta(days=30),
+        stage="inquiry",
+    )
+    result = stage_events_ingest(team=team, origin=Origin.API, events=[later])
+    assert (result.accepted, result.duplicates) == (1, 0)
+    assert StageEvent.objects.filter(deal=bad_deal, event_id="N-late").exists()
+
+
 def test_the_admin_opens_and_deletes_the_bad_deal_with_its_log(
     admin_client, team, bad_deal, django_capture_on_commit_callbacks
 ):
