@@ -88,15 +88,18 @@ derived AS MATERIALIZED (
 ),
 """
 
-_SYNC = (
-    _DERIVE
-    + """
+# The derived passages against the stored ones (`stored_where`): only the differences are
+# written, and `diff` keeps each changed passage's old values for the drain's delta. `bound`
+# limits the rows the writes may visit.
+_WRITE = """
 stored AS (
     SELECT id, deal_id, stage_id, entered_at, left_at, result, skipped
-    FROM {passages} WHERE team_id = %(team)s
+    FROM {passages} WHERE {stored_where}
 ),
 diff AS MATERIALIZED (
-    SELECT s.id, p.deal_id, p.stage_id, p.entered_at, p.left_at, p.result, p.skipped
+    SELECT s.id, p.deal_id, p.stage_id, p.entered_at, p.left_at, p.result, p.skipped,
+           s.stage_id AS old_stage_id, s.entered_at AS old_entered_at, s.left_at AS old_left_at,
+           s.result AS old_result, s.skipped AS old_skipped
     FROM derived p
     FULL JOIN stored s ON s.deal_id = p.deal_id AND s.stage_id = p.stage_id
     WHERE s.id IS NULL OR p.deal_id IS NULL
@@ -105,14 +108,14 @@ diff AS MATERIALIZED (
 ),
 gone AS (
     DELETE FROM {passages} t USING diff
-    WHERE t.id = diff.id AND diff.deal_id IS NULL
+    WHERE {bound} t.id = diff.id AND diff.deal_id IS NULL
     RETURNING 1
 ),
 changed AS (
     UPDATE {passages} t
     SET entered_at = diff.entered_at, left_at = diff.left_at, result = diff.result,
         skipped = diff.skipped
-    FROM diff WHERE t.id = diff.id AND diff.deal_id IS NOT NULL
+    FROM diff WHERE {bound} t.id = diff.id AND diff.deal_id IS NOT NULL
     RETURNING 1
 ),
 added AS (
@@ -121,6 +124,12 @@ added AS (
     FROM diff WHERE id IS NULL ORDER BY deal_id, stage_id
     RETURNING 1
 ),
+"""
+
+_SYNC = (
+    _DERIVE
+    + _WRITE
+    + """
 flow AS (
     INSERT INTO {flow} (team_id, stage_id, week, kind, days, count)
     {flow_select}
@@ -140,38 +149,8 @@ SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM changed),
 # update into a walk of the team's whole table.
 _DRAIN = (
     _DERIVE
+    + _WRITE
     + """
-stored AS (
-    SELECT id, deal_id, stage_id, entered_at, left_at, result, skipped
-    FROM {passages}
-    WHERE deal_id = ANY(%(ids)s::bigint[]) AND deal_id IN (SELECT deal_id FROM deal)
-),
-diff AS MATERIALIZED (
-    SELECT s.id, p.deal_id, p.stage_id, p.entered_at, p.left_at, p.result, p.skipped,
-           s.stage_id AS old_stage_id, s.entered_at AS old_entered_at, s.left_at AS old_left_at,
-           s.result AS old_result, s.skipped AS old_skipped
-    FROM derived p
-    FULL JOIN stored s ON s.deal_id = p.deal_id AND s.stage_id = p.stage_id
-    WHERE s.id IS NULL OR p.deal_id IS NULL
-       OR (s.entered_at, s.left_at, s.result, s.skipped)
-          IS DISTINCT FROM (p.entered_at, p.left_at, p.result, p.skipped)
-),
-gone AS (
-    DELETE FROM {passages} t USING diff
-    WHERE t.deal_id = ANY(%(ids)s::bigint[]) AND t.id = diff.id AND diff.deal_id IS NULL
-),
-changed AS (
-    UPDATE {passages} t
-    SET entered_at = diff.entered_at, left_at = diff.left_at, result = diff.result,
-        skipped = diff.skipped
-    FROM diff
-    WHERE t.deal_id = ANY(%(ids)s::bigint[]) AND t.id = diff.id AND diff.deal_id IS NOT NULL
-),
-added AS (
-    INSERT INTO {passages} (team_id, deal_id, stage_id, entered_at, left_at, result, skipped)
-    SELECT %(team)s, deal_id, stage_id, entered_at, left_at, result, skipped
-    FROM diff WHERE id IS NULL ORDER BY deal_id, stage_id
-),
 moved AS (
     SELECT stage_id, entered_at, left_at, result, skipped, 1 AS sign
     FROM diff WHERE deal_id IS NOT NULL
@@ -246,7 +225,19 @@ _DEALS_LOG = """FROM {events} e
     WHERE e.deal_id = ANY(%(ids)s::bigint[])"""
 
 
-def _statement(own: list[tuple[int, int]], template: str = _SYNC, log: str = _TEAM_LOG) -> str:
+_TEAM_PASSAGES = {"stored_where": "team_id = %(team)s", "bound": ""}
+_DEALS_PASSAGES = {
+    "stored_where": "deal_id = ANY(%(ids)s::bigint[]) AND deal_id IN (SELECT deal_id FROM deal)",
+    "bound": "t.deal_id = ANY(%(ids)s::bigint[]) AND",
+}
+
+
+def _statement(
+    own: list[tuple[int, int]],
+    template: str = _SYNC,
+    log: str = _TEAM_LOG,
+    passages: dict = _TEAM_PASSAGES,
+) -> str:
     """The statement for a team whose own stages are `own` (position, stage id) in order.
     Stage i's first entry is column f{i} of the grouping; a deal leaves stage i at the least of
     the columns after it. Integers from the database are written into the text, the
@@ -272,6 +263,7 @@ def _statement(own: list[tuple[int, int]], template: str = _SYNC, log: str = _TE
         for i, (pos, _) in enumerate(own)
     )
     return template.format(
+        **passages,
         log=log.format(deals=Deal._meta.db_table, events=StageEvent._meta.db_table),
         firsts=firsts,
         firsts_array=", ".join(f"f{i}" for i in range(n)),
@@ -317,7 +309,7 @@ def deals_passages_sync_sql(*, team_id: int, deal_ids: list[int], maps, stale) -
     with connection.cursor() as cursor:
         # Compiling the expressions costs more than a drain's statement runs.
         cursor.execute("SET LOCAL jit = off")
-        cursor.execute(_statement(own, _DRAIN, _DEALS_LOG), params)
+        cursor.execute(_statement(own, _DRAIN, _DEALS_LOG, _DEALS_PASSAGES), params)
         foreign, emptied, stage_ids, weeks = cursor.fetchone()
         if emptied:
             # Apart: a statement cannot see the rows its own upsert changed.
