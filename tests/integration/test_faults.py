@@ -322,4 +322,9 @@ def test_planted_bad_rows_do_not_stop_the_nightly_rebuild_of_the_others(worker):
         what="the other team's rebuild",
     )
     assert rebuilt.failed_at is None
-    assert "rebuild team=clean" in worker.log_path.read_text()
+    # The worker logs the rebuild after its transaction commits: the row can be seen first.
+    wait_for(
+        lambda: "rebuild team=clean" in worker.log_path.read_text(),
+        timeout=10,
+        what="the worker's log line of the other team's rebuild",
+    )
