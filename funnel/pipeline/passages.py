@@ -40,7 +40,6 @@ from funnel.models import (
 )
 from funnel.pipeline.passages_sql import (
     deals_passages_sync_sql,
-    flow_select,
     team_passages_sync_sql,
 )
 from funnel.pipeline.stage_flow import FlowKey, stage_flow_apply
@@ -363,43 +362,3 @@ def _team_flow_rebuild_python(team: Team, stale: StaleCut | None, chunk: int) ->
     stage_flow_apply(team_id=team.id, delta=totals)
     _skipped_warn(team, skipped)
     return len(deal_ids)
-
-
-def team_flow_from_passages(*, team: Team) -> None:
-    """Rebuild StageFlow from the stored passages (the event log is not read)."""
-    if connection.vendor == "postgresql":
-        _team_flow_from_passages_set_based(team)
-    else:
-        _team_flow_from_passages_orm(team)
-
-
-@transaction.atomic
-def _team_flow_from_passages_orm(team: Team) -> None:
-    team_lock(team)
-    StageFlow.objects.filter(team=team).delete()
-    flow_touched_forget(team)
-    zone = _zone()
-    totals: Counter = Counter()
-    passages = DealPassage.objects.filter(team=team).values_list(
-        "stage_id", "entered_at", "left_at", "result", "skipped"
-    )
-    for row in passages.iterator(chunk_size=20000):
-        totals.update(passage_flow_keys(*row, zone))
-    stage_flow_apply(team_id=team.id, delta=totals)
-
-
-def _team_flow_from_passages_set_based(team: Team) -> None:
-    """In one set-based statement: grouped by the database, never read into Python."""
-    table = StageFlow._meta.db_table
-    passages = DealPassage._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
-        team_lock(team)
-        # Room for the hash aggregates (tens of thousands of cells at a million deals) in memory.
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(f"DELETE FROM {table} WHERE team_id = %s", [team.id])
-        flow_touched_forget(team)
-        cursor.execute(
-            f"INSERT INTO {table} (team_id, stage_id, week, kind, days, count) "
-            + flow_select(f"{passages} WHERE team_id = %(team)s"),
-            {"team": team.id, "tz": settings.TIME_ZONE},
-        )

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.models import Deal, DealPassage, PendingDeal, StageFlow
-from funnel.pipeline.passages import team_flow_from_passages, team_flow_rebuild, team_pending_drain
+from funnel.pipeline.flow_from_passages import team_flow_from_passages
+from funnel.pipeline.passages import team_flow_rebuild, team_pending_drain
 
 pytestmark = pytest.mark.django_db
 

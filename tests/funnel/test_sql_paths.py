@@ -20,7 +20,7 @@ from funnel.ingest import EventIn, stage_events_ingest
 from funnel.ingest.writes import EVENT_FIELDS
 from funnel.metrics.stale import StaleCut
 from funnel.models import Characteristic, Deal, DealStatus, FlowKind, StageEvent, StageFlow
-from funnel.pipeline import as_of, open_deals, passages, stage_flow
+from funnel.pipeline import as_of, flow_from_passages, open_deals, stage_flow
 from funnel.pipeline.passages import team_pending_drain
 from funnel.pipeline.stale import open_deals_figures
 from funnel.winnable import services as winnable
@@ -64,8 +64,8 @@ def test_flow_from_passages(drained):
     incremental = flow(drained)
     assert sum(incremental.values()) > 500
     for rebuild in (
-        passages._team_flow_from_passages_set_based,
-        passages._team_flow_from_passages_orm,
+        flow_from_passages._team_flow_from_passages_set_based,
+        flow_from_passages._team_flow_from_passages_orm,
     ):
         assert rolled_back(lambda r=rebuild: r(drained), lambda: flow(drained)) == incremental
 

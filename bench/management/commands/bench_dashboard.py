@@ -55,7 +55,7 @@ from bench.dashboard_floor import floor_sql_fire
 from bench.data import funnel_copy, tables_analyze
 from bench.synthetic import FunnelShape, funnel_generate
 from funnel.models import Deal, Role, Team
-from funnel.pipeline.passages import team_flow_from_passages
+from funnel.pipeline.flow_from_passages import team_flow_from_passages
 from funnel.pipeline.run import team_recompute
 from funnel.services import membership_add, team_create
 

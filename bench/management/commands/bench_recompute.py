@@ -47,7 +47,7 @@ from bench.scale_runs import floor_run
 from bench.synthetic import FunnelShape, funnel_generate
 from funnel.ingest import stage_events_ingest
 from funnel.models import BottleneckStatus, StageEvent, StageFlow, Team
-from funnel.pipeline.passages import team_flow_from_passages
+from funnel.pipeline.flow_from_passages import team_flow_from_passages
 from funnel.pipeline.run import team_rebuild, team_recompute
 from funnel.services import team_create
 from kaizen.celery import app

@@ -40,7 +40,7 @@ from bench.scale_runs import (
     rebuild_run,
 )
 from funnel.models import Deal, DealPassage
-from funnel.pipeline.passages import team_flow_from_passages
+from funnel.pipeline.flow_from_passages import team_flow_from_passages
 from funnel.pipeline.run import team_recompute
 
 

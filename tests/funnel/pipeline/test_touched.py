@@ -16,7 +16,7 @@ import pytest
 from funnel.ingest import EventIn, stage_events_ingest
 from funnel.models import BottleneckStatus, RecomputeState, Stage, StageMetric
 from funnel.pipeline import run, touched
-from funnel.pipeline.passages import team_flow_from_passages
+from funnel.pipeline.flow_from_passages import team_flow_from_passages
 from funnel.pipeline.run import team_recompute
 from funnel.pipeline.snapshots import METRIC_FIELDS
 from funnel.pipeline.touched import contenders_kept
