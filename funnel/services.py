@@ -15,6 +15,7 @@ from funnel.default_stages import DEFAULT_STAGES
 from funnel.models import (
     Characteristic,
     Deal,
+    DealChanged,
     DefinitionVersion,
     Membership,
     Observation,
@@ -146,7 +147,7 @@ def team_delete(*, team: Team) -> None:
     """Delete a team with its whole history (deals, event log, observations, snapshots), then
     roll the company figures up again without it."""
     started = time.perf_counter()
-    slug = team.slug
+    slug, team_id = team.slug, team.id
     # The logs go first: stages are protected while events or deals still point at them. The
     # event log is append-only in the database; this is the one write allowed to delete from it.
     with pgtrigger.ignore("funnel.StageEvent:stage_event_no_delete"):
@@ -154,6 +155,7 @@ def team_delete(*, team: Team) -> None:
         StageEvent.objects.filter(team=team).delete()
         Deal.objects.filter(team=team).delete()
         team.delete()
+        DealChanged.objects.filter(team_id=team_id).delete()  # the marks its deletes left
     transaction.on_commit(company_recompute_request)
     logger.info("team deleted team=%s in %.0f ms", slug, (time.perf_counter() - started) * 1000)
 

@@ -21,6 +21,7 @@ from funnel.models.definitions import (
 from funnel.models.flow import (
     BottleneckStatus,
     CompanyRecomputeState,
+    DealChanged,
     DealPassage,
     FlowKind,
     PassageResult,
@@ -56,6 +57,7 @@ __all__ = [
     "OperationalDefinition",
     "BottleneckStatus",
     "CompanyRecomputeState",
+    "DealChanged",
     "DealPassage",
     "FlowKind",
     "PassageResult",

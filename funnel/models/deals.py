@@ -18,6 +18,24 @@ class DealStatus(models.TextChoices):
     LOST = "lost", "Lost"
 
 
+def _deal_changed_trigger(operation, rows: str) -> pgtrigger.Trigger:
+    kind = str(operation).lower()
+    referencing = (
+        pgtrigger.Referencing(old=rows) if rows == "old_values" else pgtrigger.Referencing(new=rows)
+    )
+    return pgtrigger.Trigger(
+        name=f"deal_changed_{kind}",
+        when=pgtrigger.After,
+        operation=operation,
+        level=pgtrigger.Statement,
+        referencing=referencing,
+        func=(
+            "INSERT INTO funnel_dealchanged (team_id, deal_ids) "
+            f"SELECT team_id, jsonb_agg(id) FROM {rows} GROUP BY team_id; RETURN NULL;"
+        ),
+    )
+
+
 # Only what people and the CRM enter: the rest is derived from the event log, which is its own
 # record (and would add a history row for every event of every batch).
 @audited(
@@ -98,6 +116,13 @@ class Deal(models.Model):
             # instead of 6.
             models.Index(fields=["status", "team"], name="deal_status_team"),
             models.Index(fields=["owner", "status"], name="deal_owner_status"),
+        ]
+        # Every write lists the deals it wrote (funnel.models.flow.DealChanged), one row per
+        # statement: the verdict re-reads those open deals and keeps the rest.
+        triggers = [
+            _deal_changed_trigger(pgtrigger.Insert, "new_values"),
+            _deal_changed_trigger(pgtrigger.Update, "new_values"),
+            _deal_changed_trigger(pgtrigger.Delete, "old_values"),
         ]
 
     def __str__(self) -> str:

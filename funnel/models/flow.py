@@ -75,6 +75,22 @@ class PendingDeal(models.Model):
         return f"deal {self.deal_id} pending"
 
 
+class DealChanged(models.Model):
+    """The deals one statement inserted, updated or deleted, since their team's last verdict
+    read the open deals (funnel.pipeline.open_deals). Written by statement triggers on the
+    deal table (on Deal), one row per statement and team, so every path leaves one alike: the
+    ingest, both import routes, stage merges, the admin, raw SQL, deletes. A run takes its
+    team's rows in its own transaction and reads only those deals again; a run that reads every
+    open deal clears them. Hints, not rows of the domain: no foreign keys (a deleted deal's id
+    says it is gone)."""
+
+    team_id = models.BigIntegerField(db_index=True)
+    deal_ids = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{len(self.deal_ids)} deal(s) of team {self.team_id} changed"
+
+
 class FlowKind(models.TextChoices):
     ENTERED = "entered", "Entered"
     ADVANCED = "advanced", "Advanced"

@@ -215,7 +215,9 @@ def _team_snapshots_recompute(*, team: Team, now: dt.datetime, watermark: int) -
     every_row = histograms_at(team=team, inputs=inputs, since=since)
     left = inputs.kept.left
     stale = stale_cut_of(state)
-    open_ages, open_figures = open_deals_read(team, as_of, stale)
+    open_ages, open_figures, inputs.kept.open_deals = open_deals_read(
+        team, as_of, stale, kept=inputs.kept.open_deals
+    )
     basis = contenders_basis(stages, stage_weeks, week_start(as_of.date()))
     verdict, figures = verdict_as_of(
         stages=stages,

@@ -26,6 +26,7 @@ from funnel.metrics.accounting import StageWeek
 from funnel.metrics.verdict import BottleneckVerdict
 from funnel.models import FlowKind, RecomputeState, Stage, StageFlow, Team
 from funnel.pipeline.as_of import LeftDays, left_days_read, stage_weeks_read
+from funnel.pipeline.open_deals import OpenDeals
 
 Cell = tuple[int, dt.date]  # stage id, week
 SLOT = {FlowKind.ENTERED: 0, FlowKind.ADVANCED: 1, FlowKind.LOST: 2}
@@ -70,6 +71,8 @@ class Kept:
     # The last verdict, and what its contenders were computed from (as_of.contenders_basis).
     verdict: BottleneckVerdict | None = None
     verdict_basis: tuple | None = None
+    # Every open deal as of the last run (funnel.pipeline.open_deals; PostgreSQL only).
+    open_deals: OpenDeals | None = None
 
     def stage_weeks(self) -> list[StageWeek]:
         return [StageWeek(p, w, *c) for (p, w), c in sorted(self.counts.items())]

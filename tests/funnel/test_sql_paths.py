@@ -86,15 +86,12 @@ def test_stage_flow_delta(drained):
 
 
 def test_open_ages_and_days_in_stage(drained):
-    sql, orm = (
-        open_deals._open_age_counts_sql(drained, NOW),
-        open_deals._open_age_counts_orm(drained, NOW),
-    )
-    assert dict(sql) == dict(orm) and sum(dict(orm).values()) > 20
-    # One scan for the ages and the open-deal figures, with and without a stale cut.
+    assert sum(dict(open_deals._open_age_counts_orm(drained, NOW)).values()) > 20
+    # The open deals read by PostgreSQL's path (all of them, none kept) and counted by the ORM,
+    # with and without a stale cut (tests/funnel/pipeline/test_open_deals_kept.py: kept ones).
     for days in (None, 10):
         cut = StaleCut(days=days, as_of=NOW) if days else None
-        ages, figures = open_deals.open_deals_read(drained, NOW, cut)
+        ages, figures, _ = open_deals.open_deals_read(drained, NOW, cut)
         separate = open_deals._open_ages(drained, NOW, cut.cutoff if cut else None)
         assert {s: sorted(a) for s, a in ages.items()} == {
             s: sorted(a) for s, a in separate.items()
