@@ -82,7 +82,8 @@ class DealChanged(models.Model):
     ingest, both import routes, stage merges, the admin, raw SQL, deletes. A run takes its
     team's rows in its own transaction and reads only those deals again; a run that reads every
     open deal clears them. Hints, not rows of the domain: no foreign keys (a deleted deal's id
-    says it is gone)."""
+    says it is gone). Only a session with `session_replication_role = replica` writes without
+    them: the benchmarks' bulk loads, of new teams that no worker keeps yet."""
 
     team_id = models.BigIntegerField(db_index=True)
     deal_ids = models.JSONField()
