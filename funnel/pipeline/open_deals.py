@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 
+from funnel.bulk import ids_array
 from funnel.metrics.stale import StaleCut
 from funnel.models import Deal, DealChanged, DealStatus, Team
 from funnel.pipeline.stale import open_deals_counted, open_deals_figures
@@ -123,7 +124,7 @@ def open_deals_read(
         return ages, open_deals_figures(team=team, cut=cut), None
     deals = _open_deals_all(team) if kept is None else _open_deals_since(team, kept)
     ages, total, stale = deals.figures(now, cut)
-    return ages, open_deals_counted(total=total, stale=stale if cut else 0, cut=cut), deals
+    return ages, open_deals_counted(total=total, stale=stale, cut=cut), deals
 
 
 def _open_deals_all(team: Team) -> OpenDeals:
@@ -160,12 +161,10 @@ def _open_deals_since(team: Team, kept: OpenDeals) -> OpenDeals:
         changed = np.fromiter((i for (i,) in cursor.fetchall()), dtype=np.int64)
         if not changed.size:
             return kept
-        # The ids as one array literal: the planner reads its length, and looks each deal up
-        # by its key, whatever it guesses of the marks.
         cursor.execute(
             f"SELECT {_COLUMNS} FROM {Deal._meta.db_table} AS d "
             "WHERE d.id = ANY(%s::int8[]) AND d.team_id = %s AND d.status = %s",
-            ["{" + ",".join(map(str, changed.tolist())) + "}", team.id, DealStatus.OPEN],
+            [ids_array(changed.tolist()), team.id, DealStatus.OPEN],
         )
         rows = np.array(
             cursor.fetchall(), dtype=[(n, np.int64) for n in ("id", "stage", "entered", "last")]

@@ -35,6 +35,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 
+from funnel.bulk import ids_array
 from funnel.models import Deal, DealPassage, StageEvent, StageFlow
 
 _DERIVE = """
@@ -302,10 +303,7 @@ def deals_passages_sync_sql(*, team_id: int, deal_ids: list[int], maps, stale) -
     StageFlow counts, dropping the cells it brings to 0. Returns (the (stage id, week) cells
     it changed, events skipped at a stage that is not the team's)."""
     own = sorted(maps.stage_at.items())
-    # One array literal: bound client-side, a list would be written out as a thousand
-    # constants for the server to parse and plan (twice the planning time).
-    ids = "{" + ",".join(str(int(i)) for i in deal_ids) + "}"
-    params = _params(team_id, maps, stale) | {"ids": ids}
+    params = _params(team_id, maps, stale) | {"ids": ids_array(deal_ids)}
     with connection.cursor() as cursor:
         # Compiling the expressions costs more than a drain's statement runs.
         cursor.execute("SET LOCAL jit = off")
